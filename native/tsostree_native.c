@@ -1,0 +1,216 @@
+/* The few Linux system calls that Node.js does not expose and that OSTree's formats need:
+ * open-file-description locks (the lock the real ostree takes on REPO/.lock and ostree/lock),
+ * syncfs(), and extended attributes (bare-user's user.ostreemeta, SELinux labels).
+ * Everything else stays in TypeScript; this file only marshals arguments. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) {                                                                       \
+      napi_throw_error(env, NULL, "native argument error: " #call);                              \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *syscall, const char *path) {
+  int err = errno;
+  char msg[4096];
+  snprintf(msg, sizeof msg, "%s: %s%s%s", syscall, strerror(err), path ? " " : "", path ? path : "");
+  napi_value code, message, error, errnum, sc;
+  const char *name = "EIO";
+  switch (err) {
+  case ENOENT: name = "ENOENT"; break;
+  case EACCES: name = "EACCES"; break;
+  case EPERM: name = "EPERM"; break;
+  case ENOTSUP: name = "ENOTSUP"; break;
+  case ENODATA: name = "ENODATA"; break;
+  case ENOSPC: name = "ENOSPC"; break;
+  case EBADF: name = "EBADF"; break;
+  case EINVAL: name = "EINVAL"; break;
+  case E2BIG: name = "E2BIG"; break;
+  case ERANGE: name = "ERANGE"; break;
+  case EAGAIN: name = "EAGAIN"; break;
+  case EDQUOT: name = "EDQUOT"; break;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, error, "syscall", sc);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_string(napi_env env, napi_value v, char *buf, size_t len) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, buf, len, &n) != napi_ok) return -1;
+  return n + 1 >= len ? -1 : 0;
+}
+
+/* tryLock(fd, kind): kind 0 = unlock, 1 = shared, 2 = exclusive. Returns false if held elsewhere. */
+static napi_value try_lock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, kind;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[1], &kind));
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = kind == 0 ? F_UNLCK : kind == 1 ? F_RDLCK : F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  napi_value result;
+  if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      napi_get_boolean(env, 0, &result);
+      return result;
+    }
+    return throw_errno(env, "fcntl(F_OFD_SETLK)", NULL);
+  }
+  napi_get_boolean(env, 1, &result);
+  return result;
+}
+
+static napi_value do_syncfs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (syncfs(fd) < 0) return throw_errno(env, "syncfs", NULL);
+  return NULL;
+}
+
+/* First argument is a path (string, symlinks not followed) or a file descriptor (number). */
+typedef struct {
+  int fd;
+  char path[4096];
+} target_t;
+
+static int get_target(napi_env env, napi_value v, target_t *t) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return -1;
+  t->fd = -1;
+  t->path[0] = 0;
+  if (type == napi_number) return napi_get_value_int32(env, v, &t->fd) == napi_ok ? 0 : -1;
+  return get_string(env, v, t->path, sizeof t->path);
+}
+
+static napi_value get_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  target_t t;
+  char name[256];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (get_target(env, argv[0], &t) || get_string(env, argv[1], name, sizeof name)) {
+    napi_throw_type_error(env, NULL, "getXattr(target, name)");
+    return NULL;
+  }
+  char stackbuf[1024];
+  char *buf = stackbuf;
+  size_t cap = sizeof stackbuf;
+  for (;;) {
+    ssize_t n = t.fd >= 0 ? fgetxattr(t.fd, name, buf, cap) : lgetxattr(t.path, name, buf, cap);
+    if (n >= 0) {
+      napi_value out;
+      void *data;
+      napi_create_buffer_copy(env, (size_t)n, buf, &data, &out);
+      if (buf != stackbuf) free(buf);
+      return out;
+    }
+    if (errno == ERANGE) {
+      ssize_t need = t.fd >= 0 ? fgetxattr(t.fd, name, NULL, 0) : lgetxattr(t.path, name, NULL, 0);
+      if (need < 0) break;
+      if (buf != stackbuf) free(buf);
+      cap = (size_t)need + 1;
+      buf = malloc(cap);
+      if (!buf) return throw_errno(env, "malloc", NULL);
+      continue;
+    }
+    break;
+  }
+  if (buf != stackbuf) free(buf);
+  if (errno == ENODATA) {
+    napi_value undef;
+    napi_get_null(env, &undef);
+    return undef;
+  }
+  return throw_errno(env, "getxattr", t.fd >= 0 ? NULL : t.path);
+}
+
+static napi_value set_xattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  target_t t;
+  char name[256];
+  void *data;
+  size_t len;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (get_target(env, argv[0], &t) || get_string(env, argv[1], name, sizeof name) ||
+      napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setXattr(target, name, buffer)");
+    return NULL;
+  }
+  int r = t.fd >= 0 ? fsetxattr(t.fd, name, data, len, 0) : lsetxattr(t.path, name, data, len, 0);
+  if (r < 0) return throw_errno(env, "setxattr", t.fd >= 0 ? NULL : t.path);
+  return NULL;
+}
+
+static napi_value list_xattrs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  target_t t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (get_target(env, argv[0], &t)) {
+    napi_throw_type_error(env, NULL, "listXattrs(target)");
+    return NULL;
+  }
+  ssize_t need = t.fd >= 0 ? flistxattr(t.fd, NULL, 0) : llistxattr(t.path, NULL, 0);
+  if (need < 0) {
+    if (errno == ENOTSUP) need = 0;
+    else return throw_errno(env, "listxattr", t.fd >= 0 ? NULL : t.path);
+  }
+  napi_value arr;
+  napi_create_array(env, &arr);
+  if (need == 0) return arr;
+  char *buf = malloc((size_t)need);
+  if (!buf) return throw_errno(env, "malloc", NULL);
+  ssize_t n = t.fd >= 0 ? flistxattr(t.fd, buf, (size_t)need) : llistxattr(t.path, buf, (size_t)need);
+  if (n < 0) {
+    free(buf);
+    return throw_errno(env, "listxattr", t.fd >= 0 ? NULL : t.path);
+  }
+  uint32_t i = 0;
+  for (ssize_t off = 0; off < n;) {
+    size_t l = strlen(buf + off);
+    napi_value s;
+    napi_create_string_utf8(env, buf + off, l, &s);
+    napi_set_element(env, arr, i++, s);
+    off += (ssize_t)l + 1;
+  }
+  free(buf);
+  return arr;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
+      {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
+      {"getXattr", NULL, get_xattr, NULL, NULL, NULL, napi_default, NULL},
+      {"setXattr", NULL, set_xattr, NULL, NULL, NULL, napi_default, NULL},
+      {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,3 @@
+// Placeholder until the repository commands land in this same series of commits.
+console.error("tsostree: no commands yet");
+process.exit(2);

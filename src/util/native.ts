@@ -1,0 +1,52 @@
+// The one doorway to the N-API addon in native/: OFD locks, syncfs and extended attributes, which
+// Node.js does not offer. Keep every other module free of the addon so it can be swapped.
+import { createRequire } from "node:module";
+
+interface NativeAddon {
+  tryLock(fd: number, kind: 0 | 1 | 2): boolean;
+  syncfs(fd: number): void;
+  getXattr(target: string | number, name: string): Buffer | null;
+  setXattr(target: string | number, name: string, value: Buffer): void;
+  listXattrs(target: string | number): string[];
+}
+
+const require = createRequire(import.meta.url);
+let addon: NativeAddon | undefined;
+
+function load(): NativeAddon {
+  if (!addon) {
+    try {
+      addon = require("../../../native/build/Release/tsostree_native.node") as NativeAddon;
+    } catch (e) {
+      throw new Error(
+        `the native helper is not built (${(e as Error).message}); run \`npm run build\` (needs make and a C compiler)`,
+      );
+    }
+  }
+  return addon;
+}
+
+export type LockKind = "unlock" | "shared" | "exclusive";
+
+/** Takes or releases an open-file-description lock on the whole file; false if another holder conflicts. */
+export function tryLock(fd: number, kind: LockKind): boolean {
+  return load().tryLock(fd, kind === "unlock" ? 0 : kind === "shared" ? 1 : 2);
+}
+
+export function syncfs(fd: number): void {
+  load().syncfs(fd);
+}
+
+/** Reads an xattr of a path (symlinks not followed) or an fd; null when it is not set. */
+export function getXattr(target: string | number, name: string): Buffer | null {
+  return load().getXattr(target, name);
+}
+
+export function setXattr(target: string | number, name: string, value: Buffer): void {
+  load().setXattr(target, name, value);
+}
+
+/** Lists xattr names of a path (symlinks not followed) or an fd; empty where the fs has none. */
+export function listXattrs(target: string | number): string[] {
+  return load().listXattrs(target);
+}

@@ -1,0 +1,121 @@
+// Shared test plumbing: scratch directories, the project root, and oracle tools that must exist.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (tests run from dist/test/...). */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const tsostreeBin = join(projectRoot, "bin", "tsostree.js");
+export const tsostreePkgBin = join(projectRoot, "bin", "tsostree-pkg.js");
+
+/** A fresh scratch directory, removed after the test unless KEEP_TMP is set. */
+export function scratch(t: TestContext | { after(fn: () => void): void }, prefix = "tsostree-test-"): string {
+  const dir = mkdtempSync(join(process.env.TSOSTREE_TEST_TMP ?? tmpdir(), prefix));
+  if (!process.env.KEEP_TMP) t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const toolPackages: Record<string, string> = {
+  ostree: "ostree",
+  "dpkg-deb": "dpkg",
+  "dpkg-scanpackages": "dpkg-dev",
+  "apt-ftparchive": "apt-utils",
+  "apt-get": "apt",
+  rpmbuild: "rpm",
+  rpm: "rpm",
+  rpm2cpio: "rpm2cpio",
+  cpio: "cpio",
+  createrepo_c: "createrepo-c",
+  dnf: "dnf",
+  gpg: "gnupg",
+  bwrap: "bubblewrap",
+  nginx: "nginx",
+  getfattr: "attr",
+  setfattr: "attr",
+  zstd: "zstd",
+  xz: "xz-utils",
+  bzip2: "bzip2",
+  debootstrap: "debootstrap",
+};
+
+/**
+ * Returns true when every tool is on PATH. Otherwise the test is skipped with the apt package to
+ * install — except in CI (CI=true), where a missing oracle is a failure, never a silent skip.
+ */
+export function haveTools(t: TestContext, ...tools: string[]): boolean {
+  const missing = tools.filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
+  if (missing.length === 0) return true;
+  const pkgs = [...new Set(missing.map((m) => toolPackages[m] ?? m))].join(" ");
+  const msg = `missing ${missing.join(", ")}: run \`npm run setup:system\` or \`apt-get install ${pkgs}\``;
+  if (process.env.CI) throw new Error(msg);
+  t.skip(msg);
+  return false;
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command and returns its status and output (never throws on a non-zero exit). */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): RunResult {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    input: opts.input,
+    env: opts.env ?? process.env,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a command that must succeed; returns stdout. */
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): string {
+  try {
+    return execFileSync(cmd, args, {
+      cwd: opts.cwd,
+      input: opts.input,
+      env: opts.env,
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string; status?: number };
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${err.status}): ${err.stderr ?? ""}${err.stdout ?? ""}`,
+    );
+  }
+}
+
+/** Runs the real ostree without CAP_SYS_ADMIN, so that it can never freeze this machine's root fs. */
+export function ostree(args: string[], opts: { cwd?: string; input?: string } = {}): RunResult {
+  return run("setpriv", ["--bounding-set=-sys_admin", "--", "ostree", ...args], opts);
+}
+
+export function tsostree(
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): RunResult {
+  return run(process.execPath, [tsostreeBin, ...args], opts);
+}
+
+export function tsostreePkg(
+  args: string[],
+  opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): RunResult {
+  return run(process.execPath, [tsostreePkgBin, ...args], opts);
+}
