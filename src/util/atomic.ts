@@ -1,0 +1,42 @@
+// Durable file replacement: write a temporary file beside the target, fsync it, rename it over the
+// target, fsync the directory. A crash leaves either the old or the new content, never a mix.
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function writeFileAtomic(
+  path: string,
+  data: Buffer | string,
+  opts: { mode?: number; fsync?: boolean } = {},
+): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  const fd = openSync(tmp, "wx", opts.mode ?? 0o644);
+  try {
+    const buf = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off);
+    if (opts.fsync !== false) fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkSync(tmp);
+    throw e;
+  }
+  if (opts.fsync !== false) fsyncDir(dir);
+}
