@@ -135,7 +135,7 @@ export function resolveRev(repo: Repo, rev: string, allowMissing = false): strin
     throw new RefError(`refspec '${rev}' not found`);
   }
   for (let i = 0; i < ups; i++) {
-    const parent = repo.loadCommit(csum).parent;
+    const parent: string | null = repo.loadCommit(csum as string).parent;
     if (!parent) throw new RefError(`commit ${csum} has no parent (from '${rev}')`);
     csum = parent;
   }
