@@ -1,3 +1,17 @@
-// Placeholder until the repository commands land in this same series of commits.
-console.error("tsostree: no commands yet");
-process.exit(2);
+// The `tsostree` command: ostree's commands and flags, so a script written for `ostree` runs
+// unchanged. This file is only the list of commands; each lives in src/cli/cmd/NAME.ts and exports
+// registerNAME(program). Append new ones to the list below.
+import { Command } from "commander";
+import { registerInit } from "./cmd/init.js";
+import { registerRevParse } from "./cmd/rev-parse.js";
+import { packageVersion, runProgram } from "./common.js";
+
+const program = new Command("tsostree")
+  .description("OSTree in TypeScript: a content-addressed object store for operating system trees")
+  .version(packageVersion())
+  .showHelpAfterError(false);
+
+registerInit(program);
+registerRevParse(program);
+
+await runProgram(program, process.argv);

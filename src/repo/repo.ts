@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { inflateRawSync } from "node:zlib";
+import { writeFileAtomic } from "../util/atomic.js";
 import { KeyFile } from "../util/keyfile.js";
 import { FileLock } from "../util/lock.js";
 import { getXattr, listXattrs } from "../util/native.js";
@@ -223,6 +224,17 @@ export class Repo {
   lock(kind: "shared" | "exclusive"): Promise<FileLock> {
     const secs = Number(this.config.get("core", "lock-timeout-secs") ?? "300");
     return FileLock.acquire(join(this.path, ".lock"), kind, secs * 1000);
+  }
+
+  /** Sets one config key and rewrites `config` atomically, keeping every other line's order. */
+  setConfig(group: string, key: string, value: string): void {
+    this.config.set(group, key, value);
+    this.saveConfig();
+  }
+
+  /** Rewrites `config` atomically from the in-memory key file. */
+  saveConfig(): void {
+    writeFileAtomic(join(this.path, "config"), this.config.toString(), { fsync: this.fsyncEnabled });
   }
 
   get fsyncEnabled(): boolean {
