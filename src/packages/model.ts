@@ -69,6 +69,11 @@ export interface PackageFile {
   doc?: boolean;
   /** Device nodes and fifos are recorded so they can be refused or skipped with a clear message. */
   special?: "char" | "block" | "fifo" | "socket";
+  /**
+   * A directory the archive does not list but its paths need (rpm file lists often omit them); the
+   * readers add it with mode 0755 root:root before its first child.
+   */
+  implied?: boolean;
 }
 
 export interface Script {
