@@ -1,0 +1,38 @@
+// The .deb backend: dpkg's binary package format read without dpkg.
+import type { PackageBackend, PackageFile, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
+import { debConffiles, debMeta, debScripts, debTriggers, openDeb, readDebControl } from "./package.js";
+import { debPayload } from "./payload.js";
+import { compareDebVersions, formatDebVersion } from "./version.js";
+
+export { parseDeb822 } from "./deb822.js";
+export { parseDebRelations } from "./relations.js";
+export { compareDebVersions } from "./version.js";
+
+export const debBackend: PackageBackend = {
+  kind: "deb",
+
+  sniff(head: Buffer): boolean {
+    return head.length >= 8 && head.toString("latin1", 0, 8) === "!<arch>\n";
+  },
+
+  async read(path: string): Promise<PackageInfo> {
+    const layout = await openDeb(path);
+    const control = await readDebControl(layout);
+    const files: PackageFile[] = [];
+    for await (const e of debPayload(layout)) files.push(e.file);
+    return {
+      ...debMeta(path, control),
+      files,
+      scripts: debScripts(control),
+      triggers: debTriggers(control),
+      conffiles: debConffiles(control),
+    };
+  },
+
+  async *payload(path: string): AsyncIterable<PayloadEntry> {
+    yield* debPayload(await openDeb(path));
+  },
+
+  compareVersions: compareDebVersions,
+  formatVersion: formatDebVersion,
+};

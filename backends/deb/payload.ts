@@ -1,0 +1,61 @@
+// Streaming the data.tar of a .deb: entries in archive order, each path validated, file content
+// checked against its declared size and md5sums, total output capped against Installed-Size.
+import { PackageFormatError } from "../../src/packages/errors.js";
+import type { PayloadEntry } from "../../src/packages/model.js";
+import { EntryBody, PayloadGuard } from "../../src/packages/payload-guard.js";
+import { type DebLayout, debMd5sums, memberStream, readDebControl } from "./package.js";
+import { readBody, tarHeaderToFile, tarItems } from "./tar.js";
+
+const MiB = 1024 * 1024;
+const HARD_CAP = 8 * 1024 * MiB;
+
+/** The most decompressed data.tar bytes we accept: Installed-Size (KiB) × 4 + 64 MiB, never above 8 GiB. */
+export function dataCap(installedSizeKiB: number | undefined): number {
+  const declared = (installedSizeKiB ?? 0) * 1024;
+  return Math.min(HARD_CAP, declared * 4 + 64 * MiB);
+}
+
+export async function* debPayload(layout: DebLayout): AsyncGenerator<PayloadEntry> {
+  const control = await readDebControl(layout);
+  const installed = /^\d+$/.test(control.stanza["Installed-Size"] ?? "")
+    ? Number.parseInt(control.stanza["Installed-Size"], 10)
+    : undefined;
+  const md5 = debMd5sums(control);
+  const guard = new PayloadGuard();
+  const what = layout.data.name;
+  let member = "";
+  const fail = (detail: string) => new PackageFormatError(layout.path, `${what}: ${member}`, detail);
+  try {
+    const src = await memberStream(layout, layout.data, layout.dataCompression, dataCap(installed));
+    for await (const item of tarItems(src)) {
+      member = item.header.name;
+      let file: ReturnType<typeof tarHeaderToFile>;
+      let implied: ReturnType<PayloadGuard["admit"]>;
+      try {
+        file = tarHeaderToFile(item.header);
+        implied = file.path === "/" ? [] : guard.admit(file);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
+      if (file.path === "/") {
+        // The archive root ("./") carries the owner of "/", which no package gets to change.
+        await readBody(item.body, 0, member);
+        continue;
+      }
+      for (const dir of implied) yield { file: dir };
+      if (file.type !== "file" || file.special) {
+        await readBody(item.body, 0, member);
+        yield { file };
+        continue;
+      }
+      const hex = md5.get(file.path);
+      if (hex) file.digest = { algo: "md5", hex };
+      const body = new EntryBody(item.body, file.size, file.digest, fail);
+      yield { file, data: body };
+      await body.drain();
+    }
+  } catch (e) {
+    if (e instanceof PackageFormatError) throw e;
+    throw new PackageFormatError(layout.path, member ? `${what}: ${member}` : what, (e as Error).message, { cause: e });
+  }
+}
