@@ -72,6 +72,13 @@ export function packageVersion(): string {
  */
 export async function runProgram(program: Command, argv: string[]): Promise<never> {
   program.exitOverride();
+  // ostree accepts `ostree --repo=R CMD …` as well as `ostree CMD --repo=R …`.
+  program.option("--repo <path>", "path to the OSTree repository");
+  program.hook("preAction", (root, action) => {
+    const repo = root.opts().repo as string | undefined;
+    if (repo !== undefined && action !== root && action.opts().repo === undefined)
+      action.setOptionValue("repo", repo);
+  });
   try {
     await program.parseAsync(argv);
     process.exitCode ??= EXIT_OK;

@@ -2,8 +2,15 @@
 // unchanged. This file is only the list of commands; each lives in src/cli/cmd/NAME.ts and exports
 // registerNAME(program). Append new ones to the list below.
 import { Command } from "commander";
+import { registerCat } from "./cmd/cat.js";
+import { registerConfig } from "./cmd/config.js";
 import { registerInit } from "./cmd/init.js";
+import { registerLog } from "./cmd/log.js";
+import { registerLs } from "./cmd/ls.js";
+import { registerRefs } from "./cmd/refs.js";
+import { registerReset } from "./cmd/reset.js";
 import { registerRevParse } from "./cmd/rev-parse.js";
+import { registerShow } from "./cmd/show.js";
 import { packageVersion, runProgram } from "./common.js";
 
 const program = new Command("tsostree")
@@ -12,6 +19,13 @@ const program = new Command("tsostree")
   .showHelpAfterError(false);
 
 registerInit(program);
+registerConfig(program);
+registerRefs(program);
 registerRevParse(program);
+registerLog(program);
+registerShow(program);
+registerLs(program);
+registerCat(program);
+registerReset(program);
 
 await runProgram(program, process.argv);

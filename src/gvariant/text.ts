@@ -266,6 +266,9 @@ export function printValue(t: GVType, v: GVValue, annotate = true): string {
     case "array": {
       if (t.elem.kind === "basic" && t.elem.code === "y") {
         const b = v as Buffer;
+        // Like g_variant_print: a NUL-terminated byte array without inner NULs is a b'bytestring'.
+        if (b.length > 0 && b[b.length - 1] === 0 && b.indexOf(0) === b.length - 1)
+          return `b${quote(b.subarray(0, b.length - 1).toString("latin1"))}`;
         const body = Array.from(b, (x) => `0x${x.toString(16).padStart(2, "0")}`).join(", ");
         return b.length === 0 ? (annotate ? "@ay []" : "[]") : `[byte ${body}]`;
       }
