@@ -3,6 +3,7 @@
 // registerNAME(program). Append new ones to the list below.
 import { Command } from "commander";
 import { registerCat } from "./cmd/cat.js";
+import { registerCheckout } from "./cmd/checkout.js";
 import { registerConfig } from "./cmd/config.js";
 import { registerInit } from "./cmd/init.js";
 import { registerLog } from "./cmd/log.js";
@@ -26,6 +27,7 @@ registerLog(program);
 registerShow(program);
 registerLs(program);
 registerCat(program);
+registerCheckout(program);
 registerReset(program);
 
 await runProgram(program, process.argv);

@@ -1,0 +1,291 @@
+// Checking out a commit (or a subpath of it) into the filesystem, as `ostree checkout` does:
+// hardlinks into the object store where the repo mode allows it, copies otherwise. A checkout into
+// a new destination is built in a temporary sibling and renamed into place at the end, so a
+// failure never leaves a half-written destination. The per-file loop is synchronous on purpose:
+// link/mkdir/symlink through libuv's thread pool costs more than the syscalls themselves.
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  fchmodSync,
+  fchownSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { getXattr, setXattr } from "../util/native.js";
+import {
+  type DirMeta,
+  type DirTree,
+  parseDirMeta,
+  parseDirTree,
+  S_IFLNK,
+  S_IFMT,
+  type Xattrs,
+} from "./objects.js";
+import { resolveRev } from "./refs.js";
+import { type FileObject, ObjectMissingError, type Repo, RepoError } from "./repo.js";
+import { lookupPath, PathNotFoundError, rootEntry, type TreeEntry } from "./walk.js";
+
+export interface CheckoutOptions {
+  /** Don't apply ownership or xattrs; strip setuid/setgid (`-U`). */
+  userMode?: boolean;
+  /** Write into an existing directory, replacing files that exist (`--union`). */
+  union?: boolean;
+  /** Write into an existing directory, keeping files that exist (`--union-add`). */
+  unionAdd?: boolean;
+  /** Check out only this path of the commit (`--subpath`). */
+  subpath?: string;
+  /** Never hardlink (`-C`). */
+  forceCopy?: boolean;
+  /** Fail instead of copying when a hardlink is impossible (`-H`). */
+  requireHardlinks?: boolean;
+  /** With a subpath: succeed without writing anything when it does not exist (`--allow-noent`). */
+  allowNoent?: boolean;
+}
+
+export class CheckoutError extends RepoError {
+  override name = "CheckoutError";
+}
+
+export class CorruptObjectError extends RepoError {
+  override name = "CorruptObjectError";
+}
+
+/** Whether this repo mode and checkout mode allow sharing inodes with the object store. */
+function hardlinkPolicy(repo: Repo, opts: CheckoutOptions): boolean {
+  if (opts.forceCopy) {
+    if (opts.requireHardlinks)
+      throw new CheckoutError("--force-copy and --require-hardlinks exclude each other");
+    return false;
+  }
+  const ok =
+    (repo.mode === "bare" && true) ||
+    ((repo.mode === "bare-user" || repo.mode === "bare-user-only") && opts.userMode === true);
+  if (!ok && opts.requireHardlinks) {
+    if (repo.isArchive)
+      throw new CheckoutError(
+        "Hardlinks were requested, but an archive repository stores compressed objects; copy instead",
+      );
+    throw new CheckoutError("User repository mode requires user checkout mode to hardlink (add -U)");
+  }
+  return ok;
+}
+
+class Checkout {
+  private readonly objects: string;
+  private readonly ext: string;
+  /** bare-user stores symlinks as regular files; remember which objects are which. */
+  private readonly symlinkTargets = new Map<string, string | null>();
+  readonly hardlink: boolean;
+  private readonly merge: boolean;
+
+  constructor(
+    private readonly repo: Repo,
+    private readonly opts: CheckoutOptions,
+  ) {
+    this.objects = join(repo.path, "objects");
+    this.ext = repo.isArchive ? ".filez" : ".file";
+    this.hardlink = hardlinkPolicy(repo, opts);
+    this.merge = opts.union === true || opts.unionAdd === true;
+  }
+
+  private objectPath(csum: string): string {
+    return `${this.objects}/${csum.slice(0, 2)}/${csum.slice(2)}${this.ext}`;
+  }
+
+  /** Metadata objects are small; verifying their checksum catches corruption before it spreads. */
+  loadDirTree(csum: string): DirTree {
+    return parseDirTree(this.verified(csum, "dirtree"));
+  }
+
+  loadDirMeta(csum: string): DirMeta {
+    return parseDirMeta(this.verified(csum, "dirmeta"));
+  }
+
+  private verified(csum: string, type: "dirtree" | "dirmeta"): Buffer {
+    const b = this.repo.readMetadataBytes(csum, type);
+    if (createHash("sha256").update(b).digest("hex") !== csum)
+      throw new CorruptObjectError(`Corrupted ${type} object ${csum}; run fsck`);
+    return b;
+  }
+
+  dir(entry: Extract<TreeEntry, { kind: "dir" }>, path: string, isRoot: boolean): void {
+    const meta = this.loadDirMeta(entry.meta);
+    let created = true;
+    try {
+      mkdirSync(path, 0o700);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !(this.merge || isRoot)) throw e;
+      if (!lstatSync(path).isDirectory()) throw new CheckoutError(`${path} exists and is not a directory`);
+      created = false;
+    }
+    const tree = this.loadDirTree(entry.tree);
+    for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
+    for (const [name, t, m] of tree.dirs)
+      this.dir({ kind: "dir", name, path: "", tree: t, meta: m }, `${path}/${name}`, false);
+    if (created || isRoot) this.applyDirMeta(path, meta);
+  }
+
+  private applyDirMeta(path: string, meta: DirMeta): void {
+    if (!this.opts.userMode) {
+      lchownSync(path, meta.uid, meta.gid);
+      this.applyXattrs(path, meta.xattrs);
+    }
+    chmodSync(path, meta.mode & 0o7777);
+    // ostree leaves checked-out directories with mtime 0, like the objects themselves.
+    utimesSync(path, 0, 0);
+  }
+
+  private applyXattrs(path: string, xattrs: Xattrs): void {
+    if (this.repo.mode === "bare-user-only") return;
+    for (const [k, v] of xattrs) setXattr(path, k, v);
+  }
+
+  file(csum: string, path: string): void {
+    if (this.hardlink && this.tryLink(csum, path)) return;
+    this.copy(this.repo.loadFile(csum), path);
+  }
+
+  /** Hardlinks the object; false when it must be copied instead (bare-user symlink, EXDEV). */
+  private tryLink(csum: string, path: string): boolean {
+    const src = this.objectPath(csum);
+    if (this.repo.mode === "bare-user" && this.bareUserSymlink(csum, src) !== null) return false;
+    for (;;) {
+      try {
+        linkSync(src, path);
+        return true;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EEXIST" && this.merge) {
+          if (this.opts.unionAdd) return true;
+          unlinkSync(path);
+          continue;
+        }
+        if (code === "ENOENT") throw new ObjectMissingError(csum, "file");
+        if ((code === "EXDEV" || code === "EMLINK") && !this.opts.requireHardlinks) return false;
+        throw e;
+      }
+    }
+  }
+
+  private bareUserSymlink(csum: string, src: string): string | null {
+    let t = this.symlinkTargets.get(csum);
+    if (t === undefined) {
+      if (getXattr(src, "user.ostreemeta") === null) {
+        try {
+          lstatSync(src);
+        } catch {
+          throw new ObjectMissingError(csum, "file");
+        }
+      }
+      const f = this.repo.loadFile(csum);
+      t = (f.meta.mode & S_IFMT) === S_IFLNK ? f.meta.symlinkTarget : null;
+      this.symlinkTargets.set(csum, t);
+    }
+    return t;
+  }
+
+  private copy(f: FileObject, path: string): void {
+    if (this.merge && exists(path)) {
+      if (this.opts.unionAdd) return;
+      rmSync(path, { recursive: true, force: true });
+    }
+    const { meta } = f;
+    if ((meta.mode & S_IFMT) === S_IFLNK) {
+      symlinkSync(meta.symlinkTarget, path);
+      if (!this.opts.userMode) {
+        lchownSync(path, meta.uid, meta.gid);
+        this.applyXattrs(path, meta.xattrs);
+      }
+      return;
+    }
+    // User mode never creates setuid/setgid files, as ostree's -U.
+    const mode = this.opts.userMode ? meta.mode & 0o1777 : meta.mode & 0o7777;
+    if (f.path && !this.repo.isArchive) copyFileSync(f.path, path, constants.COPYFILE_EXCL);
+    else {
+      const fd = openSync(path, "wx", 0o600);
+      try {
+        const data = f.read();
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const fd = openSync(path, "r");
+    try {
+      if (!this.opts.userMode) fchownSync(fd, meta.uid, meta.gid);
+      // chmod after chown: chown clears setuid/setgid.
+      fchmodSync(fd, mode);
+    } finally {
+      closeSync(fd);
+    }
+    if (!this.opts.userMode) this.applyXattrs(path, meta.xattrs);
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks out `rev` (optionally only `opts.subpath`) into `dest`. Without a union mode `dest` must
+ * not exist; it appears complete or not at all.
+ */
+export async function checkout(
+  repo: Repo,
+  rev: string,
+  dest: string,
+  opts: CheckoutOptions = {},
+): Promise<void> {
+  const commit = resolveRev(repo, rev) as string;
+  let entry: TreeEntry = rootEntry(repo, commit);
+  if (opts.subpath && opts.subpath !== "/") {
+    try {
+      entry = lookupPath(repo, entry, opts.subpath);
+    } catch (e) {
+      if (e instanceof PathNotFoundError && opts.allowNoent) return;
+      throw e;
+    }
+  }
+  const co = new Checkout(repo, opts);
+  const target = resolve(dest);
+  const merge = opts.union === true || opts.unionAdd === true;
+  if (merge && exists(target)) {
+    writeEntry(co, entry, target, true);
+    return;
+  }
+  if (exists(target))
+    throw new CheckoutError(`${dest} already exists; use --union or --union-add to write into it`);
+  const tmp = join(dirname(target), `.${basename(target)}.tmp-${randomBytes(6).toString("hex")}`);
+  try {
+    writeEntry(co, entry, tmp, false);
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    const msg = (e as Error).message;
+    throw new CheckoutError(`checkout of ${rev} into ${dest} failed, nothing was written: ${msg}`);
+  }
+}
+
+function writeEntry(co: Checkout, entry: TreeEntry, path: string, existing: boolean): void {
+  if (entry.kind === "dir") co.dir(entry, path, existing);
+  else co.file(entry.checksum, path);
+}
