@@ -1,0 +1,51 @@
+// The .rpm backend: rpm's binary package format read without librpm.
+import { PackageFormatError } from "../../src/packages/errors.js";
+import type { PackageBackend, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
+import { rpmFiles } from "./files.js";
+import { rpmMeta, rpmScripts, rpmTriggers } from "./meta.js";
+import { LEAD_MAGIC, openRpm, type RpmLayout, verifyPayloadDigest } from "./package.js";
+import { rpmPayload } from "./payload.js";
+import { compareEVR, formatRpmVersion } from "./version.js";
+
+export { parseRpmRich, rpmDep } from "./relations.js";
+export { compareEVR, rpmvercmp } from "./version.js";
+
+/** Header-level reading: everything except the payload content. */
+export function rpmInfo(l: RpmLayout): PackageInfo {
+  try {
+    const list = rpmFiles(l.header);
+    const files = [...list.implied, ...list.files];
+    return {
+      ...rpmMeta(l.header),
+      files,
+      scripts: rpmScripts(l.header),
+      triggers: rpmTriggers(l.header),
+      conffiles: list.files.filter((f) => f.config).map((f) => f.path),
+    };
+  } catch (e) {
+    if (e instanceof PackageFormatError) throw e;
+    throw new PackageFormatError(l.path, "header", (e as Error).message);
+  }
+}
+
+export const rpmBackend: PackageBackend = {
+  kind: "rpm",
+
+  sniff(head: Buffer): boolean {
+    return head.length >= 4 && head.subarray(0, 4).equals(LEAD_MAGIC);
+  },
+
+  async read(path: string): Promise<PackageInfo> {
+    const l = await openRpm(path);
+    const info = rpmInfo(l);
+    await verifyPayloadDigest(l);
+    return info;
+  },
+
+  async *payload(path: string): AsyncIterable<PayloadEntry> {
+    yield* rpmPayload(await openRpm(path));
+  },
+
+  compareVersions: compareEVR,
+  formatVersion: formatRpmVersion,
+};
