@@ -1,0 +1,170 @@
+// PackageSet adapters over a Packages index (one repository) and over dpkg's status (the installed
+// set). PkgVersion objects are made only for stanzas the resolver asks about.
+import type { PackageLocation, PackageSet, PkgVersion, Provide, ProviderHit } from "../../src/packages/index.js";
+import type { Relations } from "../../src/packages/model.js";
+import { parseDebRelations } from "./interim-relations.js";
+import { PackagesIndex } from "./apt-packages.js";
+
+const RELATION_FIELDS: [string, keyof Relations][] = [
+  ["Depends", "depends"],
+  ["Pre-Depends", "pre-depends"],
+  ["Recommends", "recommends"],
+  ["Suggests", "suggests"],
+  ["Conflicts", "conflicts"],
+  ["Breaks", "breaks"],
+  ["Replaces", "replaces"],
+  ["Enhances", "enhances"],
+];
+
+export function splitDebVersion(v: string): { epoch: number; version: string; release: string } {
+  const colon = v.indexOf(":");
+  const epoch = colon > 0 ? Number.parseInt(v.slice(0, colon), 10) || 0 : 0;
+  const rest = colon > 0 ? v.slice(colon + 1) : v;
+  const dash = rest.lastIndexOf("-");
+  return dash >= 0 ? { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) } : { epoch, version: rest, release: "" };
+}
+
+class DebVersion implements PkgVersion {
+  readonly kind = "deb" as const;
+  readonly epoch: number;
+  readonly version: string;
+  readonly release: string;
+  readonly evr: string;
+  readonly arch: string;
+  readonly essential: boolean;
+  readonly priority?: string;
+  readonly multiArch?: string;
+  readonly location?: PackageLocation;
+  private rel?: Relations;
+  private prov?: Provide[];
+
+  constructor(
+    private readonly index: PackagesIndex,
+    private readonly stanza: number,
+    readonly name: string,
+    readonly installed: boolean,
+    readonly repo: string,
+    readonly pin: number,
+    baseUrl: string | undefined,
+  ) {
+    const f = index.fields(stanza);
+    this.evr = f.get("Version") ?? "";
+    const split = splitDebVersion(this.evr);
+    this.epoch = split.epoch;
+    this.version = split.version;
+    this.release = split.release;
+    this.arch = f.get("Architecture") ?? "all";
+    this.essential = f.get("Essential") === "yes";
+    this.priority = f.get("Priority");
+    this.multiArch = f.get("Multi-Arch");
+    const filename = f.get("Filename");
+    if (baseUrl && filename) {
+      const sha = f.get("SHA256");
+      this.location = {
+        baseUrl,
+        path: filename,
+        size: Number(f.get("Size") ?? 0) || undefined,
+        checksum: sha ? { algo: "sha256", hex: sha } : undefined,
+      };
+    }
+  }
+
+  get seq(): number {
+    return this.stanza;
+  }
+
+  get source(): { name: string; version: string } {
+    const text = this.index.fields(this.stanza).get("Source");
+    if (!text) return { name: this.name, version: this.evr };
+    const m = /^(\S+)\s*(?:\((\S+)\))?/.exec(text);
+    return { name: m?.[1] ?? this.name, version: m?.[2] ?? this.evr };
+  }
+
+  get relations(): Relations {
+    if (this.rel) return this.rel;
+    const f = this.index.fields(this.stanza);
+    const rel: Relations = {};
+    for (const [field, kind] of RELATION_FIELDS) {
+      const text = f.get(field);
+      if (text) rel[kind] = parseDebRelations(text);
+    }
+    this.rel = rel;
+    return rel;
+  }
+
+  get provides(): readonly Provide[] {
+    if (this.prov) return this.prov;
+    const text = this.index.fields(this.stanza).get("Provides");
+    this.prov = [];
+    if (text) {
+      for (const dep of parseDebRelations(text)) {
+        if (dep.kind !== "atom") continue;
+        this.prov.push({ name: dep.atom.name, version: dep.atom.version ?? "", archQualifier: dep.atom.archQualifier });
+      }
+    }
+    return this.prov;
+  }
+}
+
+export interface DebSetOptions {
+  id: string;
+  pin: number;
+  installed: boolean;
+  /** Where Filename paths are relative to (the repository's root URL). */
+  baseUrl?: string;
+  /** Architectures to keep (others are ignored, as apt ignores foreign archs it is not configured for). */
+  archs?: ReadonlySet<string>;
+}
+
+export class DebPackageSet implements PackageSet {
+  readonly id: string;
+  private readonly versions = new Map<number, DebVersion | null>();
+
+  constructor(
+    readonly index: PackagesIndex,
+    private readonly opts: DebSetOptions,
+    /** For the status file: which stanzas are really installed. */
+    private readonly keep?: (stanza: number) => boolean,
+  ) {
+    this.id = opts.id;
+  }
+
+  private version(stanza: number): DebVersion | null {
+    let v = this.versions.get(stanza);
+    if (v !== undefined) return v;
+    v = null;
+    if (!this.keep || this.keep(stanza)) {
+      const arch = this.index.field(stanza, "Architecture") ?? "all";
+      if (!this.opts.archs || this.opts.archs.has(arch)) {
+        v = new DebVersion(this.index, stanza, this.index.names[stanza], this.opts.installed, this.opts.id, this.opts.pin, this.opts.baseUrl);
+      }
+    }
+    this.versions.set(stanza, v);
+    return v;
+  }
+
+  byName(name: string): readonly PkgVersion[] {
+    const out: PkgVersion[] = [];
+    for (const s of this.index.byName(name)) {
+      const v = this.version(s);
+      if (v) out.push(v);
+    }
+    return out;
+  }
+
+  *all(): Iterable<PkgVersion> {
+    for (let s = 0; s < this.index.size; s++) {
+      const v = this.version(s);
+      if (v) yield v;
+    }
+  }
+
+  providers(name: string): readonly ProviderHit[] {
+    const out: ProviderHit[] = [];
+    for (const e of this.index.providers(name)) {
+      const v = this.version(e.stanza);
+      if (v) out.push({ pkg: v, provide: { name, version: e.version, archQualifier: e.archQualifier } });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,49 @@
+// The installed set of a Debian tree, read from dpkg's status file without running dpkg.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DebPackageSet } from "./apt-packageset.js";
+import { PackagesIndex } from "./apt-packages.js";
+
+/** Where a tree keeps dpkg's status: the usual place, then where OSTree-style trees move /var's state. */
+export const DPKG_STATUS_PATHS = ["var/lib/dpkg/status", "usr/lib/dpkg/status", "usr/share/dpkg/status"];
+
+export class DpkgStatusError extends Error {
+  override name = "DpkgStatusError";
+}
+
+/** dpkg's status values that mean "this version's files are on disk" (apt's CurrentVer). */
+const PRESENT = new Set([
+  "installed",
+  "half-configured",
+  "unpacked",
+  "half-installed",
+  "triggers-awaited",
+  "triggers-pending",
+]);
+
+/** The installed set from a dpkg status file's content. */
+export function dpkgStatusSet(buf: Buffer, id = "@installed"): DebPackageSet {
+  const index = new PackagesIndex(buf, "dpkg status");
+  return new DebPackageSet(index, { id, pin: 100, installed: true }, (stanza) => {
+    const status = (index.field(stanza, "Status") ?? "").split(/\s+/);
+    return PRESENT.has(status[2] ?? "");
+  });
+}
+
+export function findDpkgStatus(root: string): string | undefined {
+  for (const rel of DPKG_STATUS_PATHS) {
+    const p = join(root, rel);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function readDpkgStatus(path: string): DebPackageSet {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new DpkgStatusError(`cannot read dpkg status ${path}: ${(e as Error).message}; pass --dpkg-status=FILE or --root=DIR`);
+  }
+  return dpkgStatusSet(buf);
+}
