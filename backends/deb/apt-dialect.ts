@@ -1,9 +1,9 @@
 // Debian's rules for the resolver: dpkg version order, Provides and Multi-Arch matching, and apt's
 // order among several packages that satisfy one dependency (pkgDepCache::CompareProviders).
 import type { Dialect, PkgVersion, Provide } from "../../src/packages/index.js";
-import { formatDepTerm } from "../../src/packages/index.js";
 import type { Atom, Dep, VersionOp } from "../../src/packages/model.js";
-import { compareDebVersions } from "./interim-version.js";
+import { formatDebDep } from "./relations.js";
+import { compareDebVersions } from "./version.js";
 
 const PRIORITY_RANK: Record<string, number> = { required: 1, important: 2, standard: 3, optional: 4, extra: 5 };
 
@@ -70,7 +70,7 @@ export class DebDialect implements Dialect {
   }
 
   formatDep(dep: Dep): string {
-    return formatDepTerm(dep, true);
+    return formatDebDep(dep);
   }
 
   preferProvider(a: PkgVersion, b: PkgVersion, atom: Atom): number {

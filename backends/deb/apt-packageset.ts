@@ -2,7 +2,8 @@
 // set). PkgVersion objects are made only for stanzas the resolver asks about.
 import type { PackageLocation, PackageSet, PkgVersion, Provide, ProviderHit } from "../../src/packages/index.js";
 import type { Relations } from "../../src/packages/model.js";
-import { parseDebRelations } from "./interim-relations.js";
+import { parseDebRelations } from "./relations.js";
+import { parseDebVersion } from "./version.js";
 import { PackagesIndex } from "./apt-packages.js";
 
 const RELATION_FIELDS: [string, keyof Relations][] = [
@@ -15,14 +16,6 @@ const RELATION_FIELDS: [string, keyof Relations][] = [
   ["Replaces", "replaces"],
   ["Enhances", "enhances"],
 ];
-
-export function splitDebVersion(v: string): { epoch: number; version: string; release: string } {
-  const colon = v.indexOf(":");
-  const epoch = colon > 0 ? Number.parseInt(v.slice(0, colon), 10) || 0 : 0;
-  const rest = colon > 0 ? v.slice(colon + 1) : v;
-  const dash = rest.lastIndexOf("-");
-  return dash >= 0 ? { epoch, version: rest.slice(0, dash), release: rest.slice(dash + 1) } : { epoch, version: rest, release: "" };
-}
 
 class DebVersion implements PkgVersion {
   readonly kind = "deb" as const;
@@ -49,10 +42,10 @@ class DebVersion implements PkgVersion {
   ) {
     const f = index.fields(stanza);
     this.evr = f.get("Version") ?? "";
-    const split = splitDebVersion(this.evr);
+    const split = parseDebVersion(this.evr);
     this.epoch = split.epoch;
-    this.version = split.version;
-    this.release = split.release;
+    this.version = split.upstream;
+    this.release = split.revision;
     this.arch = f.get("Architecture") ?? "all";
     this.essential = f.get("Essential") === "yes";
     this.priority = f.get("Priority");

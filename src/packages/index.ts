@@ -89,28 +89,3 @@ export interface Dialect {
   /** apt ≥ 2.3 (APT::Get::Upgrade-By-Source-Package): upgrading one binary upgrades its installed siblings. */
   readonly upgradeBySource: boolean;
 }
-
-export function formatAtom(atom: Atom, debStyle: boolean): string {
-  const q = atom.archQualifier ? `:${atom.archQualifier}` : "";
-  if (!atom.op) return atom.name + q;
-  const op = debStyle ? ({ "<": "<<", ">": ">>" } as Record<string, string>)[atom.op] ?? atom.op : atom.op;
-  return debStyle ? `${atom.name}${q} (${op} ${atom.version})` : `${atom.name} ${op} ${atom.version}`;
-}
-
-export function formatDepTerm(dep: Dep, debStyle: boolean): string {
-  switch (dep.kind) {
-    case "atom":
-      return formatAtom(dep.atom, debStyle);
-    case "or":
-      return debStyle
-        ? dep.terms.map((t) => formatDepTerm(t, true)).join(" | ")
-        : `(${dep.terms.map((t) => formatDepTerm(t, false)).join(" or ")})`;
-    case "and":
-    case "with":
-    case "without":
-      return `(${dep.terms.map((t) => formatDepTerm(t, debStyle)).join(` ${dep.kind} `)})`;
-    case "if":
-    case "unless":
-      return `(${formatDepTerm(dep.then, debStyle)} ${dep.kind} ${formatDepTerm(dep.cond, debStyle)}${dep.else ? ` else ${formatDepTerm(dep.else, debStyle)}` : ""})`;
-  }
-}
