@@ -2,6 +2,7 @@
 // unchanged. This file is only the list of commands; each lives in src/cli/cmd/NAME.ts and exports
 // registerNAME(program). Append new ones to the list below.
 import { Command } from "commander";
+import { registerAdmin } from "./cmd/admin.js";
 import { registerCat } from "./cmd/cat.js";
 import { registerCheckout } from "./cmd/checkout.js";
 import { registerConfig } from "./cmd/config.js";
@@ -29,5 +30,6 @@ registerLs(program);
 registerCat(program);
 registerCheckout(program);
 registerReset(program);
+registerAdmin(program);
 
 await runProgram(program, process.argv);

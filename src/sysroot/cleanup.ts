@@ -1,0 +1,128 @@
+// `ostree admin cleanup` (`_ostree_sysroot_cleanup_internal`): remove what the current boot entries
+// no longer reference — the other bootversion's loader and bootlink dirs, deployment directories
+// and their origins, unused /boot/ostree kernel dirs — then pin every deployed commit with an
+// `ostree/B/M/I` ref so that any prune (ours or ostree's) keeps it, and optionally prune.
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { deleteRef, listRefs, writeRef } from "../repo/refs.js";
+import type { Repo } from "../repo/repo.js";
+import { deploymentId } from "./deployment.js";
+import { faultPoint } from "./fault.js";
+import { parseBootcsumDirName, parseDeployName } from "./layout.js";
+import type { Sysroot } from "./sysroot.js";
+
+export interface CleanupStats {
+  deploymentsRemoved: string[];
+  bootDirsRemoved: string[];
+}
+
+/** A prune that keeps refs plus `keep` commits (depth 0); supplied by the repo layer. */
+export type PruneFn = (repo: Repo, keepCommits: string[]) => { freedBytes: number } | undefined;
+
+/**
+ * rm -rf that also clears the immutable attribute ostree puts on deployment roots (our own
+ * deployments in a sandbox never get it; see docs/sysroot.md).
+ */
+export function removeTree(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "EACCES") throw e;
+    spawnSync("chattr", ["-i", path], { stdio: "ignore" });
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+function cleanupOtherBootversions(s: Sysroot): void {
+  const ob = s.bootversion === 0 ? 1 : 0;
+  const os = s.subbootversion === 0 ? 1 : 0;
+  for (const rel of [
+    `boot/loader.${ob}`,
+    `ostree/boot.${ob}`,
+    `ostree/boot.${ob}.0`,
+    `ostree/boot.${ob}.1`,
+    `ostree/boot.${s.bootversion}.${os}`,
+    "boot/loader.tmp",
+  ])
+    rmSync(join(s.path, rel), { recursive: true, force: true });
+}
+
+function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): void {
+  const active = new Set(s.deployments.map((d) => `${d.osname}/${deploymentId(d)}`));
+  const activeBoot = new Set(s.deployments.map((d) => d.bootcsum));
+  const deployRoot = join(s.path, "ostree/deploy");
+  for (const os of readdirSync(deployRoot)) {
+    const dir = join(deployRoot, os, "deploy");
+    if (!existsSync(dir) || !lstatSync(join(deployRoot, os)).isDirectory()) continue;
+    for (const name of readdirSync(dir)) {
+      if (!lstatSync(join(dir, name)).isDirectory()) continue;
+      const { csum, serial } = parseDeployName(name);
+      if (active.has(`${os}/${csum}.${serial}`)) continue;
+      if (s.booted && s.booted.osname === os && s.booted.csum === csum && s.booted.deployserial === serial)
+        continue;
+      rmSync(join(dir, `${name}.origin`), { force: true });
+      removeTree(join(dir, name));
+      rmSync(join(deployRoot, os, "backing", name), { recursive: true, force: true });
+      stats.deploymentsRemoved.push(`${os}/${name}`);
+    }
+  }
+  faultPoint("deployments-removed");
+  const bootOstree = join(s.path, "boot/ostree");
+  if (!existsSync(bootOstree)) return;
+  for (const name of readdirSync(bootOstree)) {
+    const parsed = parseBootcsumDirName(name);
+    if (!parsed || !lstatSync(join(bootOstree, name)).isDirectory()) continue;
+    if (activeBoot.has(parsed.bootcsum)) continue;
+    rmSync(join(bootOstree, name), { recursive: true, force: true });
+    stats.bootDirsRemoved.push(name);
+  }
+}
+
+/** Keeps `ostree/B/M/I` = deployment I's commit, and drops the refs of other (sub)bootversions. */
+export function generateDeploymentRefs(s: Sysroot): void {
+  const ob = s.bootversion === 0 ? 1 : 0;
+  const os = s.subbootversion === 0 ? 1 : 0;
+  const stale = [`ostree/${ob}/0/`, `ostree/${ob}/1/`, `ostree/${s.bootversion}/${os}/`];
+  const current = `ostree/${s.bootversion}/${s.subbootversion}/`;
+  const want = new Map(s.deployments.map((d, i) => [`${current}${i}`, d.csum]));
+  for (const [ref, csum] of listRefs(s.repo, { remotes: false })) {
+    if (stale.some((p) => ref.startsWith(p))) deleteRef(s.repo, ref);
+    else if (ref.startsWith(current)) {
+      if (!want.has(ref)) deleteRef(s.repo, ref);
+      else if (want.get(ref) === csum) want.delete(ref);
+    }
+  }
+  for (const [ref, csum] of want) writeRef(s.repo, ref, csum);
+}
+
+export function cleanupSysroot(s: Sysroot, opts: { prune?: PruneFn } = {}): CleanupStats {
+  const stats: CleanupStats = { deploymentsRemoved: [], bootDirsRemoved: [] };
+  cleanupOtherBootversions(s);
+  cleanupOldDeployments(s, stats);
+  generateDeploymentRefs(s);
+  faultPoint("refs-written");
+  if (opts.prune) {
+    const r = opts.prune(
+      s.repo,
+      s.deployments.map((d) => d.csum),
+    );
+    if (r && r.freedBytes > 0) process.stdout.write(`Freed objects: ${formatSize(r.freedBytes)}\n`);
+    faultPoint("pruned");
+  }
+  return stats;
+}
+
+/** g_format_size: SI units with one decimal ("1.2 MB"), bytes below 1000. */
+export function formatSize(n: number): string {
+  if (n < 1000) return `${n} bytes`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

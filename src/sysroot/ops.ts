@@ -1,0 +1,206 @@
+// The small `admin` operations, each a transformation of the deployment list or an origin file:
+// init-fs, os-init, rollback, undeploy, pin, set-origin, kargs edit-in-place, upgrade/switch.
+// Every writer takes the sysroot lock and reloads under it, so two of them never interleave.
+import { chmodSync, existsSync, mkdirSync, symlinkSync, utimesSync } from "node:fs";
+import { join } from "node:path";
+import { deleteRef, parseRefspec, resolveRev } from "../repo/refs.js";
+import { Repo } from "../repo/repo.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import type { KeyFile } from "../util/keyfile.js";
+import { cleanupSysroot, type PruneFn } from "./cleanup.js";
+import { commitDeploymentList, deployTree, simpleDeploymentList } from "./deploy.js";
+import { cloneDeployment, type Deployment } from "./deployment.js";
+import { setFaultOp } from "./fault.js";
+import { KernelArgs } from "./kargs.js";
+import { REPO_DIR, stateroot, validateOsname } from "./layout.js";
+import { isPinned, originFromRefspec, originRefspec, withoutTransientState, withPinned } from "./origin.js";
+import { Sysroot, SysrootError } from "./sysroot.js";
+
+/** Runs `fn` on a freshly loaded sysroot while holding SYSROOT/ostree/lock. */
+export async function withLockedSysroot<T>(path: string, fn: (s: Sysroot) => T | Promise<T>): Promise<T> {
+  const lock = await Sysroot.load(path).lock();
+  try {
+    return await fn(Sysroot.load(path));
+  } finally {
+    lock.release();
+  }
+}
+
+/** `admin init-fs PATH`: the top-level directories and an empty bare system repo. */
+export function initFs(path: string, opts: { modern?: boolean; repoMode?: "bare" | "bare-user" } = {}): void {
+  mkdirSync(join(path, "boot"), { recursive: true, mode: 0o755 });
+  if (!opts.modern) {
+    for (const d of ["dev", "home", "proc", "run", "sys"])
+      mkdirSync(join(path, d), { recursive: true, mode: 0o755 });
+    mkdirSync(join(path, "root"), { recursive: true, mode: 0o700 });
+    mkdirSync(join(path, "tmp"), { recursive: true });
+    chmodSync(join(path, "tmp"), 0o1777);
+  }
+  mkdirSync(join(path, "ostree/deploy"), { recursive: true, mode: 0o755 });
+  const mode = opts.repoMode ?? (process.getuid?.() === 0 ? "bare" : "bare-user");
+  if (!existsSync(join(path, REPO_DIR, "config"))) Repo.init(join(path, REPO_DIR), mode);
+}
+
+/** `admin os-init NAME`: the stateroot and its shared /var skeleton (ostree_sysroot_init_osname). */
+export function osInit(path: string, osname: string): void {
+  validateOsname(osname);
+  const dir = stateroot(path, osname);
+  if (existsSync(dir)) throw new SysrootError(`Creating ${dir}: stateroot '${osname}' already exists`);
+  mkdirSync(join(path, "ostree/deploy"), { recursive: true });
+  mkdirSync(dir, { mode: 0o755 });
+  mkdirSync(join(dir, "var"), { mode: 0o755 });
+  mkdirSync(join(dir, "var/tmp"));
+  chmodSync(join(dir, "var/tmp"), 0o1777);
+  mkdirSync(join(dir, "var/lib"), { mode: 0o755 });
+  mkdirSync(join(dir, "var/log"), { mode: 0o755 });
+  symlinkSync("../run", join(dir, "var/run"));
+  symlinkSync("../run/lock", join(dir, "var/lock"));
+  const now = new Date();
+  utimesSync(join(path, "ostree/deploy"), now, now);
+}
+
+/**
+ * `admin rollback`: the previous deployment becomes the default. Booted: the first one after
+ * the booted one, or — when an update is pending — the booted one itself (so a second rollback
+ * undoes the first). Not booted: the second deployment of the stateroot. Nothing is deleted.
+ */
+export function rollbackList(s: Sysroot, osname: string): { list: Deployment[]; target: Deployment } {
+  let target: Deployment | null = null;
+  if (s.booted && s.booted.osname === osname) {
+    const { pending, rollback } = s.queryDeploymentsFor(osname);
+    target = rollback ?? (pending ? s.booted : null);
+  } else target = s.deployments.filter((d) => d.osname === osname)[1] ?? null;
+  if (!target || target === s.deployments[0])
+    throw new SysrootError("No rollback deployment found; there is only one deployment of this stateroot");
+  return { list: [target, ...s.deployments.filter((d) => d !== target)], target };
+}
+
+export async function rollback(path: string, osname?: string): Promise<Deployment> {
+  setFaultOp("rollback");
+  return withLockedSysroot(path, (s) => {
+    const { list, target } = rollbackList(s, s.resolveOsname(osname));
+    commitDeploymentList(s, list);
+    return target;
+  });
+}
+
+export async function undeploy(path: string, index: string, prune?: PruneFn): Promise<Deployment> {
+  setFaultOp("undeploy");
+  return withLockedSysroot(path, (s) => {
+    const target = s.deploymentAt(index);
+    if (target === s.booted) throw new SysrootError(`Cannot undeploy currently booted deployment ${index}`);
+    commitDeploymentList(
+      s,
+      s.deployments.filter((d) => d !== target),
+      prune,
+    );
+    return target;
+  });
+}
+
+function writeOrigin(s: Sysroot, d: Deployment, origin: KeyFile): void {
+  writeFileAtomic(s.originFile(d), origin.toString());
+  const now = new Date();
+  utimesSync(join(s.path, "ostree/deploy"), now, now);
+}
+
+/** `admin pin [--unpin] INDEX`; returns whether anything changed. */
+export async function pin(path: string, index: string, pinned: boolean): Promise<boolean> {
+  return withLockedSysroot(path, (s) => {
+    const d = s.deploymentAt(index);
+    if (isPinned(d.origin) === pinned) return false;
+    if (d.staged) throw new SysrootError("Cannot pin staged deployment");
+    writeOrigin(s, d, withPinned(d.origin, pinned));
+    return true;
+  });
+}
+
+/** `admin set-origin REMOTE URL [BRANCH] [--index]`: add the remote if missing, retarget the origin. */
+export async function setOrigin(
+  path: string,
+  remote: string,
+  url: string,
+  branch: string | undefined,
+  index: string | undefined,
+): Promise<void> {
+  await withLockedSysroot(path, (s) => {
+    const d = index === undefined ? s.booted : s.deploymentAt(index);
+    if (!d) throw new SysrootError("Not currently booted into an OSTree system; pass --index=INDEX");
+    const section = `remote "${remote}"`;
+    if (!s.repo.config.hasGroup(section)) {
+      s.repo.setConfig(section, "url", url);
+    }
+    const old = originRefspec(d.origin);
+    const ref = branch ?? (old ? parseRefspec(old).ref : null);
+    if (!ref) throw new SysrootError("the deployment has no origin refspec; give BRANCH explicitly");
+    writeOrigin(s, d, originFromRefspec(`${remote}:${ref}`));
+  });
+}
+
+/** `admin kargs edit-in-place`: change every deployment's kernel arguments in one atomic swap. */
+export async function kargsEditInPlace(path: string, append: string[], del: string[]): Promise<void> {
+  setFaultOp("kargs");
+  await withLockedSysroot(path, (s) => {
+    if (s.deployments.length === 0) throw new SysrootError("Unable to find a deployment in sysroot");
+    const list = s.deployments.map((d) => {
+      const c = cloneDeployment(d);
+      const k = KernelArgs.parse(c.bootconfig.get("options"));
+      for (const a of append) k.appendIfMissing(a);
+      for (const a of del) k.deleteIfPresent(a);
+      c.bootconfig.set("options", k.toString());
+      return c;
+    });
+    commitDeploymentList(s, list);
+  });
+}
+
+export interface UpgradeRequest {
+  sysroot: string;
+  osname?: string;
+  /** `switch`: the new refspec (`REMOTE:` alone keeps the ref and changes the remote). */
+  switchTo?: string;
+  allowDowngrade?: boolean;
+  prune?: PruneFn;
+}
+
+/** `admin upgrade` / `admin switch` from refs already in the system repo (no network yet). */
+export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; deployment?: Deployment }> {
+  setFaultOp(req.switchTo ? "switch" : "upgrade");
+  return withLockedSysroot(req.sysroot, async (s) => {
+    const osname = s.resolveOsname(req.osname);
+    const merge = s.mergeDeployment(osname);
+    if (!merge?.origin) throw new SysrootError(`no deployment of '${osname}' with an origin to upgrade from`);
+    let origin = withoutTransientState(merge.origin);
+    const oldSpec = originRefspec(origin);
+    if (!oldSpec) throw new SysrootError("the merge deployment's origin has no refspec");
+    const old = parseRefspec(oldSpec);
+    if (req.switchTo) {
+      const next = req.switchTo.endsWith(":")
+        ? { remote: req.switchTo.slice(0, -1), ref: old.ref }
+        : parseRefspec(req.switchTo);
+      const remote = next.remote ?? old.remote;
+      const spec = remote ? `${remote}:${next.ref}` : next.ref;
+      if (spec === oldSpec) throw new SysrootError(`Old and new refs are equal: ${spec}`);
+      origin = originFromRefspec(spec);
+    }
+    const spec = originRefspec(origin)!;
+    const csum = origin.get("origin", "override-commit") ?? (resolveRev(s.repo, spec) as string);
+    if (!req.switchTo && csum === merge.csum) return { changed: false };
+    if (!req.switchTo && !req.allowDowngrade) {
+      const cur = s.repo.loadCommit(merge.csum).timestamp;
+      const next = s.repo.loadCommit(csum).timestamp;
+      if (next < cur)
+        throw new SysrootError(
+          `Upgrade target revision '${csum}' is chronologically older than current revision '${merge.csum}'; use --allow-downgrade to permit`,
+        );
+    }
+    cleanupSysroot(s);
+    const d = await deployTree(s, osname, csum, origin, merge, null);
+    commitDeploymentList(s, simpleDeploymentList(s, osname, d, merge, {}), req.prune);
+    if (req.switchTo) {
+      process.stdout.write(`Deleting ref '${oldSpec}'\n`);
+      deleteRef(s.repo, oldSpec);
+    }
+    return { changed: true, deployment: d };
+  });
+}
