@@ -1,0 +1,122 @@
+// Reachability: every object a commit needs (its dirtrees, dirmetas and file objects) and,
+// to a depth, its ancestors. fsck and prune are built on it. Missing parents end the walk quietly,
+// as in ostree (history may be shallow); missing objects of partial commits are skipped.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ObjectType } from "./objects.js";
+import { ObjectMissingError, type Repo } from "./repo.js";
+
+/** Object names as `CHECKSUM.TYPE`, ostree's spelling in messages and on disk. */
+export type ObjectName = string;
+
+export function objectName(csum: string, type: ObjectType): ObjectName {
+  return `${csum}.${type}`;
+}
+
+export function parseObjectName(name: ObjectName): { checksum: string; type: ObjectType } {
+  const i = name.indexOf(".");
+  return { checksum: name.slice(0, i), type: name.slice(i + 1) as ObjectType };
+}
+
+export function isPartialCommit(repo: Repo, csum: string): boolean {
+  return existsSync(join(repo.path, "state", `${csum}.commitpartial`));
+}
+
+export interface TraverseOptions {
+  /** Ancestors to include: 0 = the commit only, -1 = all. */
+  depth?: number;
+  /** Called for every object reached, with the commit it was reached from. */
+  onObject?: (name: ObjectName, commit: string) => void;
+  /** Objects that could not be read are reported here instead of failing the walk. */
+  onMissing?: (name: ObjectName, commit: string) => void;
+}
+
+/** Adds to `reachable` every object of `commit` (and its ancestors, per depth). */
+export function traverseCommit(
+  repo: Repo,
+  commit: string,
+  reachable: Set<ObjectName>,
+  opts: TraverseOptions = {},
+): void {
+  let depth = opts.depth ?? 0;
+  let csum: string | null = commit;
+  while (csum) {
+    const cname = objectName(csum, "commit");
+    if (!repo.hasObject(csum, "commit")) {
+      // A missing ancestor is shallow history; a missing starting commit is a real loss.
+      if (csum === commit) opts.onMissing?.(cname, commit);
+      return;
+    }
+    reachable.add(cname);
+    opts.onObject?.(cname, csum);
+    const c = repo.loadCommit(csum);
+    const tolerate = isPartialCommit(repo, csum) ? () => {} : opts.onMissing;
+    walkTree(repo, c.rootTree, c.rootMeta, csum, reachable, { ...opts, onMissing: tolerate });
+    if (depth === 0) return;
+    if (depth > 0) depth--;
+    csum = c.parent;
+  }
+}
+
+function walkTree(
+  repo: Repo,
+  tree: string,
+  meta: string,
+  commit: string,
+  reachable: Set<ObjectName>,
+  opts: TraverseOptions,
+): void {
+  const metaName = objectName(meta, "dirmeta");
+  if (!reachable.has(metaName)) {
+    reachable.add(metaName);
+    opts.onObject?.(metaName, commit);
+    if (!repo.hasObject(meta, "dirmeta")) opts.onMissing?.(metaName, commit);
+  }
+  const treeName = objectName(tree, "dirtree");
+  if (reachable.has(treeName)) return;
+  reachable.add(treeName);
+  opts.onObject?.(treeName, commit);
+  let t: ReturnType<Repo["loadDirTree"]>;
+  try {
+    t = repo.loadDirTree(tree);
+  } catch (e) {
+    if (e instanceof ObjectMissingError && opts.onMissing) {
+      opts.onMissing(treeName, commit);
+      return;
+    }
+    throw e;
+  }
+  for (const [, csum] of t.files) {
+    const n = objectName(csum, "file");
+    if (reachable.has(n)) continue;
+    reachable.add(n);
+    opts.onObject?.(n, commit);
+  }
+  for (const [, st, sm] of t.dirs) walkTree(repo, st, sm, commit, reachable, opts);
+}
+
+const LISTED: Record<string, ObjectType> = {
+  file: "file",
+  filez: "file",
+  dirtree: "dirtree",
+  dirmeta: "dirmeta",
+  commit: "commit",
+};
+
+/** Every loose object in the repo (commitmeta and other side files excluded, as in ostree). */
+export function listObjects(repo: Repo): ObjectName[] {
+  const out: ObjectName[] = [];
+  const objdir = join(repo.path, "objects");
+  for (const prefix of readdirSync(objdir)) {
+    if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+    for (const f of readdirSync(join(objdir, prefix))) {
+      const dot = f.indexOf(".");
+      const ext = f.slice(dot + 1);
+      const type = LISTED[ext];
+      if (!type || dot !== 62) continue;
+      if ((ext === "filez") !== repo.isArchive && type === "file") continue;
+      out.push(objectName(prefix + f.slice(0, dot), type));
+    }
+  }
+  return out;
+}
