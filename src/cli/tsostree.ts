@@ -6,13 +6,18 @@ import { registerAdmin } from "./cmd/admin.js";
 import { registerCat } from "./cmd/cat.js";
 import { registerCheckout } from "./cmd/checkout.js";
 import { registerConfig } from "./cmd/config.js";
+import { registerDiff } from "./cmd/diff.js";
+import { registerExport } from "./cmd/export.js";
+import { registerFsck } from "./cmd/fsck.js";
 import { registerInit } from "./cmd/init.js";
 import { registerLog } from "./cmd/log.js";
 import { registerLs } from "./cmd/ls.js";
+import { registerPrune } from "./cmd/prune.js";
 import { registerRefs } from "./cmd/refs.js";
 import { registerReset } from "./cmd/reset.js";
 import { registerRevParse } from "./cmd/rev-parse.js";
 import { registerShow } from "./cmd/show.js";
+import { registerSummary } from "./cmd/summary.js";
 import { packageVersion, runProgram } from "./common.js";
 
 const program = new Command("tsostree")
@@ -30,6 +35,11 @@ registerLs(program);
 registerCat(program);
 registerCheckout(program);
 registerReset(program);
+registerDiff(program);
+registerFsck(program);
+registerPrune(program);
+registerSummary(program);
+registerExport(program);
 registerAdmin(program);
 
 await runProgram(program, process.argv);
