@@ -56,8 +56,10 @@ function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): void {
   for (const os of readdirSync(deployRoot)) {
     const dir = join(deployRoot, os, "deploy");
     if (!existsSync(dir) || !lstatSync(join(deployRoot, os)).isDirectory()) continue;
-    for (const name of readdirSync(dir)) {
-      if (!lstatSync(join(dir, name)).isDirectory()) continue;
+    for (const ent of readdirSync(dir, { withFileTypes: true })) {
+      const name = ent.name;
+      // Origin files sit beside the directories; anything unparsable is not ours to delete.
+      if (!ent.isDirectory() || !/^[0-9a-f]+\.[0-9]+$/.test(name)) continue;
       const { csum, serial } = parseDeployName(name);
       if (active.has(`${os}/${csum}.${serial}`)) continue;
       if (s.booted && s.booted.osname === os && s.booted.csum === csum && s.booted.deployserial === serial)
