@@ -2,6 +2,7 @@
 // status file), built without parsing every stanza: one pass of Buffer.indexOf finds the stanza
 // boundaries and names, a second finds the Provides lines; everything else is parsed only for the
 // few hundred stanzas a resolution actually touches. Memory stays at about the file's size.
+import { parseDeb822 } from "./deb822.js";
 
 export class PackagesIndexError extends Error {
   override name = "PackagesIndexError";
@@ -120,7 +121,12 @@ export class PackagesIndex {
   fields(stanza: number): Map<string, string> {
     let f = this.parsed.get(stanza);
     if (f) return f;
-    f = parseStanza(this.buf.toString("utf8", this.starts[stanza], this.ends[stanza]));
+    try {
+      const [st] = parseDeb822(this.buf.toString("utf8", this.starts[stanza], this.ends[stanza]));
+      f = new Map(Object.entries(st ?? {}));
+    } catch (e) {
+      throw new PackagesIndexError(`stanza ${this.names[stanza]}: ${(e as Error).message}; the index is corrupt — refresh the metadata`);
+    }
     this.parsed.set(stanza, f);
     return f;
   }
@@ -147,26 +153,4 @@ function parseProvide(item: string, stanza: number): { name: string; entry: Prov
     version = inner.replace(/^=\s*/, "");
   }
   return { name, entry: { stanza, version, archQualifier } };
-}
-
-/** RFC822-style stanza → field map (field names as written; values trimmed). */
-export function parseStanza(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let key = "";
-  let value = "";
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const c = line.charCodeAt(0);
-    if (c === 0x20 || c === 0x09) {
-      if (key) value += `\n${line.slice(1)}`;
-      continue;
-    }
-    if (key) out.set(key, value.trim());
-    const colon = line.indexOf(":");
-    if (colon < 0) throw new PackagesIndexError(`malformed control line "${line.slice(0, 60)}"; the index is corrupt — refresh the metadata`);
-    key = line.slice(0, colon);
-    value = line.slice(colon + 1);
-  }
-  if (key) out.set(key, value.trim());
-  return out;
 }

@@ -3,6 +3,8 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "./common.js";
 import { registerInspect } from "./pkg/inspect.js";
+import { registerRefreshMd } from "./pkg/refresh-md.js";
+import { registerResolve } from "./pkg/resolve.js";
 
 const program = new Command("tsostree-pkg")
   .description("layer .deb and .rpm packages onto OSTree commits")
@@ -10,6 +12,8 @@ const program = new Command("tsostree-pkg")
   .exitOverride();
 
 registerInspect(program);
+registerResolve(program);
+registerRefreshMd(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,179 @@
+// Loading an apt source: signed InRelease (or Release + Release.gpg), then each component's Packages
+// index in the best compression offered, verified against the SHA256 the signed Release lists.
+// Sources come from the network/file: URLs through the metadata cache, or from apt's own lists
+// directory (what `apt-get update` left in /var/lib/apt/lists), verified the same way.
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compressionOf, decompress } from "../../src/packages/decompress.js";
+import { fetchUrl, joinUrl } from "../../src/packages/fetch.js";
+import type { MetadataCache } from "../../src/packages/metadata-cache.js";
+import { clearsignedBody, loadKeyring, parseKeys, type Keyring, verifyClearsigned, verifyDetached } from "../../src/packages/pgp.js";
+import { DebPackageSet } from "./apt-packageset.js";
+import { PackagesIndex } from "./apt-packages.js";
+import { type Release, ReleaseError, checkValidUntil, parseRelease, pickIndex, releasePin } from "./apt-release.js";
+import { type AptSource, aptListName, distPath } from "./apt-sources.js";
+
+export class AptRepoError extends Error {
+  override name = "AptRepoError";
+}
+
+export interface AptLoadOptions {
+  arch: string;
+  /** Keyrings for sources without signed-by (the tree's trusted.gpg.d) plus --keyring files. */
+  keyrings: string[];
+  /** --keyring files: trusted for every source. */
+  extraKeyrings?: string[];
+  cache: MetadataCache;
+  /** Re-fetch even when the cache is fresh. */
+  force?: boolean;
+  /** Contact the repository (refresh-md); otherwise the cache is used when present. */
+  refresh?: boolean;
+  /** Read apt's lists directory instead of fetching. */
+  aptLists?: string;
+  /** Prefix for signed-by paths (the target tree's root). */
+  root?: string;
+  now?: Date;
+}
+
+export function sourceId(src: AptSource): string {
+  return joinUrl(src.uri, distPath(src));
+}
+
+function indexBases(src: AptSource, arch: string): string[] {
+  if (src.components.length === 0) return ["Packages"];
+  return src.components.map((c) => `${c}/binary-${arch}/Packages`);
+}
+
+function sha256(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+async function keysFor(src: AptSource, opts: AptLoadOptions): Promise<Keyring> {
+  if (!src.signedBy?.length) return loadKeyring([...opts.keyrings, ...(opts.extraKeyrings ?? [])]);
+  const keys: Keyring = [];
+  for (const s of src.signedBy) {
+    if (s.includes("BEGIN PGP")) keys.push(...(await parseKeys(Buffer.from(s), `${src.origin} Signed-By`)));
+    else if (/^[0-9A-Fa-f]{16,40}!?$/.test(s)) keys.push(...(await loadKeyring(opts.keyrings)));
+    else keys.push(...(await loadKeyring([s.startsWith("/") && opts.root ? join(opts.root, s) : s].map((p) => (existsSync(p) ? p : s)))));
+  }
+  keys.push(...(await loadKeyring(opts.extraKeyrings ?? [])));
+  return keys;
+}
+
+/** Verifies release text (clearsigned, or with a detached signature) and parses it. */
+async function verifyRelease(
+  src: AptSource,
+  opts: AptLoadOptions,
+  what: string,
+  inRelease?: Buffer,
+  release?: Buffer,
+  signature?: Buffer,
+): Promise<{ release: Release; text: string }> {
+  let text: string;
+  const keys = src.trusted ? [] : await keysFor(src, opts);
+  if (inRelease) {
+    text = src.trusted ? clearsignedBody(inRelease.toString("utf8")) : await verifyClearsigned(inRelease.toString("utf8"), keys, what);
+  } else if (release) {
+    if (!src.trusted) {
+      if (!signature) throw new ReleaseError(`${what}: Release is not signed (no InRelease, no Release.gpg); mark the source [trusted=yes] only if you must`);
+      await verifyDetached(release, signature, keys, what);
+    }
+    text = release.toString("utf8");
+  } else throw new AptRepoError(`${what}: the repository has neither InRelease nor Release; check the URI and suite`);
+  const parsed = parseRelease(text, what);
+  checkValidUntil(parsed, what, opts.now);
+  return { release: parsed, text };
+}
+
+function checkEntry(data: Buffer, entry: { sha256: string; size: number }, what: string): void {
+  if (data.length !== entry.size || sha256(data) !== entry.sha256)
+    throw new ReleaseError(`${what}: checksum mismatch against the signed Release (got ${data.length} bytes); the mirror is inconsistent or tampered — try again later`);
+}
+
+function makeSets(src: AptSource, release: Release, opts: AptLoadOptions, bufs: Buffer[], bases: string[]): DebPackageSet[] {
+  const archs = new Set([opts.arch, "all"]);
+  return bufs.map(
+    (b, i) =>
+      new DebPackageSet(new PackagesIndex(b, `${sourceId(src)}${bases[i]}`), {
+        id: `${sourceId(src)}${bases[i]}`,
+        pin: releasePin(release),
+        installed: false,
+        baseUrl: src.uri,
+        archs,
+      }),
+  );
+}
+
+/** Reads one source from apt's lists directory (apt keeps indexes recompressed, e.g. as .lz4). */
+async function loadFromAptLists(src: AptSource, opts: AptLoadOptions, lists: string): Promise<DebPackageSet[]> {
+  const prefix = aptListName(joinUrl(src.uri, distPath(src)));
+  const what = `${src.origin} (${lists})`;
+  const read = (name: string) => (existsSync(join(lists, prefix + name)) ? readFileSync(join(lists, prefix + name)) : undefined);
+  const { release } = await verifyRelease(src, opts, what, read("InRelease"), read("Release"), read("Release.gpg"));
+  const names = readdirSync(lists);
+  const bases = indexBases(src, opts.arch);
+  const bufs: Buffer[] = [];
+  for (const base of bases) {
+    const stem = prefix + base.replace(/\//g, "_");
+    const file = names.find((n) => n === stem || (n.startsWith(`${stem}.`) && compressionOf(n) !== "none"));
+    if (!file) throw new AptRepoError(`${what}: no ${base} in ${lists}; run apt-get update`);
+    const data = await decompress(readFileSync(join(lists, file)), compressionOf(file), file);
+    const entry = release.files.get(base);
+    if (entry) checkEntry(data, entry, `${file}`);
+    bufs.push(data);
+  }
+  return makeSets(src, release, opts, bufs, bases);
+}
+
+export async function loadAptSource(src: AptSource, opts: AptLoadOptions): Promise<DebPackageSet[]> {
+  if (opts.aptLists) return loadFromAptLists(src, opts, opts.aptLists);
+  const id = sourceId(src);
+  const bases = indexBases(src, opts.arch);
+  const cached = opts.cache.manifest(id);
+  if (cached && !opts.refresh && !opts.force) {
+    const text = opts.cache.read(id, "Release");
+    const bufs = bases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    if (text && bufs.every((b) => b)) {
+      const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
+      checkValidUntil(release, `${id} (cache)`, opts.now);
+      return makeSets(src, release, opts, bufs as Buffer[], bases);
+    }
+  }
+  return fetchAptSource(src, opts, bases);
+}
+
+async function fetchAptSource(src: AptSource, opts: AptLoadOptions, bases: string[]): Promise<DebPackageSet[]> {
+  const id = sourceId(src);
+  const cached = opts.force ? undefined : opts.cache.manifest(id);
+  const inrel = await fetchUrl(joinUrl(id, "InRelease"), cached ?? {});
+  if (inrel.status === 304 && cached) return loadAptSource(src, { ...opts, refresh: false, force: false });
+  let verified: { release: Release; text: string };
+  if (inrel.status === 200) verified = await verifyRelease(src, opts, joinUrl(id, "InRelease"), inrel.body);
+  else {
+    const rel = await fetchUrl(joinUrl(id, "Release"));
+    const sig = rel.status === 200 ? await fetchUrl(joinUrl(id, "Release.gpg")) : undefined;
+    verified = await verifyRelease(src, opts, joinUrl(id, "Release"), undefined, rel.body, sig?.body);
+  }
+  const { release, text } = verified;
+  const files = new Map<string, Buffer>();
+  const bufs: Buffer[] = [];
+  for (const base of bases) {
+    const pick = pickIndex(release, base);
+    if (!pick) throw new AptRepoError(`${id}: the Release lists no ${base}[.xz|.gz|...]; check the components and architecture`);
+    const url = joinUrl(id, pick.path);
+    const got = await fetchUrl(url);
+    if (got.status !== 200 || !got.body) throw new AptRepoError(`${url}: not found although the Release lists it; the mirror is inconsistent — try again later`);
+    checkEntry(got.body, pick.entry, url);
+    const data = await decompress(got.body, compressionOf(pick.path), url);
+    const plain = release.files.get(base);
+    if (plain && pick.path !== base) checkEntry(data, plain, `${url} (decompressed)`);
+    bufs.push(data);
+    files.set(base.replace(/\//g, "_"), data);
+  }
+  // Index before caching: a malformed index is refused here and the previous cache stays.
+  const sets = makeSets(src, release, opts, bufs, bases);
+  files.set("Release", Buffer.from(text));
+  opts.cache.commit(id, files, { url: id, fetchedAt: new Date().toISOString(), etag: inrel.etag, lastModified: inrel.lastModified });
+  return sets;
+}

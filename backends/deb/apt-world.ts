@@ -1,0 +1,55 @@
+// The deb side of `resolve`: sources, keyrings and installed set of a tree (or given explicitly).
+import type { MetadataCache } from "../../src/packages/metadata-cache.js";
+import { EMPTY_SET, type World } from "../../src/packages/resolve.js";
+import { DebDialect } from "./apt-dialect.js";
+import { loadAptSource } from "./apt-repo.js";
+import { type AptSource, parseSourcesFile, treeSources, treeTrustedKeyrings } from "./apt-sources.js";
+import { findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
+
+export interface AptWorldOptions {
+  root?: string;
+  dpkgStatus?: string;
+  sourcesLists: string[];
+  repoUrls: string[];
+  keyrings: string[];
+  arch: string;
+  cache: MetadataCache;
+  aptLists?: string;
+  refresh?: boolean;
+  force?: boolean;
+}
+
+export function aptSources(o: Pick<AptWorldOptions, "root" | "sourcesLists" | "repoUrls">): AptSource[] {
+  const sources: AptSource[] = [];
+  if (o.root) sources.push(...treeSources(o.root));
+  for (const f of o.sourcesLists) sources.push(...parseSourcesFile(f));
+  // --repo-url takes a one-line sources entry without the leading "deb" ("URI SUITE COMPONENT…").
+  for (const u of o.repoUrls) {
+    const w = u.trim().split(/\s+/);
+    sources.push({ uri: w[0], suite: w[1] ?? "/", components: w.slice(2), origin: "--repo-url" });
+  }
+  return sources;
+}
+
+export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
+  const sources = aptSources(o);
+  const keyrings = o.root ? treeTrustedKeyrings(o.root) : [];
+  const lists = o.aptLists;
+  const repos = [];
+  for (const src of sources)
+    repos.push(
+      ...(await loadAptSource(src, {
+        arch: o.arch,
+        keyrings,
+        extraKeyrings: o.keyrings,
+        cache: o.cache,
+        aptLists: lists,
+        root: o.root,
+        refresh: o.refresh,
+        force: o.force,
+      })),
+    );
+  const statusPath = o.dpkgStatus ?? (o.root ? findDpkgStatus(o.root) : undefined);
+  const installed = statusPath ? readDpkgStatus(statusPath) : EMPTY_SET;
+  return { dialect: new DebDialect(o.arch), repos, installed };
+}
