@@ -111,7 +111,14 @@ export class EntryBody implements AsyncIterable<Buffer> {
 
   private async pull(): Promise<Buffer | undefined> {
     if (this.done) return undefined;
-    const r = await this.source.next();
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await this.source.next();
+    } catch (e) {
+      // The archive or decompressor failed while this file was being read: name the file.
+      this.done = true;
+      throw this.fail(e instanceof Error ? e.message : String(e));
+    }
     if (r.done) {
       this.done = true;
       if (this.got !== this.size) throw this.fail(`content is ${this.got} bytes, the archive declared ${this.size}`);
