@@ -95,7 +95,8 @@ export function formatSize(n: number): string {
     v /= 1000;
     i++;
   }
-  return `${v.toFixed(1)} ${units[i]}`;
+  // GLib separates number and unit with a no-break space (U+00A0), but not for "bytes".
+  return `${v.toFixed(1)}\u00a0${units[i]}`;
 }
 
 /** Prints a metadata value the way `ostree show --print-metadata-key` does (byte-swapped view). */

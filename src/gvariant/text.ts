@@ -257,8 +257,9 @@ export function printValue(t: GVType, v: GVValue, annotate = true): string {
     case "basic":
       return printBasic(t.code, v, annotate);
     case "variant": {
+      // GLib always annotates inside a variant: its content type is not implied by the context.
       const inner = v as Variant;
-      return `<${printValue(inner.type, inner.value, annotate)}>`;
+      return `<${printValue(inner.type, inner.value, true)}>`;
     }
     case "maybe":
       if (v === null) return annotate ? `@${typeString(t)} nothing` : "nothing";
@@ -270,7 +271,7 @@ export function printValue(t: GVType, v: GVValue, annotate = true): string {
         if (b.length > 0 && b[b.length - 1] === 0 && b.indexOf(0) === b.length - 1)
           return `b${quote(b.subarray(0, b.length - 1).toString("latin1"))}`;
         const body = Array.from(b, (x) => `0x${x.toString(16).padStart(2, "0")}`).join(", ");
-        return b.length === 0 ? (annotate ? "@ay []" : "[]") : `[byte ${body}]`;
+        return b.length === 0 ? (annotate ? "@ay []" : "[]") : `[${annotate ? "byte " : ""}${body}]`;
       }
       const items = v as GVValue[];
       if (items.length === 0)

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ObjectType } from "./objects.js";
-import { ObjectMissingError, type Repo } from "./repo.js";
+import type { Repo } from "./repo.js";
 
 /** Object names as `CHECKSUM.TYPE`, ostree's spelling in messages and on disk. */
 export type ObjectName = string;
@@ -49,7 +49,15 @@ export function traverseCommit(
     }
     reachable.add(cname);
     opts.onObject?.(cname, csum);
-    const c = repo.loadCommit(csum);
+    let c: ReturnType<Repo["loadCommit"]>;
+    try {
+      c = repo.loadCommit(csum);
+    } catch (e) {
+      // An unreadable commit is reported like a missing one when the caller collects problems.
+      if (!opts.onMissing) throw e;
+      opts.onMissing(cname, commit);
+      return;
+    }
     const tolerate = isPartialCommit(repo, csum) ? () => {} : opts.onMissing;
     walkTree(repo, c.rootTree, c.rootMeta, csum, reachable, { ...opts, onMissing: tolerate });
     if (depth === 0) return;
@@ -80,11 +88,9 @@ function walkTree(
   try {
     t = repo.loadDirTree(tree);
   } catch (e) {
-    if (e instanceof ObjectMissingError && opts.onMissing) {
-      opts.onMissing(treeName, commit);
-      return;
-    }
-    throw e;
+    if (!opts.onMissing) throw e;
+    opts.onMissing(treeName, commit);
+    return;
   }
   for (const [, csum] of t.files) {
     const n = objectName(csum, "file");

@@ -1,0 +1,77 @@
+// Our checkout writes the same tree as `ostree checkout`, in every mode combination, and fails
+// without leaving anything behind.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { checkout } from "../../src/repo/checkout.js";
+import { Repo } from "../../src/repo/repo.js";
+import { haveTools, ostree, scratch } from "../helpers.js";
+import { buildRepo } from "./fixture.js";
+import { describeTree } from "./treewalk.js";
+
+const cases: [string, string[], { userMode?: boolean }][] = [
+  ["bare-user", ["-U"], { userMode: true }],
+  ["bare-user", [], {}],
+  ["archive", [], {}],
+  ["archive", ["-U"], { userMode: true }],
+  ["bare-user-only", ["-U"], { userMode: true }],
+];
+
+for (const [mode, flags, opts] of cases) {
+  test(`checkout ${mode} ${flags.join(" ")} equals ostree's`, async (t) => {
+    if (!haveTools(t, "ostree", "setfattr")) return;
+    const dir = scratch(t);
+    const { repo } = buildRepo(dir, mode);
+    const theirs = join(dir, "theirs");
+    const r = ostree(["checkout", `--repo=${repo}`, ...flags, "test", theirs]);
+    assert.equal(r.status, 0, r.stderr);
+    const ours = join(dir, "ours");
+    await checkout(Repo.open(repo), "test", ours, opts);
+    assert.deepEqual(describeTree(ours), describeTree(theirs));
+    // Directories carry mtime 0 like ostree's.
+    assert.equal(statSync(join(ours, "usr")).mtimeMs, statSync(join(theirs, "usr")).mtimeMs);
+  });
+}
+
+test("hardlink checkout shares inodes with the repo; subpath and union modes", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo: path } = buildRepo(dir, "bare-user");
+  const repo = Repo.open(path);
+  const dest = join(dir, "co");
+  await checkout(repo, "test", dest, { userMode: true, requireHardlinks: true });
+  assert.ok(statSync(join(dest, "usr/bin/tool")).nlink >= 2);
+  const sub = join(dir, "sub");
+  await checkout(repo, "test", sub, { userMode: true, subpath: "/usr/bin" });
+  assert.deepEqual(readdirSync(sub).sort(), ["hello", "hi", "tool"]);
+  await assert.rejects(checkout(repo, "test", sub, { userMode: true }), /already exists/);
+  await checkout(repo, "test^", sub, { userMode: true, subpath: "/usr/bin", union: true });
+  await checkout(repo, "test", sub, { userMode: true, subpath: "/a", unionAdd: true });
+  assert.ok(existsSync(join(sub, "b/c/d/e")));
+  await checkout(repo, "test", join(dir, "none"), { subpath: "/nope", allowNoent: true });
+  assert.equal(existsSync(join(dir, "none")), false);
+  await assert.rejects(
+    checkout(repo, "test", join(dir, "h"), { requireHardlinks: true }),
+    /user checkout mode/,
+  );
+});
+
+test("a missing object fails the checkout and leaves no destination", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo: path } = buildRepo(dir, "archive");
+  const repo = Repo.open(path);
+  const files = ostree(["ls", `--repo=${path}`, "-C", "test", "/usr/bin/tool"])
+    .stdout.trim()
+    .split(/\s+/);
+  const csum = files[4]!;
+  unlinkSync(repo.objectPath(csum, "file"));
+  const dest = join(dir, "co");
+  await assert.rejects(checkout(repo, "test", dest), new RegExp(`${csum}.file not found`));
+  assert.equal(existsSync(dest), false);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith(".co")),
+    [],
+  );
+});

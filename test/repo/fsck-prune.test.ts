@@ -1,0 +1,93 @@
+// fsck finds a flipped byte in every object kind, like `ostree fsck`; prune keeps exactly what
+// `ostree prune` keeps on a copy of the same repo.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Repo } from "../../src/repo/repo.js";
+import { listObjects } from "../../src/repo/traverse.js";
+import { haveTools, ostree, scratch, sh, tsostree } from "../helpers.js";
+import { buildRepo, ostreeCommit } from "./fixture.js";
+
+function flipLastByte(path: string): void {
+  const b = readFileSync(path);
+  b[b.length - 1] ^= 0x01;
+  writeFileSync(path, b);
+}
+
+/** [object checksum, type] of one object of each kind in the fixture's second commit. */
+function victims(repoPath: string): [string, "file" | "dirtree" | "dirmeta" | "commit"][] {
+  const line = (args: string[]) =>
+    ostree([`--repo=${repoPath}`, ...args])
+      .stdout.trim()
+      .split(/\s+/);
+  const commit = ostree([`--repo=${repoPath}`, "rev-parse", "test"]).stdout.trim();
+  const dirLine = line(["ls", "-d", "-C", "test", "/a/b"]);
+  return [
+    [line(["ls", "-C", "test", "/usr/bin/tool"])[4]!, "file"],
+    [dirLine[4]!, "dirtree"],
+    [dirLine[5]!, "dirmeta"],
+    [commit, "commit"],
+  ];
+}
+
+for (const mode of ["bare-user", "archive"]) {
+  test(`fsck: clean ${mode} repo passes, each corrupted object kind is named (${mode})`, (t) => {
+    if (!haveTools(t, "ostree", "setfattr")) return;
+    const dir = scratch(t);
+    const { repo: clean } = buildRepo(dir, mode);
+    const ok = tsostree([`--repo=${clean}`, "fsck"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /object fsck of 2 commits completed successfully - no errors found/);
+    for (const [csum, type] of victims(clean)) {
+      const copy = join(dir, `copy-${type}`);
+      sh("cp", ["-a", clean, copy]);
+      flipLastByte(Repo.open(copy).objectPath(csum, type));
+      const theirs = ostree([`--repo=${copy}`, "fsck"]);
+      const ours = tsostree([`--repo=${copy}`, "fsck"]);
+      assert.notEqual(theirs.status, 0, `ostree fsck should fail on ${type}`);
+      assert.equal(ours.status, 1, `tsostree fsck should fail on ${type}`);
+      assert.ok(ours.stderr.includes(csum), `${type}: ${ours.stderr}`);
+      assert.match(ours.stderr, /error: Repository corruption encountered/);
+    }
+  });
+}
+
+test("fsck --delete removes the corrupt file object and marks its commit partial", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const { repo } = buildRepo(scratch(t), "bare-user");
+  const [[csum]] = victims(repo) as [[string, string]];
+  flipLastByte(Repo.open(repo).objectPath(csum, "file"));
+  const r = tsostree([`--repo=${repo}`, "fsck", "--delete"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Marking commit as partial/);
+  assert.equal(Repo.open(repo).hasObject(csum, "file"), false);
+  // ostree agrees the commit is now partial and skips it.
+  assert.match(ostree([`--repo=${repo}`, "fsck"]).stdout, /partial commits not verified/);
+});
+
+for (const flags of [["--refs-only", "--depth=0"], [], ["--refs-only"]]) {
+  test(`prune ${flags.join(" ")} keeps the same objects as ostree prune`, (t) => {
+    if (!haveTools(t, "ostree", "setfattr")) return;
+    const dir = scratch(t);
+    const { repo, tree } = buildRepo(dir, "archive");
+    ostreeCommit(repo, "other", join(tree, "a"), "other");
+    ostree([`--repo=${repo}`, "refs", "--delete", "other"]);
+    const theirs = join(dir, "theirs");
+    sh("cp", ["-a", repo, theirs]);
+    const o = ostree([`--repo=${theirs}`, "prune", ...flags]);
+    assert.equal(o.status, 0, o.stderr);
+    const r = tsostree([`--repo=${repo}`, "prune", ...flags]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, o.stdout);
+    assert.deepEqual(listObjects(Repo.open(repo)).sort(), listObjects(Repo.open(theirs)).sort());
+  });
+}
+
+test("prune --delete-commit refuses a referenced commit", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const { repo, second } = buildRepo(scratch(t), "archive");
+  const r = tsostree([`--repo=${repo}`, "prune", `--delete-commit=${second}`]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /is referenced by 'test'/);
+});
