@@ -91,9 +91,9 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
       delivered.add(index);
       const f: PackageFile = { ...list.files[index] };
       member = f.path;
-      if (ch.fileIndex === undefined && (ch.mode & S_IFMT) !== (TYPE_BITS[f.type] ?? ch.mode & S_IFMT))
-        throw fail(`archive says file type ${(ch.mode & S_IFMT).toString(8)}, header says ${f.type}`);
       if (f.special === "char" || f.special === "block") throw fail("is a device node; packages may not ship device nodes");
+      if (ch.fileIndex === undefined && !f.special && (ch.mode & S_IFMT) !== TYPE_BITS[f.type])
+        throw fail(`archive says file type ${(ch.mode & S_IFMT).toString(8)}, header says ${f.type}`);
       if (f.ghost) continue; // %ghost content is never installed
       if (f.type === "hardlink") {
         if (ch.size !== 0 && ch.size !== f.size) throw fail(`hardlink member carries ${ch.size} bytes`);
