@@ -185,7 +185,10 @@ export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; 
     }
     const spec = originRefspec(origin)!;
     const csum = origin.get("origin", "override-commit") ?? (resolveRev(s.repo, spec) as string);
-    if (!req.switchTo && csum === merge.csum) return { changed: false };
+    // ostree compares only with the merge deployment and would redeploy an already pending
+    // update; an identical pending default is "no update" here too.
+    const pendingDefault = s.deployments.find((d) => d.osname === osname);
+    if (!req.switchTo && (csum === merge.csum || csum === pendingDefault?.csum)) return { changed: false };
     if (!req.switchTo && !req.allowDowngrade) {
       const cur = s.repo.loadCommit(merge.csum).timestamp;
       const next = s.repo.loadCommit(csum).timestamp;
