@@ -1,0 +1,224 @@
+// Committing a directory from disk into a transaction, as `ostree commit DIR` does: directories
+// become dirmeta + dirtree objects, regular files and symlinks become content objects (hashed and
+// written by the worker pool while this walk goes on), and the result lands in a MutableTree so that
+// several trees can be overlaid before the commit object is written (writeCommitObject).
+import { lstatSync, readdirSync, readlinkSync, rmSync, type Stats, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Variant } from "../gvariant/index.js";
+import {
+  type CommitModifier,
+  dirMeta,
+  fileMeta,
+  type ResolvedModifier,
+  resolveModifier,
+} from "./commit-modifier.js";
+import { readXattrsOf } from "./content-store.js";
+import { DevInoCache } from "./devino.js";
+import { MutableTree } from "./mtree.js";
+import { S_IFMT, serializeCommit, serializeDirMeta } from "./objects.js";
+import { RepoError } from "./repo.js";
+import type { Transaction } from "./transaction.js";
+
+export class CommitError extends RepoError {
+  override name = "CommitError";
+}
+
+export interface CommitProgress {
+  files: number;
+  bytes: number;
+  /** Files whose checksum came from the devino cache (--link-checkout-speedup). */
+  devinoHits: number;
+}
+
+export interface CommitDirOptions extends CommitModifier {
+  /** Overlay into this tree (later trees win); a fresh one otherwise. */
+  mtree?: MutableTree;
+  /** Reuse checksums of files that are hardlinks of this repo's objects (ostree's devino cache). */
+  linkCheckoutSpeedup?: boolean;
+  /** Delete the source files once they are stored (`--consume`). */
+  consume?: boolean;
+  onProgress?: (p: CommitProgress) => void;
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  2401: "fifo",
+  4802: "character device",
+  14406: "block device",
+  26411: "socket",
+};
+
+/** Walks `dir` into the transaction; resolves once every file is stored. */
+export async function commitFromDirectory(
+  tx: Transaction,
+  dir: string,
+  opts: CommitDirOptions = {},
+): Promise<MutableTree> {
+  const mtree = opts.mtree ?? MutableTree.empty(null, tx);
+  const walk = new DirectoryWalk(tx, opts);
+  const st = statSync(dir);
+  if (!st.isDirectory()) throw new CommitError(`${dir} is not a directory`);
+  mtree.setMetadata(walk.dirMetaChecksum(dir, st));
+  await walk.walk(dir, mtree);
+  await tx.drain();
+  await Promise.all(walk.pending);
+  opts.onProgress?.(walk.progress);
+  if (opts.consume) consumeSource(dir);
+  return mtree;
+}
+
+class DirectoryWalk {
+  readonly progress: CommitProgress = { files: 0, bytes: 0, devinoHits: 0 };
+  readonly pending: Promise<void>[] = [];
+  private mod: ResolvedModifier;
+  private devino: DevInoCache | null | undefined;
+  private sameInode = new Map<number, Promise<string>>();
+  private dirMetaCache = new Map<string, string>();
+  private repoDev: number;
+  private adoptable: boolean;
+  private devinoUsable: boolean;
+  private sinceYield = 0;
+  private lastReport = Date.now();
+
+  constructor(
+    private tx: Transaction,
+    private opts: CommitDirOptions,
+  ) {
+    const mode = tx.repo.mode;
+    this.mod = resolveModifier(mode, opts);
+    this.repoDev = statSync(tx.repo.path).dev;
+    // ostree's "adopt": with --consume, rename the source into the repo when nothing about it changes.
+    this.adoptable = !!opts.consume && (mode === "bare" ? this.mod.identity : mode === "bare-user-only");
+    // A hardlink of an object shares its inode, hence its metadata: the object's checksum is the
+    // file's, unless a modifier rewrites metadata (then we hash as usual).
+    this.devinoUsable =
+      !!opts.linkCheckoutSpeedup && !tx.repo.isArchive && (this.mod.identity || mode === "bare-user-only");
+    this.devino = this.devinoUsable ? undefined : null;
+  }
+
+  dirMetaChecksum(path: string, st: Stats): string {
+    const xattrs = this.mod.skipXattrs ? [] : readXattrsOf(path);
+    const key = xattrs.length ? null : `${st.mode}:${st.uid}:${st.gid}`;
+    const cached = key && this.dirMetaCache.get(key);
+    if (cached) return cached;
+    const csum = this.tx.writeMetadata(
+      "dirmeta",
+      serializeDirMeta(dirMeta(this.mod, st.mode, st.uid, st.gid, xattrs)),
+    );
+    if (key) this.dirMetaCache.set(key, csum);
+    return csum;
+  }
+
+  async walk(dir: string, node: MutableTree): Promise<void> {
+    for (const name of listNames(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if (st.isDirectory()) {
+        const child = node.ensureChild(name);
+        child.setMetadata(this.dirMetaChecksum(path, st));
+        await this.walk(path, child);
+      } else if (st.isFile() || st.isSymbolicLink()) {
+        this.addFile(node, name, path, st);
+      } else {
+        throw new CommitError(
+          `${path}: a ${TYPE_NAMES[st.mode & S_IFMT] ?? "special file"} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
+        );
+      }
+      if (++this.sinceYield >= 256) await this.yieldNow();
+    }
+  }
+
+  private addFile(node: MutableTree, name: string, path: string, st: Stats): void {
+    if (node.child(name)?.kind === "dir") throw new CommitError(`Can't replace directory with file: ${path}`);
+    this.progress.files++;
+    const multi = st.nlink > 1 && st.isFile();
+    if (multi && this.devino !== null) {
+      this.devino ??= DevInoCache.scan(this.tx.repo);
+      const csum = this.devino.lookup(st.dev, st.ino);
+      if (csum) {
+        this.progress.devinoHits++;
+        node.replaceFile(name, csum);
+        return;
+      }
+    }
+    let csum: Promise<string> | undefined = multi ? this.sameInode.get(st.ino) : undefined;
+    if (!csum) {
+      const symlink = st.isSymbolicLink();
+      const meta = fileMeta(this.mod, st.mode, st.uid, st.gid, symlink ? readlinkSync(path) : "", []);
+      csum = this.tx.writeContentFromPath({
+        src: path,
+        meta,
+        size: symlink ? 0 : st.size,
+        readXattrs: !this.mod.skipXattrs,
+        adopt: this.adoptable && !symlink && st.dev === this.repoDev,
+      });
+      if (multi) this.sameInode.set(st.ino, csum);
+      this.progress.bytes += st.size;
+    }
+    node.replaceFile(name, PENDING);
+    this.pending.push(csum.then((c) => node.replaceFile(name, c)));
+  }
+
+  private async yieldNow(): Promise<void> {
+    this.sinceYield = 0;
+    await new Promise<void>((r) => setImmediate(r));
+    const now = Date.now();
+    if (this.opts.onProgress && now - this.lastReport > 100) {
+      this.lastReport = now;
+      this.opts.onProgress(this.progress);
+    }
+  }
+}
+
+/** Placeholder checksum while a file's object is being stored; replaced before the tree is written. */
+const PENDING = "0".repeat(64);
+
+/** Directory entry names; names that are not valid UTF-8 cannot be stored in a dirtree. */
+function listNames(dir: string): string[] {
+  const names = readdirSync(dir);
+  for (const n of names)
+    if (n.includes("\uFFFD")) {
+      const raw = readdirSync(dir, { encoding: "buffer" });
+      for (const r of raw)
+        if (Buffer.compare(Buffer.from(r.toString("utf8")), r) !== 0)
+          throw new CommitError(
+            `${join(dir, r.toString("latin1"))}: file name is not valid UTF-8, which OSTree cannot store; rename it`,
+          );
+      break;
+    }
+  return names;
+}
+
+function consumeSource(dir: string): void {
+  if (dir === "." || dir === "./") {
+    for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  } else rmSync(dir, { recursive: true, force: true });
+}
+
+export interface CommitObjectInput {
+  parent?: string | null;
+  subject?: string;
+  body?: string;
+  /** Seconds since the epoch; default now. */
+  timestamp?: number;
+  /** Commit metadata in the order it is to be serialized. */
+  metadata?: [string, Variant][];
+  rootTree: string;
+  rootMeta: string;
+}
+
+/** Writes the commit object; returns its checksum. */
+export function writeCommitObject(tx: Transaction, c: CommitObjectInput): string {
+  return tx.writeMetadata(
+    "commit",
+    serializeCommit({
+      metadata: c.metadata ?? [],
+      parent: c.parent ?? null,
+      related: [],
+      subject: c.subject ?? "",
+      body: c.body ?? "",
+      timestamp: c.timestamp ?? Math.floor(Date.now() / 1000),
+      rootTree: c.rootTree,
+      rootMeta: c.rootMeta,
+    }),
+  );
+}

@@ -1,0 +1,431 @@
+// Writing one content object into a transaction's staging directory, in every repo mode. This runs
+// both on the main thread and inside the hashing workers (content-pool.ts), so it is synchronous and
+// keeps no state beyond a reusable read buffer. An object only ever appears under its final name
+// (staging/XX/REST.file) once its bytes and metadata are complete: the real ostree may adopt a
+// staging directory we leave behind after a crash, and it trusts every object it finds there.
+import { createHash, type Hash } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fchownSync,
+  ftruncateSync,
+  futimesSync,
+  lchownSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  writevSync,
+} from "node:fs";
+import { join } from "node:path";
+import { threadId } from "node:worker_threads";
+import { deflateRawSync, constants as zc } from "node:zlib";
+import { getXattr, listXattrs, setXattr } from "../util/native.js";
+import {
+  archiveFileHeader,
+  checksumPrefix,
+  type FileMeta,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  serializeBareUserMeta,
+  type Xattrs,
+} from "./objects.js";
+import { RepoError, type RepoMode } from "./repo.js";
+
+/** Where objects go: the repo's objects/ (checked for existing objects) and our staging dir. */
+export interface StoreTarget {
+  objectsDir: string;
+  stagingDir: string;
+  mode: RepoMode;
+}
+
+/** A regular file or symlink on disk to be stored; everything here survives structured clone. */
+export interface SourceJob {
+  src: string;
+  /** Final metadata, except that xattrs are read from `src` when `readXattrs` is set. */
+  meta: FileMeta;
+  size: number;
+  readXattrs: boolean;
+  /** `--consume` into bare/bare-user-only: the source may be renamed into the repo. */
+  adopt: boolean;
+}
+
+export interface StoreResult {
+  csum: string;
+  /** False when the object was already in the repo (or staged earlier). */
+  written: boolean;
+  /** Payload bytes written (uncompressed). */
+  bytes: number;
+}
+
+export class ContentError extends RepoError {
+  override name = "ContentError";
+}
+
+/** Files up to this size are read whole; bigger ones stream in CHUNK-sized pieces. */
+const SMALL_MAX = 8 << 20;
+const CHUNK = 1 << 20;
+const ZERO = Buffer.alloc(CHUNK);
+const OBJECT_TIMESTAMP = 0;
+const ARCHIVE_LEVEL = 6;
+
+export class ContentStore {
+  private buf = Buffer.allocUnsafe(256 * 1024);
+  private madeDirs = new Set<string>();
+  private tmpSeq = 0;
+  private prefixCache = new Map<string, Buffer>();
+  private ext: string;
+
+  constructor(readonly target: StoreTarget) {
+    this.ext = target.mode === "archive" ? "filez" : "file";
+  }
+
+  /** True when the object is in the repo or already staged by this transaction. */
+  has(csum: string): boolean {
+    const rel = `${csum.slice(0, 2)}/${csum.slice(2)}.${this.ext}`;
+    return existsSync(join(this.target.objectsDir, rel)) || existsSync(join(this.target.stagingDir, rel));
+  }
+
+  /** Stores a regular file or symlink read from disk. */
+  storeFromPath(job: SourceJob): StoreResult {
+    const meta = job.meta;
+    if ((meta.mode & S_IFMT) === S_IFLNK) {
+      if (job.readXattrs) meta.xattrs = readXattrsOf(job.src);
+      return this.storeSymlink(meta);
+    }
+    const fd = openSync(job.src, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      if (job.readXattrs) meta.xattrs = readXattrsOf(fd);
+      if (job.adopt) return this.adopt(fd, job);
+      if (job.size <= SMALL_MAX) {
+        const data = this.readWhole(fd, job.size, job.src);
+        return this.storeBuffer(meta, data);
+      }
+      return this.storeChunks(meta, job.size, (buf, pos) => readChunk(fd, buf, pos, job.src));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Stores a regular file whose whole payload is in memory. */
+  storeBuffer(meta: FileMeta, data: Buffer): StoreResult {
+    if ((meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(meta);
+    requireRegular(meta);
+    const csum = createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
+    if (this.has(csum)) return { csum, written: false, bytes: 0 };
+    const tmp = this.tmpPath();
+    const fd = openSync(tmp, "wx", 0o600);
+    try {
+      if (this.target.mode === "archive")
+        writevSync(fd, [
+          archiveFileHeader(meta, data.length),
+          deflateRawSync(data, { level: ARCHIVE_LEVEL }),
+        ]);
+      else writeAll(fd, data, -1);
+      this.applyRegularMeta(fd, meta);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(tmp);
+      throw e;
+    }
+    closeSync(fd);
+    this.publish(tmp, csum);
+    return { csum, written: true, bytes: data.length };
+  }
+
+  /**
+   * Stores a payload that arrives in pieces (big files, tar entries): hashed and written in one
+   * pass to a temporary file, which is dropped if the object turns out to exist already.
+   * `next(buf, pos)` fills `buf` from offset 0 and returns the byte count (0 at the end).
+   */
+  storeChunks(meta: FileMeta, size: number, next: (buf: Buffer, pos: number) => number): StoreResult {
+    requireRegular(meta);
+    const sink = this.openSink(meta, size);
+    try {
+      const buf = this.chunkBuffer();
+      let pos = 0;
+      while (pos < size) {
+        const n = next(buf.subarray(0, Math.min(CHUNK, size - pos)), pos);
+        if (n === 0)
+          throw new ContentError(`file shrank while it was being committed (${pos} of ${size} bytes)`);
+        sink.write(buf.subarray(0, n));
+        pos += n;
+      }
+      return sink.finish();
+    } catch (e) {
+      sink.discard();
+      throw e;
+    }
+  }
+
+  /** A sink for payloads pushed asynchronously (see Transaction.writeContent with a stream). */
+  openSink(meta: FileMeta, size: number | undefined): ChunkSink {
+    requireRegular(meta);
+    return new ChunkSink(this, meta, size, this.prefix(meta));
+  }
+
+  storeSymlink(meta: FileMeta): StoreResult {
+    const csum = createHash("sha256").update(checksumPrefix(meta)).digest("hex");
+    if (this.has(csum)) return { csum, written: false, bytes: 0 };
+    const tmp = this.tmpPath();
+    switch (this.target.mode) {
+      case "bare":
+        symlinkSync(meta.symlinkTarget, tmp);
+        lchownSync(tmp, meta.uid, meta.gid);
+        for (const [k, v] of meta.xattrs) setXattr(tmp, k, v);
+        break;
+      case "bare-user-only":
+        symlinkSync(meta.symlinkTarget, tmp);
+        break;
+      case "bare-user": {
+        // bare-user keeps symlinks as regular files holding the target and a NUL.
+        const fd = openSync(tmp, "wx", 0o644);
+        try {
+          writeAll(fd, Buffer.from(`${meta.symlinkTarget}\0`), -1);
+          fchmodSync(fd, 0o644);
+          setXattr(fd, "user.ostreemeta", serializeBareUserMeta(meta));
+          futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+        } finally {
+          closeSync(fd);
+        }
+        break;
+      }
+      case "archive": {
+        const fd = openSync(tmp, "wx", 0o644);
+        try {
+          writeAll(fd, archiveFileHeader(meta, 0), -1);
+          fchmodSync(fd, 0o644);
+        } finally {
+          closeSync(fd);
+        }
+        break;
+      }
+    }
+    this.publish(tmp, csum);
+    return { csum, written: true, bytes: 0 };
+  }
+
+  /** Final metadata of a regular object file, per repo mode, then mtime 0 as ostree does. */
+  applyRegularMeta(fd: number, meta: FileMeta): void {
+    switch (this.target.mode) {
+      case "bare":
+        // chown first: it clears setuid/setgid bits that chmod then restores.
+        fchownSync(fd, meta.uid, meta.gid);
+        fchmodSync(fd, meta.mode & 0o7777);
+        for (const [k, v] of meta.xattrs) setXattr(fd, k, v);
+        break;
+      case "bare-user":
+        setXattr(fd, "user.ostreemeta", serializeBareUserMeta(meta));
+        fchmodSync(fd, ((meta.mode & 0o775) | 0o400) & 0o7777);
+        break;
+      case "bare-user-only":
+        validateBareUserOnly(meta);
+        fchmodSync(fd, meta.mode & 0o7777);
+        break;
+      case "archive":
+        fchmodSync(fd, 0o644);
+        return;
+    }
+    futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+  }
+
+  /** Renames a finished temporary file to its object name inside the staging dir. */
+  publish(tmp: string, csum: string): void {
+    this.publishAs(tmp, csum, this.ext);
+  }
+
+  /** publish() for any object type (the extension is the type's, e.g. "dirtree"). */
+  publishAs(tmp: string, csum: string, ext: string): void {
+    const dir = csum.slice(0, 2);
+    if (!this.madeDirs.has(dir)) {
+      mkdirSync(join(this.target.stagingDir, dir), { recursive: true, mode: 0o775 });
+      this.madeDirs.add(dir);
+    }
+    renameSync(tmp, join(this.target.stagingDir, dir, `${csum.slice(2)}.${ext}`));
+  }
+
+  tmpPath(): string {
+    return join(this.target.stagingDir, `.tmp-${process.pid}-${threadId}-${this.tmpSeq++}`);
+  }
+
+  prefix(meta: FileMeta): Buffer {
+    if (meta.xattrs.length) return checksumPrefix(meta);
+    const key = `${meta.uid}:${meta.gid}:${meta.mode}`;
+    let p = this.prefixCache.get(key);
+    if (!p) {
+      p = checksumPrefix(meta);
+      this.prefixCache.set(key, p);
+    }
+    return p;
+  }
+
+  chunkBuffer(): Buffer {
+    if (this.buf.length < CHUNK) this.buf = Buffer.allocUnsafe(CHUNK);
+    return this.buf;
+  }
+
+  private readWhole(fd: number, size: number, src: string): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    const data = this.buf.subarray(0, size);
+    let pos = 0;
+    while (pos < size) {
+      const n = readSync(fd, data, pos, size - pos, pos);
+      if (n === 0) throw new ContentError(`${src} shrank while it was being committed`);
+      pos += n;
+    }
+    return data;
+  }
+
+  /**
+   * `--consume` fast path (bare and bare-user-only, same file system): hash, then rename the
+   * source file itself into staging instead of copying it; its ownership and mode already match.
+   */
+  private adopt(fd: number, job: SourceJob): StoreResult {
+    const h = createHash("sha256").update(this.prefix(job.meta));
+    const buf = this.chunkBuffer();
+    for (let pos = 0; pos < job.size; ) {
+      const n = readChunk(fd, buf.subarray(0, Math.min(CHUNK, job.size - pos)), pos, job.src);
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+    const csum = h.digest("hex");
+    if (this.has(csum)) return { csum, written: false, bytes: 0 };
+    if (this.target.mode === "bare-user-only") fchmodSync(fd, job.meta.mode & 0o7777);
+    utimesSync(job.src, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+    this.publish(job.src, csum);
+    return { csum, written: true, bytes: job.size };
+  }
+}
+
+/**
+ * One object's payload, hashed and written as it arrives. Bare modes leave all-zero chunks as holes
+ * (so sparse files stay sparse); archive mode deflates each chunk with a sync flush so the pieces
+ * concatenate into one valid raw-deflate stream.
+ */
+export class ChunkSink {
+  private hash: Hash;
+  private tmp: string;
+  private fd: number;
+  private pos = 0;
+  /** Archive mode with an unknown size: compressed pieces wait here for the header. */
+  private pending: Buffer[] | null = null;
+
+  constructor(
+    private store: ContentStore,
+    private meta: FileMeta,
+    private size: number | undefined,
+    prefix: Buffer,
+  ) {
+    this.hash = createHash("sha256").update(prefix);
+    this.tmp = store.tmpPath();
+    this.fd = openSync(this.tmp, "wx", 0o600);
+    if (store.target.mode === "archive") {
+      if (size === undefined) this.pending = [];
+      else writeAll(this.fd, archiveFileHeader(meta, size), -1);
+    }
+  }
+
+  write(chunk: Buffer): void {
+    this.hash.update(chunk);
+    if (this.store.target.mode === "archive") {
+      const z = deflateRawSync(chunk, { level: ARCHIVE_LEVEL, finishFlush: zc.Z_SYNC_FLUSH });
+      if (this.pending) this.pending.push(z);
+      else writeAll(this.fd, z, -1);
+    } else if (!isZero(chunk)) writeAll(this.fd, chunk, this.pos);
+    this.pos += chunk.length;
+  }
+
+  finish(): StoreResult {
+    try {
+      if (this.size !== undefined && this.pos !== this.size)
+        throw new ContentError(`payload has ${this.pos} bytes but ${this.size} were announced`);
+      const archive = this.store.target.mode === "archive";
+      // Every piece ended with a sync flush; a final empty block closes the stream.
+      if (archive) {
+        const end = deflateRawSync(Buffer.alloc(0), { level: ARCHIVE_LEVEL });
+        if (this.pending) this.pending.push(end);
+        else writeAll(this.fd, end, -1);
+      }
+      if (this.pending) {
+        writeAll(this.fd, archiveFileHeader(this.meta, this.pos), -1);
+        for (const p of this.pending) writeAll(this.fd, p, -1);
+      } else if (!archive) ftruncateSync(this.fd, this.pos);
+      const csum = this.hash.digest("hex");
+      if (this.store.has(csum)) {
+        this.discard();
+        return { csum, written: false, bytes: 0 };
+      }
+      this.store.applyRegularMeta(this.fd, this.meta);
+      closeSync(this.fd);
+      this.fd = -1;
+      this.store.publish(this.tmp, csum);
+      return { csum, written: true, bytes: this.pos };
+    } catch (e) {
+      this.discard();
+      throw e;
+    }
+  }
+
+  discard(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      // already renamed or removed
+    }
+  }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let off = 0; off < b.length; off += ZERO.length) {
+    const part = b.subarray(off, off + ZERO.length);
+    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+function readChunk(fd: number, buf: Buffer, pos: number, src: string): number {
+  const n = readSync(fd, buf, 0, buf.length, pos);
+  if (n === 0 && buf.length > 0) throw new ContentError(`${src} shrank while it was being committed`);
+  return n;
+}
+
+/** Writes all of `data` at `pos` (-1 = current offset). */
+function writeAll(fd: number, data: Buffer, pos: number): void {
+  let off = 0;
+  while (off < data.length) {
+    const n = writeSync(fd, data, off, data.length - off, pos < 0 ? null : pos + off);
+    off += n;
+  }
+}
+
+/** xattrs of a path (symlinks not followed) or open file, as ostree records them. */
+export function readXattrsOf(target: string | number): Xattrs {
+  const out: Xattrs = [];
+  for (const name of listXattrs(target)) {
+    const v = getXattr(target, name);
+    if (v) out.push([name, v]);
+  }
+  return out;
+}
+
+function requireRegular(meta: FileMeta): void {
+  if ((meta.mode & S_IFMT) !== S_IFREG)
+    throw new ContentError(`content mode 0${meta.mode.toString(8)} is neither a regular file nor a symlink`);
+}
+
+function validateBareUserOnly(meta: FileMeta): void {
+  const bad = meta.mode & 0o7777 & ~0o775;
+  if (bad)
+    throw new ContentError(
+      `mode 0${(meta.mode & 0o7777).toString(8)} cannot be stored in a bare-user-only repo (bits 0${bad.toString(8)}); commit with --canonical-permissions`,
+    );
+}

@@ -1,0 +1,344 @@
+// A commit transaction, shaped like ostree's: the repo lock is held shared for its whole life,
+// objects are written into tmp/staging-<bootid>-XXXXXX (locked by its "-lock" file, which is how
+// ostree tells live staging dirs from abandoned ones), and commit() makes them durable with one
+// syncfs, renames them into objects/XX/, fsyncs those directories, and only then moves refs.
+// A crash at any point leaves objects/ and refs/ valid; at worst a staging dir is left behind,
+// which ostree itself (or our next transaction) cleans up.
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { FileLock } from "../util/lock.js";
+import { syncfs } from "../util/native.js";
+import { ContentPool } from "./content-pool.js";
+import { ContentStore, type SourceJob, type StoreResult } from "./content-store.js";
+import { fault } from "./fault.js";
+import {
+  type Commit,
+  type DirTree,
+  type FileMeta,
+  type ObjectType,
+  objectRelPath,
+  parseCommit,
+  parseDirTree,
+} from "./objects.js";
+import { deleteRef, writeRef } from "./refs.js";
+import { ObjectMissingError, type Repo, RepoError } from "./repo.js";
+
+export type MetadataType = "dirtree" | "dirmeta" | "commit";
+
+export class TransactionError extends RepoError {
+  override name = "TransactionError";
+}
+
+export interface TransactionStats {
+  metadataTotal: number;
+  metadataWritten: number;
+  contentTotal: number;
+  contentWritten: number;
+  contentBytesWritten: number;
+}
+
+export interface TransactionOptions {
+  /** false = no syncfs/fsync (ostree's --fsync=false); default: the repo's core.fsync. */
+  fsync?: boolean;
+  /** Hashing worker threads for files given by path (default: up to 2). */
+  workers?: number;
+}
+
+export class Transaction {
+  readonly stats: TransactionStats = {
+    metadataTotal: 0,
+    metadataWritten: 0,
+    contentTotal: 0,
+    contentWritten: 0,
+    contentBytesWritten: 0,
+  };
+  private pool: ContentPool | null = null;
+  private refUpdates = new Map<string, string | null>();
+  private commits: string[] = [];
+  private state: "open" | "committed" | "aborted" = "open";
+  private readonly fsync: boolean;
+
+  private constructor(
+    readonly repo: Repo,
+    private repoLock: FileLock,
+    private stagingLock: FileLock,
+    readonly stagingDir: string,
+    readonly store: ContentStore,
+    private opts: TransactionOptions,
+  ) {
+    this.fsync = opts.fsync ?? repo.fsyncEnabled;
+  }
+
+  static async begin(repo: Repo, opts: TransactionOptions = {}): Promise<Transaction> {
+    const repoLock = await repo.lock("shared");
+    try {
+      const { dir, lock } = await allocateStagingDir(repo.tmpDir());
+      const store = new ContentStore({
+        objectsDir: join(repo.path, "objects"),
+        stagingDir: dir,
+        mode: repo.mode,
+      });
+      return new Transaction(repo, repoLock, lock, dir, store, opts);
+    } catch (e) {
+      repoLock.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Stores a regular file or symlink with the given metadata and returns its checksum. `data` is
+   * the payload in memory, a path to copy it from (hashed in a worker thread; `size` defaults to
+   * the file's), or a stream of chunks (`size`, if given, is checked). Symlinks take no data.
+   */
+  async writeContent(
+    meta: FileMeta,
+    data: Buffer | string | AsyncIterable<Buffer>,
+    size?: number,
+  ): Promise<string> {
+    this.requireOpen();
+    let r: StoreResult;
+    if (Buffer.isBuffer(data)) r = this.store.storeBuffer(meta, data);
+    else if (typeof data === "string")
+      return this.writeContentFromPath({
+        src: data,
+        meta,
+        size: size ?? -1,
+        readXattrs: false,
+        adopt: false,
+      });
+    else {
+      const sink = this.store.openSink(meta, size);
+      try {
+        for await (const chunk of data) sink.write(chunk);
+      } catch (e) {
+        sink.discard();
+        throw e;
+      }
+      r = sink.finish();
+    }
+    this.countContent(r);
+    return r.csum;
+  }
+
+  /** Queues a file on disk for the worker pool (what commitFromDirectory uses). */
+  async writeContentFromPath(job: SourceJob): Promise<string> {
+    this.requireOpen();
+    if (job.size < 0) job.size = lstatSync(job.src).size;
+    this.pool ??= new ContentPool(this.store.target, this.opts.workers);
+    const r = await this.pool.submit(job);
+    this.countContent(r);
+    return r.csum;
+  }
+
+  /** Waits until every queued file is stored. */
+  async drain(): Promise<void> {
+    await this.pool?.drain();
+  }
+
+  /** Stores a metadata object (its bytes must already be normal-form GVariant); returns its checksum. */
+  writeMetadata(type: MetadataType, bytes: Buffer): string {
+    this.requireOpen();
+    const csum = createHash("sha256").update(bytes).digest("hex");
+    this.stats.metadataTotal++;
+    const rel = objectRelPath(csum, type, false);
+    if (existsSync(join(this.repo.path, rel))) return csum;
+    const staged = join(this.stagingDir, rel.slice("objects/".length));
+    if (existsSync(staged)) return csum;
+    const tmp = this.store.tmpPath();
+    const fd = openSync(tmp, "wx", 0o644);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off);
+    } finally {
+      closeSync(fd);
+    }
+    this.store.publishAs(tmp, csum, type);
+    this.stats.metadataWritten++;
+    if (type === "commit") {
+      this.commits.push(csum);
+      fault("staged-write");
+    }
+    return csum;
+  }
+
+  /** Points `refspec` at `csum` (null deletes it) once the objects are durable, at commit(). */
+  setRef(refspec: string, csum: string | null): void {
+    this.requireOpen();
+    this.refUpdates.set(refspec, csum);
+  }
+
+  /** Reads a dirtree from the repo or from what this transaction staged. */
+  loadDirTree(csum: string): DirTree {
+    return parseDirTree(this.readMetadata(csum, "dirtree"));
+  }
+
+  loadCommit(csum: string): Commit {
+    return parseCommit(this.readMetadata(csum, "commit"));
+  }
+
+  private readMetadata(csum: string, type: Exclude<ObjectType, "file">): Buffer {
+    const rel = objectRelPath(csum, type, false);
+    for (const p of [join(this.repo.path, rel), join(this.stagingDir, rel.slice("objects/".length))]) {
+      try {
+        return readFileSync(p);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+    }
+    throw new ObjectMissingError(csum, type);
+  }
+
+  /** Makes every staged object durable and visible, then updates refs, then releases the locks. */
+  async commit(): Promise<void> {
+    this.requireOpen();
+    try {
+      await this.drain();
+      await this.pool?.close();
+      this.pool = null;
+      if (this.fsync) syncDir(this.repo.tmpDir());
+      fault("before-rename");
+      const touched = this.renameStaged();
+      if (this.fsync) {
+        for (const d of touched) fsyncPath(join(this.repo.path, "objects", d));
+        fsyncPath(join(this.repo.path, "objects"));
+      }
+      this.removeStaging();
+      for (const c of this.commits) removeTombstone(this.repo, c);
+      fault("before-ref");
+      for (const [spec, csum] of this.refUpdates) {
+        if (csum) writeRef(this.repo, spec, csum);
+        else deleteRef(this.repo, spec);
+      }
+      this.state = "committed";
+    } catch (e) {
+      this.abort();
+      throw e;
+    } finally {
+      this.repoLock.release();
+    }
+  }
+
+  /** Drops everything staged; refs are untouched. Safe to call more than once. */
+  abort(): void {
+    if (this.state !== "open") return;
+    this.state = "aborted";
+    void this.pool?.close();
+    this.pool = null;
+    try {
+      this.removeStaging();
+    } finally {
+      this.repoLock.release();
+    }
+  }
+
+  private renameStaged(): Set<string> {
+    const objects = join(this.repo.path, "objects");
+    const touched = new Set<string>();
+    const dirs = readdirSync(this.stagingDir).filter((d) => d.length === 2);
+    let done = 0;
+    for (const d of dirs) {
+      const names = readdirSync(join(this.stagingDir, d));
+      if (names.length === 0) continue;
+      mkdirSync(join(objects, d), { recursive: true, mode: 0o775 });
+      for (const name of names) {
+        renameSync(join(this.stagingDir, d, name), join(objects, d, name));
+        touched.add(d);
+      }
+      if (++done === Math.ceil(dirs.length / 2)) fault("mid-rename");
+    }
+    return touched;
+  }
+
+  private removeStaging(): void {
+    rmSync(this.stagingDir, { recursive: true, force: true });
+    // ostree's convention: whoever holds the staging lock exclusively may delete the lock file.
+    try {
+      unlinkSync(this.stagingLock.path);
+    } catch {
+      // already gone
+    }
+    this.stagingLock.release();
+  }
+
+  private countContent(r: StoreResult): void {
+    this.stats.contentTotal++;
+    if (r.written) {
+      this.stats.contentWritten++;
+      this.stats.contentBytesWritten += r.bytes;
+    }
+  }
+
+  private requireOpen(): void {
+    if (this.state !== "open") throw new TransactionError(`the transaction is already ${this.state}`);
+  }
+}
+
+/** ostree's staging dir name: `staging-<boot id>-XXXXXX`, locked via a sibling `<name>-lock`. */
+async function allocateStagingDir(tmp: string): Promise<{ dir: string; lock: FileLock }> {
+  mkdirSync(tmp, { recursive: true, mode: 0o775 });
+  const prefix = `staging-${bootId()}-`;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const dir = mkdtempSync(join(tmp, prefix));
+    let lock: FileLock;
+    try {
+      lock = await FileLock.acquire(`${dir}-lock`, "exclusive", 0);
+    } catch {
+      // Another ostree grabbed the fresh dir to reuse it before we locked it; make another.
+      continue;
+    }
+    if (existsSync(dir)) return { dir, lock };
+    lock.release();
+  }
+  throw new TransactionError(`could not allocate a staging directory in ${tmp}`);
+}
+
+let cachedBootId: string | undefined;
+function bootId(): string {
+  if (cachedBootId === undefined) {
+    cachedBootId =
+      process.env.OSTREE_BOOTID ?? readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  }
+  return cachedBootId;
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    syncfs(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncPath(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writing a commit revives it: drop a tombstone left by an earlier deletion, as ostree does. */
+function removeTombstone(repo: Repo, commit: string): void {
+  try {
+    unlinkSync(repo.objectPath(commit, "tombstone-commit"));
+  } catch {
+    // none
+  }
+}
