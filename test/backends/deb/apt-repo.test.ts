@@ -1,0 +1,175 @@
+// Oracle: a signed apt repository built at test time (dpkg-deb, apt-ftparchive, a throwaway gpg key)
+// with a case for each relationship kind; our resolution must equal `apt-get -s install` against the
+// same repository and status file. Then bad metadata, each refused with the previous cache kept.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
+
+const PACKAGES: Record<string, string> = {
+  // plain and versioned depends, pre-depends
+  app: "Version: 1.0\nPre-Depends: prelib\nDepends: libfoo (>= 2.0), tool-a | tool-b\nRecommends: extra\nSuggests: never",
+  prelib: "Version: 1.0",
+  "libfoo-old": "Package: libfoo\nVersion: 1.0",
+  libfoo: "Version: 2.1",
+  // first alternative not installable (needs something missing), second taken
+  "tool-a": "Version: 1.0\nDepends: missing-thing",
+  "tool-b": "Version: 1.0",
+  extra: "Version: 1.0",
+  never: "Version: 1.0",
+  // virtual and versioned provides
+  mta1: "Version: 1.0\nProvides: mail-agent",
+  mta2: "Version: 1.0\nProvides: mail-agent",
+  mailer: "Version: 1.0\nDepends: mail-agent",
+  vprov: "Version: 1.0\nProvides: api (= 3)",
+  vuser: "Version: 1.0\nDepends: api (>= 2)",
+  // conflicts with / breaks an installed package
+  newimpl: "Version: 2.0\nConflicts: oldimpl\nReplaces: oldimpl\nProvides: impl",
+  breaker: "Version: 1.0\nBreaks: victim (<< 2.0)",
+  victim: "Version: 2.0",
+  // Multi-Arch: allowed satisfies :any
+  interp: "Version: 1.0\nMulti-Arch: allowed",
+  script: "Version: 1.0\nArchitecture: all\nDepends: interp:any",
+  // unsolvable: needs a newer version than exists
+  needy: "Version: 1.0\nDepends: libfoo (>= 9)",
+};
+
+const STATUS = [
+  "Package: oldimpl\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@e>\nDescription: x",
+  "Package: victim\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@e>\nDescription: x",
+].join("\n\n");
+
+const CASES = ["app", "mailer", "vuser", "newimpl", "breaker", "script", "app mailer vuser script"];
+
+function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string } {
+  const repo = join(dir, "repo");
+  const pool = join(repo, "pool");
+  mkdirSync(pool, { recursive: true });
+  for (const [id, fields] of Object.entries(PACKAGES)) {
+    const root = join(dir, "build", id);
+    mkdirSync(join(root, "DEBIAN"), { recursive: true });
+    const name = /^Package: /.test(fields) ? "" : `Package: ${id}\n`;
+    const arch = fields.includes("Architecture:") ? "" : "Architecture: amd64\n";
+    writeFileSync(join(root, "DEBIAN/control"), `${name}${fields}\n${arch}Maintainer: t <t@example.org>\nDescription: test ${id}\n`);
+    sh("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, join(pool, `${id}.deb`)]);
+  }
+  const dists = join(repo, "dists/test/main/binary-amd64");
+  mkdirSync(dists, { recursive: true });
+  const packages = sh("apt-ftparchive", ["packages", "pool"], { cwd: repo });
+  writeFileSync(join(dists, "Packages"), packages);
+  sh("gzip", ["-k", "-9", join(dists, "Packages")]);
+  const release = sh("apt-ftparchive", ["-o", "APT::FTPArchive::Release::Suite=test", "-o", "APT::FTPArchive::Release::Components=main", "-o", "APT::FTPArchive::Release::Architectures=amd64", "release", "."], { cwd: join(repo, "dists/test") });
+  writeFileSync(join(repo, "dists/test/Release"), release);
+  const gnupg = join(dir, "gnupg");
+  mkdirSync(gnupg, { mode: 0o700 });
+  const env = { ...process.env, GNUPGHOME: gnupg };
+  sh("gpg", ["--batch", "--passphrase", "", "--quick-gen-key", "tsostree test <t@example.org>", "ed25519", "sign", "1d"], { env });
+  const keyring = join(dir, "key.gpg");
+  sh("gpg", ["--batch", "--output", keyring, "--export"], { env });
+  sh("gpg", ["--batch", "--yes", "--clearsign", "--output", join(repo, "dists/test/InRelease"), join(repo, "dists/test/Release")], { env });
+  return { repo, keyring, gnupg };
+}
+
+function aptSim(dir: string, sources: string, status: string, pkgs: string[]): { status: number; set: string[] } {
+  const o = [
+    "-o", `Dir::State::status=${status}`, "-o", `Dir::Etc::SourceList=${sources}`, "-o", "Dir::Etc::SourceParts=/dev/null",
+    "-o", `Dir::State::Lists=${join(dir, "lists")}`, "-o", `Dir::Cache=${join(dir, "apt-cache")}`,
+    "-o", "Dir::Etc::Parts=/dev/null", "-o", "Dir::Etc::Preferences=/dev/null", "-o", "Dir::Etc::PreferencesParts=/dev/null",
+    "-o", "APT::Architecture=amd64", "-o", "APT::Architectures=amd64", "-o", "Debug::NoLocking=1",
+  ];
+  mkdirSync(join(dir, "lists/partial"), { recursive: true });
+  mkdirSync(join(dir, "apt-cache/archives/partial"), { recursive: true });
+  const upd = run("apt-get", [...o, "update"]);
+  assert.equal(upd.status, 0, upd.stderr);
+  const r = run("apt-get", [...o, "-s", "install", ...pkgs]);
+  const set = r.stdout
+    .split("\n")
+    .filter((l) => /^(Inst|Remv) /.test(l))
+    .map((l) => {
+      const m = /^(Inst|Remv) (\S+) ?(?:\[([^\]]*)\])? ?(?:\((\S+))?/.exec(l)!;
+      return m[1] === "Inst" ? `+${m[2]} ${m[4]}` : `-${m[2]} ${m[3]}`;
+    })
+    .sort();
+  return { status: r.status, set };
+}
+
+function ours(args: string[]): { status: number; set: string[]; stderr: string } {
+  const r = tsostreePkg(["resolve", "--json", ...args]);
+  if (r.status !== 0) return { status: r.status, set: [], stderr: r.stderr };
+  const j = JSON.parse(r.stdout) as Record<string, { name: string; version: string }[]>;
+  const set = [
+    ...[...j.install, ...j.upgrade].map((e) => `+${e.name} ${e.version}`),
+    ...j.remove.map((e) => `-${e.name} ${e.version}`),
+  ].sort();
+  return { status: 0, set, stderr: r.stderr };
+}
+
+test("signed test repository: resolve equals apt-get -s install; bad metadata is refused", { timeout: 80_000 }, async (t) => {
+  if (!haveTools(t, "dpkg-deb", "apt-ftparchive", "apt-get", "gpg")) return;
+  const dir = scratch(t);
+  const { repo, keyring } = buildRepo(dir);
+  const sources = join(dir, "test.list");
+  writeFileSync(sources, `deb [signed-by=${keyring}] file:${repo} test main\n`);
+  const status = join(dir, "status");
+  writeFileSync(status, `${STATUS}\n`);
+  const cache = join(dir, "md");
+  const base = ["--sources-list", sources, "--dpkg-status", status, "--cache-dir", cache];
+  for (const c of CASES) {
+    const pkgs = c.split(" ");
+    const a = aptSim(join(dir, "apt"), sources, status, pkgs);
+    assert.equal(a.status, 0, c);
+    const o = ours([...base, ...pkgs]);
+    assert.equal(o.status, 0, o.stderr);
+    assert.deepEqual(o.set, a.set, c);
+  }
+  // --no-install-recommends drops `extra`.
+  assert.ok(!ours([...base, "--no-install-recommends", "app"]).set.includes("+extra 1.0"));
+  // Unsolvable: exit 1 and a readable chain.
+  const bad = tsostreePkg(["resolve", ...base, "needy"]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /needy depends on libfoo \(>= 9\) but only 2\.1 is available/);
+
+  // Bad metadata: each refused, and the cache keeps what it had.
+  const rel = join(repo, "dists/test/InRelease");
+  const pk = join(repo, "dists/test/main/binary-amd64/Packages.gz");
+  const goodRel = readFileSync(rel);
+  const goodPk = readFileSync(pk);
+  const refresh = () => tsostreePkg(["refresh-md", "--force", "--sources-list", sources, "--cache-dir", cache]);
+  assert.equal(refresh().status, 0);
+  const snapshot = sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]);
+  const expectRefused = (what: string, re: RegExp) => {
+    const r = refresh();
+    assert.equal(r.status, 1, `${what}: ${r.stdout}`);
+    assert.match(r.stderr, re, what);
+    assert.equal(sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]), snapshot, `${what}: cache changed`);
+  };
+  writeFileSync(rel, goodRel.toString("utf8").replace(/Suite: test/, "Suite: tampered"));
+  expectRefused("bad signature", /signature/i);
+  writeFileSync(rel, goodRel);
+  writeFileSync(pk, Buffer.concat([goodPk.subarray(0, goodPk.length - 10), Buffer.alloc(10)]));
+  expectRefused("Packages hash differs from Release", /checksum mismatch/);
+  writeFileSync(pk, goodPk);
+  // A truncated index, correctly listed and signed: the hash passes, the parser refuses it.
+  const trunc = readFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), "utf8").replace(/^Package: app\n/m, "");
+  rmSync(join(repo, "dists/test/main/binary-amd64/Packages"));
+  rmSync(pk);
+  writeFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), `Garbage line without colon\n${trunc}`);
+  resign(repo, dir, "");
+  expectRefused("malformed index", /malformed|corrupt/);
+  // Expired Valid-Until.
+  sh("gzip", ["-k", "-f", "-9", join(repo, "dists/test/main/binary-amd64/Packages")]);
+  resign(repo, dir, "2000-01-01 00:00:00 UTC");
+  expectRefused("expired Valid-Until", /expired/);
+});
+
+function resign(repo: string, dir: string, validUntil: string): void {
+  const extra = validUntil ? ["-o", `APT::FTPArchive::Release::Valid-Until=${validUntil}`] : [];
+  const release = sh("apt-ftparchive", ["-o", "APT::FTPArchive::Release::Suite=test", ...extra, "release", "."], { cwd: join(repo, "dists/test") });
+  let text = release;
+  if (validUntil && !/Valid-Until/.test(text)) text = text.replace(/^(Date: .*)$/m, `$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC`);
+  writeFileSync(join(repo, "dists/test/Release"), text);
+  sh("gpg", ["--batch", "--yes", "--clearsign", "--output", join(repo, "dists/test/InRelease"), join(repo, "dists/test/Release")], {
+    env: { ...process.env, GNUPGHOME: join(dir, "gnupg") },
+  });
+}
