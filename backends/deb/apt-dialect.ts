@@ -5,7 +5,13 @@ import type { Atom, Dep, VersionOp } from "../../src/packages/model.js";
 import { formatDebDep } from "./relations.js";
 import { compareDebVersions } from "./version.js";
 
-const PRIORITY_RANK: Record<string, number> = { required: 1, important: 2, standard: 3, optional: 4, extra: 5 };
+const PRIORITY_RANK: Record<string, number> = {
+  required: 1,
+  important: 2,
+  standard: 3,
+  optional: 4,
+  extra: 5,
+};
 
 export function debOpMatches(cmp: number, op: VersionOp): boolean {
   switch (op) {
@@ -60,7 +66,8 @@ export class DebDialect implements Dialect {
   qualifierAccepts(atom: Atom, pkg: PkgVersion, viaProvide: boolean): boolean {
     const q = atom.archQualifier;
     if (!q) return this.isNative(pkg.arch) || pkg.multiArch === "foreign";
-    if (q === "any") return pkg.multiArch === "allowed" || (viaProvide && pkg.multiArch === "foreign") || pkg.arch === "all";
+    if (q === "any")
+      return pkg.multiArch === "allowed" || (viaProvide && pkg.multiArch === "foreign") || pkg.arch === "all";
     if (q === "native") return this.isNative(pkg.arch);
     return pkg.arch === q || (pkg.arch === "all" && q === this.nativeArch);
   }

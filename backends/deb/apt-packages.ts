@@ -65,7 +65,9 @@ export class PackagesIndex {
       p = this.buf.indexOf("\nPackage:", start, "latin1");
       if (p < 0 || p >= end) {
         const line = this.buf.toString("utf8", start, Math.min(end, start + 60)).split("\n")[0];
-        throw new PackagesIndexError(`${what}: stanza at byte ${start} has no Package field ("${line}"); the index is malformed — refresh the metadata`);
+        throw new PackagesIndexError(
+          `${what}: stanza at byte ${start} has no Package field ("${line}"); the index is malformed — refresh the metadata`,
+        );
       }
       p++;
     }
@@ -73,7 +75,8 @@ export class PackagesIndex {
     let e = this.buf.indexOf(NL, p);
     if (e < 0 || e > end) e = end;
     const name = this.buf.toString("latin1", p, e).trim();
-    if (!name) throw new PackagesIndexError(`${what}: empty Package field at byte ${start}; the index is malformed`);
+    if (!name)
+      throw new PackagesIndexError(`${what}: empty Package field at byte ${start}; the index is malformed`);
     return name;
   }
 
@@ -125,7 +128,9 @@ export class PackagesIndex {
       const [st] = parseDeb822(this.buf.toString("utf8", this.starts[stanza], this.ends[stanza]));
       f = new Map(Object.entries(st ?? {}));
     } catch (e) {
-      throw new PackagesIndexError(`stanza ${this.names[stanza]}: ${(e as Error).message}; the index is corrupt — refresh the metadata`);
+      throw new PackagesIndexError(
+        `stanza ${this.names[stanza]}: ${(e as Error).message}; the index is corrupt — refresh the metadata`,
+      );
     }
     this.parsed.set(stanza, f);
     return f;

@@ -1,10 +1,16 @@
 // PackageSet adapters over a Packages index (one repository) and over dpkg's status (the installed
 // set). PkgVersion objects are made only for stanzas the resolver asks about.
-import type { PackageLocation, PackageSet, PkgVersion, Provide, ProviderHit } from "../../src/packages/index.js";
+import type {
+  PackageLocation,
+  PackageSet,
+  PkgVersion,
+  Provide,
+  ProviderHit,
+} from "../../src/packages/index.js";
 import type { Relations } from "../../src/packages/model.js";
+import type { PackagesIndex } from "./apt-packages.js";
 import { parseDebRelations } from "./relations.js";
 import { parseDebVersion } from "./version.js";
-import { PackagesIndex } from "./apt-packages.js";
 
 const RELATION_FIELDS: [string, keyof Relations][] = [
   ["Depends", "depends"],
@@ -92,7 +98,11 @@ class DebVersion implements PkgVersion {
     if (text) {
       for (const dep of parseDebRelations(text)) {
         if (dep.kind !== "atom") continue;
-        this.prov.push({ name: dep.atom.name, version: dep.atom.version ?? "", archQualifier: dep.atom.archQualifier });
+        this.prov.push({
+          name: dep.atom.name,
+          version: dep.atom.version ?? "",
+          archQualifier: dep.atom.archQualifier,
+        });
       }
     }
     return this.prov;
@@ -129,7 +139,15 @@ export class DebPackageSet implements PackageSet {
     if (!this.keep || this.keep(stanza)) {
       const arch = this.index.field(stanza, "Architecture") ?? "all";
       if (!this.opts.archs || this.opts.archs.has(arch)) {
-        v = new DebVersion(this.index, stanza, this.index.names[stanza], this.opts.installed, this.opts.id, this.opts.pin, this.opts.baseUrl);
+        v = new DebVersion(
+          this.index,
+          stanza,
+          this.index.names[stanza],
+          this.opts.installed,
+          this.opts.id,
+          this.opts.pin,
+          this.opts.baseUrl,
+        );
       }
     }
     this.versions.set(stanza, v);

@@ -41,7 +41,8 @@ export function parseRelease(text: string, what: string): Release {
     const w = line.trim().split(/\s+/);
     if (w.length === 3) files.set(w[2], { sha256: w[0].toLowerCase(), size: Number(w[1]) });
   }
-  if (files.size === 0) throw new ReleaseError(`${what}: the Release file lists no SHA256 checksums; apt would refuse it too`);
+  if (files.size === 0)
+    throw new ReleaseError(`${what}: the Release file lists no SHA256 checksums; apt would refuse it too`);
   return {
     suite: field(st, "Suite"),
     codename: field(st, "Codename"),

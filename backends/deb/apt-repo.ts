@@ -8,10 +8,24 @@ import { join } from "node:path";
 import { compressionOf, decompress } from "../../src/packages/decompress.js";
 import { fetchUrl, joinUrl } from "../../src/packages/fetch.js";
 import type { MetadataCache } from "../../src/packages/metadata-cache.js";
-import { clearsignedBody, loadKeyring, parseKeys, type Keyring, verifyClearsigned, verifyDetached } from "../../src/packages/pgp.js";
-import { DebPackageSet } from "./apt-packageset.js";
+import {
+  clearsignedBody,
+  type Keyring,
+  loadKeyring,
+  parseKeys,
+  verifyClearsigned,
+  verifyDetached,
+} from "../../src/packages/pgp.js";
 import { PackagesIndex } from "./apt-packages.js";
-import { type Release, ReleaseError, checkValidUntil, parseRelease, pickIndex, releasePin } from "./apt-release.js";
+import { DebPackageSet } from "./apt-packageset.js";
+import {
+  checkValidUntil,
+  parseRelease,
+  pickIndex,
+  type Release,
+  ReleaseError,
+  releasePin,
+} from "./apt-release.js";
 import { type AptSource, aptListName, distPath } from "./apt-sources.js";
 
 export class AptRepoError extends Error {
@@ -55,7 +69,12 @@ async function keysFor(src: AptSource, opts: AptLoadOptions): Promise<Keyring> {
   for (const s of src.signedBy) {
     if (s.includes("BEGIN PGP")) keys.push(...(await parseKeys(Buffer.from(s), `${src.origin} Signed-By`)));
     else if (/^[0-9A-Fa-f]{16,40}!?$/.test(s)) keys.push(...(await loadKeyring(opts.keyrings)));
-    else keys.push(...(await loadKeyring([s.startsWith("/") && opts.root ? join(opts.root, s) : s].map((p) => (existsSync(p) ? p : s)))));
+    else
+      keys.push(
+        ...(await loadKeyring(
+          [s.startsWith("/") && opts.root ? join(opts.root, s) : s].map((p) => (existsSync(p) ? p : s)),
+        )),
+      );
   }
   keys.push(...(await loadKeyring(opts.extraKeyrings ?? [])));
   return keys;
@@ -73,14 +92,22 @@ async function verifyRelease(
   let text: string;
   const keys = src.trusted ? [] : await keysFor(src, opts);
   if (inRelease) {
-    text = src.trusted ? clearsignedBody(inRelease.toString("utf8")) : await verifyClearsigned(inRelease.toString("utf8"), keys, what);
+    text = src.trusted
+      ? clearsignedBody(inRelease.toString("utf8"))
+      : await verifyClearsigned(inRelease.toString("utf8"), keys, what);
   } else if (release) {
     if (!src.trusted) {
-      if (!signature) throw new ReleaseError(`${what}: Release is not signed (no InRelease, no Release.gpg); mark the source [trusted=yes] only if you must`);
+      if (!signature)
+        throw new ReleaseError(
+          `${what}: Release is not signed (no InRelease, no Release.gpg); mark the source [trusted=yes] only if you must`,
+        );
       await verifyDetached(release, signature, keys, what);
     }
     text = release.toString("utf8");
-  } else throw new AptRepoError(`${what}: the repository has neither InRelease nor Release; check the URI and suite`);
+  } else
+    throw new AptRepoError(
+      `${what}: the repository has neither InRelease nor Release; check the URI and suite`,
+    );
   const parsed = parseRelease(text, what);
   checkValidUntil(parsed, what, opts.now);
   return { release: parsed, text };
@@ -88,10 +115,18 @@ async function verifyRelease(
 
 function checkEntry(data: Buffer, entry: { sha256: string; size: number }, what: string): void {
   if (data.length !== entry.size || sha256(data) !== entry.sha256)
-    throw new ReleaseError(`${what}: checksum mismatch against the signed Release (got ${data.length} bytes); the mirror is inconsistent or tampered — try again later`);
+    throw new ReleaseError(
+      `${what}: checksum mismatch against the signed Release (got ${data.length} bytes); the mirror is inconsistent or tampered — try again later`,
+    );
 }
 
-function makeSets(src: AptSource, release: Release, opts: AptLoadOptions, bufs: Buffer[], bases: string[]): DebPackageSet[] {
+function makeSets(
+  src: AptSource,
+  release: Release,
+  opts: AptLoadOptions,
+  bufs: Buffer[],
+  bases: string[],
+): DebPackageSet[] {
   const archs = new Set([opts.arch, "all"]);
   return bufs.map(
     (b, i) =>
@@ -106,11 +141,23 @@ function makeSets(src: AptSource, release: Release, opts: AptLoadOptions, bufs: 
 }
 
 /** Reads one source from apt's lists directory (apt keeps indexes recompressed, e.g. as .lz4). */
-async function loadFromAptLists(src: AptSource, opts: AptLoadOptions, lists: string): Promise<DebPackageSet[]> {
+async function loadFromAptLists(
+  src: AptSource,
+  opts: AptLoadOptions,
+  lists: string,
+): Promise<DebPackageSet[]> {
   const prefix = aptListName(joinUrl(src.uri, distPath(src)));
   const what = `${src.origin} (${lists})`;
-  const read = (name: string) => (existsSync(join(lists, prefix + name)) ? readFileSync(join(lists, prefix + name)) : undefined);
-  const { release } = await verifyRelease(src, opts, what, read("InRelease"), read("Release"), read("Release.gpg"));
+  const read = (name: string) =>
+    existsSync(join(lists, prefix + name)) ? readFileSync(join(lists, prefix + name)) : undefined;
+  const { release } = await verifyRelease(
+    src,
+    opts,
+    what,
+    read("InRelease"),
+    read("Release"),
+    read("Release.gpg"),
+  );
   const names = readdirSync(lists);
   const bases = indexBases(src, opts.arch);
   const bufs: Buffer[] = [];
@@ -143,7 +190,11 @@ export async function loadAptSource(src: AptSource, opts: AptLoadOptions): Promi
   return fetchAptSource(src, opts, bases);
 }
 
-async function fetchAptSource(src: AptSource, opts: AptLoadOptions, bases: string[]): Promise<DebPackageSet[]> {
+async function fetchAptSource(
+  src: AptSource,
+  opts: AptLoadOptions,
+  bases: string[],
+): Promise<DebPackageSet[]> {
   const id = sourceId(src);
   const cached = opts.force ? undefined : opts.cache.manifest(id);
   const inrel = await fetchUrl(joinUrl(id, "InRelease"), cached ?? {});
@@ -160,10 +211,16 @@ async function fetchAptSource(src: AptSource, opts: AptLoadOptions, bases: strin
   const bufs: Buffer[] = [];
   for (const base of bases) {
     const pick = pickIndex(release, base);
-    if (!pick) throw new AptRepoError(`${id}: the Release lists no ${base}[.xz|.gz|...]; check the components and architecture`);
+    if (!pick)
+      throw new AptRepoError(
+        `${id}: the Release lists no ${base}[.xz|.gz|...]; check the components and architecture`,
+      );
     const url = joinUrl(id, pick.path);
     const got = await fetchUrl(url);
-    if (got.status !== 200 || !got.body) throw new AptRepoError(`${url}: not found although the Release lists it; the mirror is inconsistent — try again later`);
+    if (got.status !== 200 || !got.body)
+      throw new AptRepoError(
+        `${url}: not found although the Release lists it; the mirror is inconsistent — try again later`,
+      );
     checkEntry(got.body, pick.entry, url);
     const data = await decompress(got.body, compressionOf(pick.path), url);
     const plain = release.files.get(base);
@@ -174,6 +231,11 @@ async function fetchAptSource(src: AptSource, opts: AptLoadOptions, bases: strin
   // Index before caching: a malformed index is refused here and the previous cache stays.
   const sets = makeSets(src, release, opts, bufs, bases);
   files.set("Release", Buffer.from(text));
-  opts.cache.commit(id, files, { url: id, fetchedAt: new Date().toISOString(), etag: inrel.etag, lastModified: inrel.lastModified });
+  opts.cache.commit(id, files, {
+    url: id,
+    fetchedAt: new Date().toISOString(),
+    etag: inrel.etag,
+    lastModified: inrel.lastModified,
+  });
   return sets;
 }

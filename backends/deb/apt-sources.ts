@@ -107,7 +107,8 @@ export function treeTrustedKeyrings(root: string): string[] {
 
 /** The repository-relative directory of a source's Release files ("dists/SUITE/" or the flat path). */
 export function distPath(src: AptSource): string {
-  if (src.components.length === 0) return src.suite === "/" || src.suite === "./" ? "" : src.suite.replace(/\/?$/, "/");
+  if (src.components.length === 0)
+    return src.suite === "/" || src.suite === "./" ? "" : src.suite.replace(/\/?$/, "/");
   return `dists/${src.suite}/`;
 }
 

@@ -1,8 +1,8 @@
 // The installed set of a Debian tree, read from dpkg's status file without running dpkg.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DebPackageSet } from "./apt-packageset.js";
 import { PackagesIndex } from "./apt-packages.js";
+import { DebPackageSet } from "./apt-packageset.js";
 
 /** Where a tree keeps dpkg's status: the usual place, then where OSTree-style trees move /var's state. */
 export const DPKG_STATUS_PATHS = ["var/lib/dpkg/status", "usr/lib/dpkg/status", "usr/share/dpkg/status"];
@@ -43,7 +43,9 @@ export function readDpkgStatus(path: string): DebPackageSet {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new DpkgStatusError(`cannot read dpkg status ${path}: ${(e as Error).message}; pass --dpkg-status=FILE or --root=DIR`);
+    throw new DpkgStatusError(
+      `cannot read dpkg status ${path}: ${(e as Error).message}; pass --dpkg-status=FILE or --root=DIR`,
+    );
   }
   return dpkgStatusSet(buf);
 }

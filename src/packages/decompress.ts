@@ -20,7 +20,8 @@ export function compressionOf(path: string): Compression {
 /** Guesses from magic bytes; used for apt's own list files, whose names may not tell. */
 export function sniffCompression(buf: Buffer): Compression {
   if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return "gz";
-  if (buf.length >= 6 && buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return "xz";
+  if (buf.length >= 6 && buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])))
+    return "xz";
   if (buf.length >= 3 && buf.toString("latin1", 0, 3) === "BZh") return "bz2";
   if (buf.length >= 4 && buf.readUInt32LE(0) === 0xfd2fb528) return "zst";
   if (buf.length >= 4 && buf.readUInt32LE(0) === 0x184d2204) return "lz4";
@@ -45,7 +46,9 @@ export async function decompress(buf: Buffer, kind: Compression, what: string): 
     }
   } catch (e) {
     if (e instanceof DecompressError) throw e;
-    throw new DecompressError(`${what}: cannot decompress (${kind}): ${(e as Error).message}; the file is truncated or corrupt, refresh the metadata`);
+    throw new DecompressError(
+      `${what}: cannot decompress (${kind}): ${(e as Error).message}; the file is truncated or corrupt, refresh the metadata`,
+    );
   }
 }
 
@@ -105,7 +108,8 @@ export function lz4FrameDecode(src: Buffer): Buffer {
         block = dst.subarray(keep.length, end);
         window = dst.subarray(0, end);
       }
-      if (bsize & 0x80000000) window = Buffer.concat([window.subarray(Math.max(0, window.length - 65536)), block]);
+      if (bsize & 0x80000000)
+        window = Buffer.concat([window.subarray(Math.max(0, window.length - 65536)), block]);
       out.push(Buffer.from(block));
       pos += size + (blockChecksum ? 4 : 0);
     }

@@ -21,7 +21,9 @@ export async function parseKeys(data: Buffer, what: string): Promise<Keyring> {
     const text = data.toString("latin1");
     if (text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
       const out: openpgp.PublicKey[] = [];
-      for (const block of text.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [])
+      for (const block of text.match(
+        /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g,
+      ) ?? [])
         out.push(...(await openpgp.readKeys({ armoredKeys: block })).map((k) => k.toPublic()));
       return out;
     }
@@ -48,7 +50,8 @@ async function checkAll(sigs: openpgp.VerifyMessageResult["signatures"], what: s
 
 /** Verifies a clearsigned document (apt's InRelease) and returns the signed text. */
 export async function verifyClearsigned(text: string, keys: Keyring, what: string): Promise<string> {
-  if (keys.length === 0) throw new SignatureError(`${what}: no trusted keys configured; pass --keyring or set signed-by`);
+  if (keys.length === 0)
+    throw new SignatureError(`${what}: no trusted keys configured; pass --keyring or set signed-by`);
   let message: openpgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: text });
@@ -61,8 +64,14 @@ export async function verifyClearsigned(text: string, keys: Keyring, what: strin
 }
 
 /** Verifies a detached signature (Release.gpg, repomd.xml.asc) over data. */
-export async function verifyDetached(data: Buffer, signature: Buffer, keys: Keyring, what: string): Promise<void> {
-  if (keys.length === 0) throw new SignatureError(`${what}: no trusted keys configured; pass --keyring or set signed-by`);
+export async function verifyDetached(
+  data: Buffer,
+  signature: Buffer,
+  keys: Keyring,
+  what: string,
+): Promise<void> {
+  if (keys.length === 0)
+    throw new SignatureError(`${what}: no trusted keys configured; pass --keyring or set signed-by`);
   let sig: openpgp.Signature;
   try {
     const armored = signature.toString("latin1");
@@ -79,7 +88,10 @@ export async function verifyDetached(data: Buffer, signature: Buffer, keys: Keyr
 
 /** Strips the clearsign armor without verifying (only for sources marked trusted=yes). */
 export function clearsignedBody(text: string): string {
-  const m = /-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/.exec(text);
+  const m =
+    /-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/.exec(
+      text,
+    );
   if (!m) return text;
   return m[1].replace(/^- /gm, "");
 }

@@ -11,7 +11,12 @@ export interface World {
 }
 
 /** An empty installed set, for resolving against nothing (a tree without a package database). */
-export const EMPTY_SET: PackageSet = { id: "@installed", byName: () => [], providers: () => [], all: () => [] };
+export const EMPTY_SET: PackageSet = {
+  id: "@installed",
+  byName: () => [],
+  providers: () => [],
+  all: () => [],
+};
 
 /** `name`, `name=version`, `name:arch` (deb) as on apt's command line. */
 export function parseRequest(text: string): InstallRequest {
@@ -19,10 +24,16 @@ export function parseRequest(text: string): InstallRequest {
   const spec = eq >= 0 ? text.slice(0, eq) : text;
   const version = eq >= 0 ? text.slice(eq + 1) : undefined;
   const colon = spec.indexOf(":");
-  return colon >= 0 ? { name: spec.slice(0, colon), arch: spec.slice(colon + 1), version } : { name: spec, version };
+  return colon >= 0
+    ? { name: spec.slice(0, colon), arch: spec.slice(colon + 1), version }
+    : { name: spec, version };
 }
 
-export function resolve(world: World, requests: InstallRequest[], opts: { recommends: boolean }): Transaction {
+export function resolve(
+  world: World,
+  requests: InstallRequest[],
+  opts: { recommends: boolean },
+): Transaction {
   const u = new Universe(world.dialect, world.repos, world.installed);
   return new Solver(u, opts).solve(requests);
 }
@@ -37,8 +48,16 @@ function entry(v: PkgVersion): TxEntry {
   return { name: v.name, version: v.evr, arch: v.arch };
 }
 
-export function transactionJson(t: Transaction): { install: TxEntry[]; upgrade: TxEntry[]; remove: TxEntry[] } {
-  return { install: t.install.map(entry), upgrade: t.upgrade.map((u) => entry(u.to)), remove: t.remove.map(entry) };
+export function transactionJson(t: Transaction): {
+  install: TxEntry[];
+  upgrade: TxEntry[];
+  remove: TxEntry[];
+} {
+  return {
+    install: t.install.map(entry),
+    upgrade: t.upgrade.map((u) => entry(u.to)),
+    remove: t.remove.map(entry),
+  };
 }
 
 export function transactionText(t: Transaction): string[] {

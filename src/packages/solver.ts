@@ -93,12 +93,16 @@ export class Solver {
 
   private pickRequested(r: InstallRequest): PkgVersion {
     const d = this.u.dialect;
-    const real = this.u.byName(r.name).filter((v) => !r.arch || v.arch === r.arch || v.arch === "all" || v.arch === "noarch");
+    const real = this.u
+      .byName(r.name)
+      .filter((v) => !r.arch || v.arch === r.arch || v.arch === "all" || v.arch === "noarch");
     if (r.version) {
       const exact = real.find((v) => v.evr === r.version || `${v.version}-${v.release}` === r.version);
       if (!exact) {
         const have = [...new Set(real.map((v) => v.evr))].join(", ") || "none";
-        throw new UnsolvableError([`version '${r.version}' of '${r.name}' was not found (available: ${have})`]);
+        throw new UnsolvableError([
+          `version '${r.version}' of '${r.name}' was not found (available: ${have})`,
+        ]);
       }
       this.overrides.set(d.slot(exact), exact);
       return exact;
@@ -111,7 +115,9 @@ export class Solver {
     const names = [...new Set(provs.map((p) => p.name))];
     if (names.length === 1) return provs[0];
     if (names.length > 1)
-      throw new UnsolvableError([`package ${r.name} is a virtual package provided by: ${names.sort().join(", ")}; select one to install`]);
+      throw new UnsolvableError([
+        `package ${r.name} is a virtual package provided by: ${names.sort().join(", ")}; select one to install`,
+      ]);
     throw new UnsolvableError([`unable to locate package ${r.name} in the configured repositories`]);
   }
 
@@ -148,7 +154,8 @@ export class Solver {
   matches(atom: Atom, v: PkgVersion): boolean {
     if (this.realMatches(atom, v)) return true;
     const d = this.u.dialect;
-    for (const p of v.provides) if (p.name === atom.name && d.provideMatches(p, atom) && d.qualifierAccepts(atom, v, true)) return true;
+    for (const p of v.provides)
+      if (p.name === atom.name && d.provideMatches(p, atom) && d.qualifierAccepts(atom, v, true)) return true;
     if (atom.name.startsWith("/") && v.files) return v.files().includes(atom.name);
     return false;
   }
@@ -157,8 +164,10 @@ export class Solver {
     const d = this.u.dialect;
     for (const v of this.u.byName(atom.name)) if (this.inState(v) && this.realMatches(atom, v)) return true;
     for (const h of this.u.providers(atom.name))
-      if (this.inState(h.pkg) && d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true)) return true;
-    if (atom.name.startsWith("/")) for (const v of this.u.fileOwners(atom.name)) if (this.inState(v)) return true;
+      if (this.inState(h.pkg) && d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
+        return true;
+    if (atom.name.startsWith("/"))
+      for (const v of this.u.fileOwners(atom.name)) if (this.inState(v)) return true;
     return false;
   }
 
@@ -174,9 +183,17 @@ export class Solver {
       case "without":
         return this.satisfied(dep.terms[0]) && !dep.terms.slice(1).some((t) => this.satisfied(t));
       case "if":
-        return this.satisfied(dep.cond) ? this.satisfied(dep.then) : dep.else ? this.satisfied(dep.else) : true;
+        return this.satisfied(dep.cond)
+          ? this.satisfied(dep.then)
+          : dep.else
+            ? this.satisfied(dep.else)
+            : true;
       case "unless":
-        return this.satisfied(dep.cond) ? (dep.else ? this.satisfied(dep.else) : true) : this.satisfied(dep.then);
+        return this.satisfied(dep.cond)
+          ? dep.else
+            ? this.satisfied(dep.else)
+            : true
+          : this.satisfied(dep.then);
     }
   }
 
@@ -189,7 +206,8 @@ export class Solver {
     };
     for (const v of this.u.byName(atom.name)) if (this.realMatches(atom, v)) add(this.candidate(v), v);
     for (const h of this.u.providers(atom.name))
-      if (d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true)) add(this.candidate(h.pkg), h.pkg);
+      if (d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
+        add(this.candidate(h.pkg), h.pkg);
     if (atom.name.startsWith("/")) for (const v of this.u.fileOwners(atom.name)) add(this.candidate(v), v);
     return out.sort((a, b) => d.preferProvider(a, b, atom));
   }
@@ -205,7 +223,8 @@ export class Solver {
       // For an upgrade, only Recommends the installed version did not already have (apt's rule).
       const old = this.original.get(this.u.dialect.slot(v));
       const had = new Set((old?.relations.recommends ?? []).map((x) => this.u.dialect.formatDep(x)));
-      for (const dep of r.recommends ?? []) if (!had.has(this.u.dialect.formatDep(dep))) out.push({ dep, critical: false });
+      for (const dep of r.recommends ?? [])
+        if (!had.has(this.u.dialect.formatDep(dep))) out.push({ dep, critical: false });
     }
     return out;
   }
@@ -250,7 +269,14 @@ export class Solver {
     }
     if (dep.kind !== "atom") return undefined;
     if (this.targets(dep.atom).length) return undefined;
-    const known = [...new Set(this.u.byName(dep.atom.name).map((v) => this.candidate(v)?.evr).filter(Boolean))];
+    const known = [
+      ...new Set(
+        this.u
+          .byName(dep.atom.name)
+          .map((v) => this.candidate(v)?.evr)
+          .filter(Boolean),
+      ),
+    ];
     if (known.length) return `only ${known.join(", ")} is available`;
     return "it is not available";
   }
@@ -265,24 +291,27 @@ export class Solver {
   private settleConflicts(v: PkgVersion, depth: number): Failure | undefined {
     const d = this.u.dialect;
     const slot = d.slot(v);
-    const clashes: [PkgVersion, Atom, string][] = [];
+    const clashes: [PkgVersion, string][] = [];
     for (const atom of this.negatives(v))
-      for (const [s, p] of this.state) if (p && s !== slot && this.matches(atom, p)) clashes.push([p, atom, "conflicts with"]);
+      for (const [s, p] of this.state)
+        if (p && s !== slot && this.matches(atom, p)) clashes.push([p, "conflicts with"]);
     for (const [s, p] of this.state) {
       if (!p || s === slot) continue;
-      for (const atom of this.negatives(p)) if (this.matches(atom, v)) clashes.push([p, atom, "is in conflict with"]);
+      for (const atom of this.negatives(p))
+        if (this.matches(atom, v)) clashes.push([p, "is in conflict with"]);
     }
     // rpm: Obsoletes name packages (not what they provide) that the new one replaces.
     for (const dep of v.relations.obsoletes ?? [])
       if (dep.kind === "atom")
         for (const [s, p] of this.state)
           if (p && s !== slot && this.realMatches(dep.atom, p)) {
-            if (p !== this.original.get(s)) return { chain: [`${v.name} obsoletes ${p.name}, which is also to be installed`] };
+            if (p !== this.original.get(s))
+              return { chain: [`${v.name} obsoletes ${p.name}, which is also to be installed`] };
             this.state.set(s, null);
           }
-    for (const [p, atom, verb] of clashes) {
+    for (const [p, verb] of clashes) {
       if (!this.inState(p)) continue;
-      const f = this.evict(p, v, atom, verb, depth);
+      const f = this.evict(p, v, verb, depth);
       if (f) return f;
     }
     return undefined;
@@ -292,7 +321,7 @@ export class Solver {
    * Gets p out of v's way: upgrade it to a candidate that does not clash, or remove it. A package
    * marked earlier in this transaction is unmarked, as apt does; whatever needed it is repaired later.
    */
-  private evict(p: PkgVersion, v: PkgVersion, atom: Atom, verb: string, depth: number): Failure | undefined {
+  private evict(p: PkgVersion, v: PkgVersion, verb: string, depth: number): Failure | undefined {
     const d = this.u.dialect;
     const slot = d.slot(p);
     const why = `${v.name} ${verb} ${p.name}`;
@@ -315,7 +344,9 @@ export class Solver {
   }
 
   private clashes(a: PkgVersion, b: PkgVersion): boolean {
-    return this.negatives(a).some((x) => this.matches(x, b)) || this.negatives(b).some((x) => this.matches(x, a));
+    return (
+      this.negatives(a).some((x) => this.matches(x, b)) || this.negatives(b).some((x) => this.matches(x, a))
+    );
   }
 
   /** Marks v and everything it needs; on failure the state is left as it was. */
@@ -338,14 +369,16 @@ export class Solver {
       const f = this.satisfy(g.dep, depth, later, g.critical);
       if (!f) continue;
       this.restore(snap);
-      if (g.critical) return { chain: [`${this.label(v)} depends on ${d.formatDep(g.dep)}`, ...f.chain].slice(0, 8) };
+      if (g.critical)
+        return { chain: [`${this.label(v)} depends on ${d.formatDep(g.dep)}`, ...f.chain].slice(0, 8) };
     }
     for (const l of later) {
       const snap = this.snapshot();
       const f = this.deps(this.state.get(d.slot(l.pkg)) ?? l.pkg, depth + 1);
       if (!f) continue;
       this.restore(snap);
-      if (l.critical) return { chain: [`${this.label(v)} depends on ${d.formatDep(l.dep)}`, ...f.chain].slice(0, 8) };
+      if (l.critical)
+        return { chain: [`${this.label(v)} depends on ${d.formatDep(l.dep)}`, ...f.chain].slice(0, 8) };
       // A Recommends whose own dependencies fail is dropped, as apt and dnf drop it.
       const slot = d.slot(l.pkg);
       const old = this.original.get(slot);
@@ -358,7 +391,11 @@ export class Solver {
   private siblings?: Map<string, PkgVersion[]>;
 
   /** apt upgrades the other installed binaries of an upgraded package's source to the same source version. */
-  private upgradeSiblings(v: PkgVersion, depth: number, later: { pkg: PkgVersion; critical: boolean; dep: Dep }[]): void {
+  private upgradeSiblings(
+    v: PkgVersion,
+    depth: number,
+    later: { pkg: PkgVersion; critical: boolean; dep: Dep }[],
+  ): void {
     const src = v.source;
     if (!src) return;
     if (!this.siblings) {
@@ -399,7 +436,11 @@ export class Solver {
           }
           first ??= f;
         }
-        return first ?? { chain: [`${this.u.dialect.formatDep(dep)} ${this.hopeless(dep) ?? "cannot be installed"}`] };
+        return (
+          first ?? {
+            chain: [`${this.u.dialect.formatDep(dep)} ${this.hopeless(dep) ?? "cannot be installed"}`],
+          }
+        );
       }
       case "or": {
         let first: Failure | undefined;
@@ -450,7 +491,10 @@ export class Solver {
           if (f) {
             this.restore(snap);
             if (!isOld || p.essential || this.userSlots.has(slot))
-              throw new UnsolvableError([`${p.name} depends on ${this.u.dialect.formatDep(g.dep)}`, ...f.chain]);
+              throw new UnsolvableError([
+                `${p.name} depends on ${this.u.dialect.formatDep(g.dep)}`,
+                ...f.chain,
+              ]);
             this.state.set(slot, null);
           }
           changed = true;

@@ -14,7 +14,8 @@ export class Universe {
   /** Every version named `name`, repositories first, then the installed one(s). */
   byName(name: string): PkgVersion[] {
     const out: PkgVersion[] = [];
-    for (const r of this.repos) for (const v of r.byName(name)) if (this.dialect.archInstallable(v.arch)) out.push(v);
+    for (const r of this.repos)
+      for (const v of r.byName(name)) if (this.dialect.archInstallable(v.arch)) out.push(v);
     for (const v of this.installed.byName(name)) out.push(v);
     return out;
   }
@@ -29,7 +30,8 @@ export class Universe {
 
   fileOwners(path: string): PkgVersion[] {
     const out: PkgVersion[] = [];
-    for (const r of this.repos) for (const v of r.fileOwners?.(path) ?? []) if (this.dialect.archInstallable(v.arch)) out.push(v);
+    for (const r of this.repos)
+      for (const v of r.fileOwners?.(path) ?? []) if (this.dialect.archInstallable(v.arch)) out.push(v);
     for (const v of this.installed.fileOwners?.(path) ?? []) out.push(v);
     return out;
   }

@@ -12,17 +12,32 @@ import { haveTools, projectRoot, run, scratch } from "../helpers.js";
 
 const LISTS = "/var/lib/apt/lists";
 const STATUS = join(projectRoot, "fixtures/out/minbase/var/lib/dpkg/status");
-const CASES = ["strace", "jq", "htop", "curl", "vim", "git", "python3", "strace jq htop curl vim git python3"];
+const CASES = [
+  "strace",
+  "jq",
+  "htop",
+  "curl",
+  "vim",
+  "git",
+  "python3",
+  "strace jq htop curl vim git python3",
+];
 
 function aptSet(status: string, sourcesFile: string, cacheDir: string, pkgs: string[]): string[] {
   const r = run("apt-get", [
     "-s",
-    "-o", `Dir::State::status=${status}`,
-    "-o", `Dir::Etc::SourceList=${sourcesFile}`,
-    "-o", "Dir::Etc::SourceParts=/dev/null",
-    "-o", `Dir::Cache=${cacheDir}`,
-    "-o", "APT::Architecture=amd64",
-    "install", ...pkgs,
+    "-o",
+    `Dir::State::status=${status}`,
+    "-o",
+    `Dir::Etc::SourceList=${sourcesFile}`,
+    "-o",
+    "Dir::Etc::SourceParts=/dev/null",
+    "-o",
+    `Dir::Cache=${cacheDir}`,
+    "-o",
+    "APT::Architecture=amd64",
+    "install",
+    ...pkgs,
   ]);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout
@@ -37,9 +52,11 @@ function aptSet(status: string, sourcesFile: string, cacheDir: string, pkgs: str
 
 test("bookworm + minbase: our set equals apt-get -s install", { timeout: 60_000 }, async (t) => {
   if (!haveTools(t, "apt-get")) return;
-  const hasLists = existsSync(LISTS) && readdirSync(LISTS).some((n) => n.includes("bookworm_main_binary-amd64_Packages"));
+  const hasLists =
+    existsSync(LISTS) && readdirSync(LISTS).some((n) => n.includes("bookworm_main_binary-amd64_Packages"));
   if (!hasLists) return t.skip(`no bookworm indexes in ${LISTS}: run apt-get update`);
-  if (!existsSync(STATUS)) return t.skip("fixtures/out/minbase is absent: run `bash fixtures/minbase.sh` (needs a Debian mirror)");
+  if (!existsSync(STATUS))
+    return t.skip("fixtures/out/minbase is absent: run `bash fixtures/minbase.sh` (needs a Debian mirror)");
   const dir = scratch(t);
   const sources = join(dir, "bookworm.sources");
   writeFileSync(
@@ -70,7 +87,11 @@ test("bookworm + minbase: our set equals apt-get -s install", { timeout: 60_000 
   });
   for (const c of CASES) {
     const pkgs = c.split(" ");
-    const tx = resolve(world, pkgs.map((name) => ({ name })), { recommends: true });
+    const tx = resolve(
+      world,
+      pkgs.map((name) => ({ name })),
+      { recommends: true },
+    );
     const ours = [...tx.install, ...tx.upgrade.map((u) => u.to)].map((v) => `${v.name} ${v.evr}`).sort();
     assert.equal(tx.remove.length, 0, c);
     assert.deepEqual(ours, aptSet(STATUS, sources, join(dir, "aptcache"), pkgs), c);

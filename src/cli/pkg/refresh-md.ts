@@ -1,9 +1,9 @@
 // `tsostree-pkg refresh-md [--force]`: bring the metadata cache up to date with the repositories.
 import type { Command } from "commander";
 import { loadAptSource, sourceId } from "../../../backends/deb/apt-repo.js";
-import { aptSources } from "../../../backends/deb/apt-world.js";
 import { treeTrustedKeyrings } from "../../../backends/deb/apt-sources.js";
-import { type RepoCliOptions, addRepoOptions, cacheFor } from "./resolve.js";
+import { aptSources } from "../../../backends/deb/apt-world.js";
+import { addRepoOptions, cacheFor, type RepoCliOptions } from "./resolve.js";
 
 export function registerRefreshMd(program: Command): void {
   addRepoOptions(program.command("refresh-md").description("refresh the repository metadata cache"))
@@ -11,7 +11,8 @@ export function registerRefreshMd(program: Command): void {
     .action(async (o: RepoCliOptions & { force?: boolean }) => {
       const cache = cacheFor(o);
       const sources = aptSources({ root: o.root, sourcesLists: o.sourcesList, repoUrls: o.repoUrl });
-      if (sources.length === 0) throw new Error("no repositories configured; pass --root, --sources-list or --repo-url");
+      if (sources.length === 0)
+        throw new Error("no repositories configured; pass --root, --sources-list or --repo-url");
       const keyrings = o.root ? treeTrustedKeyrings(o.root) : [];
       for (const src of sources) {
         const sets = await loadAptSource(src, {

@@ -1,7 +1,7 @@
 // `tsostree-pkg resolve PKG…`: what installing PKG would add, upgrade and remove, without a sysroot.
 import type { Command } from "commander";
 import { loadAptWorld } from "../../../backends/deb/apt-world.js";
-import { MetadataCache, defaultCacheDir } from "../../packages/metadata-cache.js";
+import { defaultCacheDir, MetadataCache } from "../../packages/metadata-cache.js";
 import { parseRequest, resolve, transactionJson, transactionText } from "../../packages/resolve.js";
 import { UnsolvableError } from "../../packages/solver.js";
 
@@ -49,7 +49,9 @@ export function registerResolve(program: Command): void {
     .option("--json", "print {install, upgrade, remove} as JSON")
     .action(async (pkgs: string[], o: RepoCliOptions & { installRecommends: boolean; json?: boolean }) => {
       if (o.rpmdb || o.repoFile.length)
-        throw new Error("rpm repositories are not supported by resolve yet; use an apt source (--sources-list)");
+        throw new Error(
+          "rpm repositories are not supported by resolve yet; use an apt source (--sources-list)",
+        );
       const world = await loadAptWorld({
         root: o.root,
         dpkgStatus: o.dpkgStatus,

@@ -51,7 +51,10 @@ function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string 
     mkdirSync(join(root, "DEBIAN"), { recursive: true });
     const name = /^Package: /.test(fields) ? "" : `Package: ${id}\n`;
     const arch = fields.includes("Architecture:") ? "" : "Architecture: amd64\n";
-    writeFileSync(join(root, "DEBIAN/control"), `${name}${fields}\n${arch}Maintainer: t <t@example.org>\nDescription: test ${id}\n`);
+    writeFileSync(
+      join(root, "DEBIAN/control"),
+      `${name}${fields}\n${arch}Maintainer: t <t@example.org>\nDescription: test ${id}\n`,
+    );
     sh("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", root, join(pool, `${id}.deb`)]);
   }
   const dists = join(repo, "dists/test/main/binary-amd64");
@@ -59,24 +62,84 @@ function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string 
   const packages = sh("apt-ftparchive", ["packages", "pool"], { cwd: repo });
   writeFileSync(join(dists, "Packages"), packages);
   sh("gzip", ["-k", "-9", join(dists, "Packages")]);
-  const release = sh("apt-ftparchive", ["-o", "APT::FTPArchive::Release::Suite=test", "-o", "APT::FTPArchive::Release::Components=main", "-o", "APT::FTPArchive::Release::Architectures=amd64", "release", "."], { cwd: join(repo, "dists/test") });
+  const release = sh(
+    "apt-ftparchive",
+    [
+      "-o",
+      "APT::FTPArchive::Release::Suite=test",
+      "-o",
+      "APT::FTPArchive::Release::Components=main",
+      "-o",
+      "APT::FTPArchive::Release::Architectures=amd64",
+      "release",
+      ".",
+    ],
+    { cwd: join(repo, "dists/test") },
+  );
   writeFileSync(join(repo, "dists/test/Release"), release);
   const gnupg = join(dir, "gnupg");
   mkdirSync(gnupg, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gnupg };
-  sh("gpg", ["--batch", "--passphrase", "", "--quick-gen-key", "tsostree test <t@example.org>", "ed25519", "sign", "1d"], { env });
+  sh(
+    "gpg",
+    [
+      "--batch",
+      "--passphrase",
+      "",
+      "--quick-gen-key",
+      "tsostree test <t@example.org>",
+      "ed25519",
+      "sign",
+      "1d",
+    ],
+    { env },
+  );
   const keyring = join(dir, "key.gpg");
   sh("gpg", ["--batch", "--output", keyring, "--export"], { env });
-  sh("gpg", ["--batch", "--yes", "--clearsign", "--output", join(repo, "dists/test/InRelease"), join(repo, "dists/test/Release")], { env });
+  sh(
+    "gpg",
+    [
+      "--batch",
+      "--yes",
+      "--clearsign",
+      "--output",
+      join(repo, "dists/test/InRelease"),
+      join(repo, "dists/test/Release"),
+    ],
+    { env },
+  );
   return { repo, keyring, gnupg };
 }
 
-function aptSim(dir: string, sources: string, status: string, pkgs: string[]): { status: number; set: string[] } {
+function aptSim(
+  dir: string,
+  sources: string,
+  status: string,
+  pkgs: string[],
+): { status: number; set: string[] } {
   const o = [
-    "-o", `Dir::State::status=${status}`, "-o", `Dir::Etc::SourceList=${sources}`, "-o", "Dir::Etc::SourceParts=/dev/null",
-    "-o", `Dir::State::Lists=${join(dir, "lists")}`, "-o", `Dir::Cache=${join(dir, "apt-cache")}`,
-    "-o", "Dir::Etc::Parts=/dev/null", "-o", "Dir::Etc::Preferences=/dev/null", "-o", "Dir::Etc::PreferencesParts=/dev/null",
-    "-o", "APT::Architecture=amd64", "-o", "APT::Architectures=amd64", "-o", "Debug::NoLocking=1",
+    "-o",
+    `Dir::State::status=${status}`,
+    "-o",
+    `Dir::Etc::SourceList=${sources}`,
+    "-o",
+    "Dir::Etc::SourceParts=/dev/null",
+    "-o",
+    `Dir::State::Lists=${join(dir, "lists")}`,
+    "-o",
+    `Dir::Cache=${join(dir, "apt-cache")}`,
+    "-o",
+    "Dir::Etc::Parts=/dev/null",
+    "-o",
+    "Dir::Etc::Preferences=/dev/null",
+    "-o",
+    "Dir::Etc::PreferencesParts=/dev/null",
+    "-o",
+    "APT::Architecture=amd64",
+    "-o",
+    "APT::Architectures=amd64",
+    "-o",
+    "Debug::NoLocking=1",
   ];
   mkdirSync(join(dir, "lists/partial"), { recursive: true });
   mkdirSync(join(dir, "apt-cache/archives/partial"), { recursive: true });
@@ -105,7 +168,9 @@ function ours(args: string[]): { status: number; set: string[]; stderr: string }
   return { status: 0, set, stderr: r.stderr };
 }
 
-test("signed test repository: resolve equals apt-get -s install; bad metadata is refused", { timeout: 80_000 }, async (t) => {
+test("signed test repository: resolve equals apt-get -s install; bad metadata is refused", {
+  timeout: 80_000,
+}, async (t) => {
   if (!haveTools(t, "dpkg-deb", "apt-ftparchive", "apt-get", "gpg")) return;
   const dir = scratch(t);
   const { repo, keyring } = buildRepo(dir);
@@ -135,14 +200,19 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
   const pk = join(repo, "dists/test/main/binary-amd64/Packages.gz");
   const goodRel = readFileSync(rel);
   const goodPk = readFileSync(pk);
-  const refresh = () => tsostreePkg(["refresh-md", "--force", "--sources-list", sources, "--cache-dir", cache]);
+  const refresh = () =>
+    tsostreePkg(["refresh-md", "--force", "--sources-list", sources, "--cache-dir", cache]);
   assert.equal(refresh().status, 0);
   const snapshot = sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]);
   const expectRefused = (what: string, re: RegExp) => {
     const r = refresh();
     assert.equal(r.status, 1, `${what}: ${r.stdout}`);
     assert.match(r.stderr, re, what);
-    assert.equal(sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]), snapshot, `${what}: cache changed`);
+    assert.equal(
+      sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]),
+      snapshot,
+      `${what}: cache changed`,
+    );
   };
   writeFileSync(rel, goodRel.toString("utf8").replace(/Suite: test/, "Suite: tampered"));
   expectRefused("bad signature", /signature/i);
@@ -151,7 +221,10 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
   expectRefused("Packages hash differs from Release", /checksum mismatch/);
   writeFileSync(pk, goodPk);
   // A truncated index, correctly listed and signed: the hash passes, the parser refuses it.
-  const trunc = readFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), "utf8").replace(/^Package: app\n/m, "");
+  const trunc = readFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), "utf8").replace(
+    /^Package: app\n/m,
+    "",
+  );
   rmSync(join(repo, "dists/test/main/binary-amd64/Packages"));
   rmSync(pk);
   writeFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), `Garbage line without colon\n${trunc}`);
@@ -165,11 +238,27 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
 
 function resign(repo: string, dir: string, validUntil: string): void {
   const extra = validUntil ? ["-o", `APT::FTPArchive::Release::Valid-Until=${validUntil}`] : [];
-  const release = sh("apt-ftparchive", ["-o", "APT::FTPArchive::Release::Suite=test", ...extra, "release", "."], { cwd: join(repo, "dists/test") });
+  const release = sh(
+    "apt-ftparchive",
+    ["-o", "APT::FTPArchive::Release::Suite=test", ...extra, "release", "."],
+    { cwd: join(repo, "dists/test") },
+  );
   let text = release;
-  if (validUntil && !/Valid-Until/.test(text)) text = text.replace(/^(Date: .*)$/m, `$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC`);
+  if (validUntil && !/Valid-Until/.test(text))
+    text = text.replace(/^(Date: .*)$/m, `$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC`);
   writeFileSync(join(repo, "dists/test/Release"), text);
-  sh("gpg", ["--batch", "--yes", "--clearsign", "--output", join(repo, "dists/test/InRelease"), join(repo, "dists/test/Release")], {
-    env: { ...process.env, GNUPGHOME: join(dir, "gnupg") },
-  });
+  sh(
+    "gpg",
+    [
+      "--batch",
+      "--yes",
+      "--clearsign",
+      "--output",
+      join(repo, "dists/test/InRelease"),
+      join(repo, "dists/test/Release"),
+    ],
+    {
+      env: { ...process.env, GNUPGHOME: join(dir, "gnupg") },
+    },
+  );
 }
