@@ -71,7 +71,13 @@ export function packageVersion(): string {
  * any other failure prints `error: MESSAGE` on stderr and exits 1, as ostree does.
  */
 export async function runProgram(program: Command, argv: string[]): Promise<never> {
-  program.exitOverride();
+  // Commands are registered before this runs, so exitOverride must be applied to each of them:
+  // commander would otherwise exit(1) on a usage error in a subcommand.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) override(sub);
+  };
+  override(program);
   // ostree accepts `ostree --repo=R CMD …` as well as `ostree CMD --repo=R …`.
   program.option("--repo <path>", "path to the OSTree repository");
   program.hook("preAction", (root, action) => {
