@@ -9,7 +9,14 @@ import { commit, deploymentDirs, makeSysroot, makeTree, must, os, sysScratch, ts
 
 interface St {
   booted: boolean;
-  deployments: { checksum: string; booted: boolean; pending: boolean; rollback: boolean; pinned: boolean; version: string }[];
+  deployments: {
+    checksum: string;
+    booted: boolean;
+    pending: boolean;
+    rollback: boolean;
+    pinned: boolean;
+    version: string;
+  }[];
 }
 const status = (s: string) => JSON.parse(ts(s, "status", "--json")) as St;
 const versions = (s: string) => status(s).deployments.map((d) => d.version);
@@ -88,5 +95,10 @@ test("deploy keeps booted, merge and pinned deployments; --retain keeps all; cle
   assert.equal(existsSync(leftover), false);
   assert.equal(deploymentDirs(S).length, 4);
   // ostree sees no booted deployment in a sandbox; otherwise the listings agree.
-  assert.equal(os(S, "status"), ts(S, "status").replace(/^\*/m, " ").replace(/ \((pending|rollback)\)/g, ""));
+  assert.equal(
+    os(S, "status"),
+    ts(S, "status")
+      .replace(/^\*/m, " ")
+      .replace(/ \((pending|rollback)\)/g, ""),
+  );
 });
