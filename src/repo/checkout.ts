@@ -28,6 +28,7 @@ import { getXattr, setXattr } from "../util/native.js";
 import {
   type DirMeta,
   type DirTree,
+  parseBareUserMeta,
   parseDirMeta,
   parseDirTree,
   S_IFLNK,
@@ -71,13 +72,15 @@ function hardlinkPolicy(repo: Repo, opts: CheckoutOptions): boolean {
     return false;
   }
   const ok =
-    (repo.mode === "bare" && true) ||
+    (repo.mode === "bare" && !opts.userMode) ||
     ((repo.mode === "bare-user" || repo.mode === "bare-user-only") && opts.userMode === true);
   if (!ok && opts.requireHardlinks) {
     if (repo.isArchive)
       throw new CheckoutError(
         "Hardlinks were requested, but an archive repository stores compressed objects; copy instead",
       );
+    if (repo.mode === "bare")
+      throw new CheckoutError("Bare repository mode cannot hardlink in user checkout mode");
     throw new CheckoutError("User repository mode requires user checkout mode to hardlink (add -U)");
   }
   return ok;
@@ -86,8 +89,8 @@ function hardlinkPolicy(repo: Repo, opts: CheckoutOptions): boolean {
 class Checkout {
   private readonly objects: string;
   private readonly ext: string;
-  /** bare-user stores symlinks as regular files; remember which objects are which. */
-  private readonly symlinkTargets = new Map<string, string | null>();
+  /** Per object: may it be hardlinked? (Cached: trees often reference an object many times.) */
+  private readonly linkable = new Map<string, boolean>();
   readonly hardlink: boolean;
   private readonly merge: boolean;
   /** Hardlinks collected while directories are created; made by linkAll(), on two threads if large. */
@@ -173,54 +176,64 @@ class Checkout {
   }
 
   file(csum: string, path: string): void {
-    if (this.hardlink && !this.merge) {
-      if (this.repo.mode !== "bare-user" || this.bareUserSymlink(csum, this.objectPath(csum)) === null) {
+    if (this.hardlink && this.canLink(csum)) {
+      if (!this.merge) {
         this.linkSrc.push(this.objectPath(csum));
         this.linkDst.push(path);
         this.linkCsum.push(csum);
         return;
       }
-    } else if (this.hardlink && this.tryLink(csum, path)) return;
+      if (this.linkNow(csum, path)) return;
+    }
     this.copy(this.repo.loadFile(csum), path);
   }
 
-  /** Hardlinks the object; false when it must be copied instead (bare-user symlink, EXDEV). */
-  private tryLink(csum: string, path: string): boolean {
+  /**
+   * ostree's rules: symlinks of bare-user(-only) repos are created, not linked (bare-user stores
+   * them as regular files); empty files are always copied, so that thousands of them do not
+   * share one inode and hit EMLINK; in user mode unreadable files are copied too.
+   */
+  private canLink(csum: string): boolean {
+    let ok = this.linkable.get(csum);
+    if (ok !== undefined) return ok;
     const src = this.objectPath(csum);
-    if (this.repo.mode === "bare-user" && this.bareUserSymlink(csum, src) !== null) return false;
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(src);
+    } catch {
+      throw new ObjectMissingError(csum, "file");
+    }
+    let mode = st.mode;
+    if (this.repo.mode === "bare-user") {
+      const raw = getXattr(src, "user.ostreemeta");
+      if (!raw) throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
+      mode = parseBareUserMeta(raw).mode;
+    }
+    const isLink = (mode & S_IFMT) === S_IFLNK;
+    if (isLink) ok = this.repo.mode === "bare";
+    else ok = st.size > 0 && !(this.opts.userMode && (mode & 0o400) === 0);
+    this.linkable.set(csum, ok);
+    return ok;
+  }
+
+  /** Union modes: link now, replacing (--union) or keeping (--union-add) what exists. */
+  private linkNow(csum: string, path: string): boolean {
+    const src = this.objectPath(csum);
     for (;;) {
       try {
         linkSync(src, path);
         return true;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === "EEXIST" && this.merge) {
+        if (code === "EEXIST") {
           if (this.opts.unionAdd) return true;
-          unlinkSync(path);
+          rmSync(path, { recursive: true, force: true });
           continue;
         }
-        if (code === "ENOENT") throw new ObjectMissingError(csum, "file");
         if ((code === "EXDEV" || code === "EMLINK") && !this.opts.requireHardlinks) return false;
         throw e;
       }
     }
-  }
-
-  private bareUserSymlink(csum: string, src: string): string | null {
-    let t = this.symlinkTargets.get(csum);
-    if (t === undefined) {
-      if (getXattr(src, "user.ostreemeta") === null) {
-        try {
-          lstatSync(src);
-        } catch {
-          throw new ObjectMissingError(csum, "file");
-        }
-      }
-      const f = this.repo.loadFile(csum);
-      t = (f.meta.mode & S_IFMT) === S_IFLNK ? f.meta.symlinkTarget : null;
-      this.symlinkTargets.set(csum, t);
-    }
-    return t;
   }
 
   private copy(f: FileObject, path: string): void {

@@ -42,6 +42,8 @@ test("hardlink checkout shares inodes with the repo; subpath and union modes", a
   const dest = join(dir, "co");
   await checkout(repo, "test", dest, { userMode: true, requireHardlinks: true });
   assert.ok(statSync(join(dest, "usr/bin/tool")).nlink >= 2);
+  // Like ostree, empty files are copied so that they never share one inode.
+  assert.equal(statSync(join(dest, "empty")).nlink, 1);
   const sub = join(dir, "sub");
   await checkout(repo, "test", sub, { userMode: true, subpath: "/usr/bin" });
   assert.deepEqual(readdirSync(sub).sort(), ["hello", "hi", "tool"]);
