@@ -8,14 +8,11 @@ import { join } from "node:path";
 import { compressionOf, decompress } from "../../src/packages/decompress.js";
 import { fetchUrl, joinUrl } from "../../src/packages/fetch.js";
 import type { MetadataCache } from "../../src/packages/metadata-cache.js";
-import {
-  clearsignedBody,
-  type Keyring,
-  loadKeyring,
-  parseKeys,
-  verifyClearsigned,
-  verifyDetached,
-} from "../../src/packages/pgp.js";
+import type { Keyring } from "../../src/packages/pgp.js";
+
+// openpgp.js takes ~100 ms to load; the warm path (a verified cache) never needs it.
+const pgp = () => import("../../src/packages/pgp.js");
+
 import { PackagesIndex } from "./apt-packages.js";
 import { DebPackageSet } from "./apt-packageset.js";
 import {
@@ -64,6 +61,7 @@ function sha256(b: Buffer): string {
 }
 
 async function keysFor(src: AptSource, opts: AptLoadOptions): Promise<Keyring> {
+  const { loadKeyring, parseKeys } = await pgp();
   if (!src.signedBy?.length) return loadKeyring([...opts.keyrings, ...(opts.extraKeyrings ?? [])]);
   const keys: Keyring = [];
   for (const s of src.signedBy) {
@@ -90,6 +88,7 @@ async function verifyRelease(
   signature?: Buffer,
 ): Promise<{ release: Release; text: string }> {
   let text: string;
+  const { clearsignedBody, verifyClearsigned, verifyDetached } = await pgp();
   const keys = src.trusted ? [] : await keysFor(src, opts);
   if (inRelease) {
     text = src.trusted
@@ -150,27 +149,52 @@ async function loadFromAptLists(
   const what = `${src.origin} (${lists})`;
   const read = (name: string) =>
     existsSync(join(lists, prefix + name)) ? readFileSync(join(lists, prefix + name)) : undefined;
-  const { release } = await verifyRelease(
+  const inRelease = read("InRelease");
+  const bases = indexBases(src, opts.arch);
+  // Warm path: apt's lists have not changed since we verified and unpacked them into our cache.
+  const id = `apt-lists:${prefix}`;
+  const key = sha256(inRelease ?? read("Release") ?? Buffer.alloc(0));
+  const cached = opts.cache.manifest(id);
+  if (cached?.extra?.listsKey === key && !opts.force) {
+    const text = opts.cache.read(id, "Release");
+    const bufs = bases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    if (text && bufs.every((b) => b)) {
+      const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
+      checkValidUntil(release, what, opts.now);
+      return makeSets(src, release, opts, bufs as Buffer[], bases);
+    }
+  }
+  const { release, text } = await verifyRelease(
     src,
     opts,
     what,
-    read("InRelease"),
+    inRelease,
     read("Release"),
     read("Release.gpg"),
   );
   const names = readdirSync(lists);
-  const bases = indexBases(src, opts.arch);
   const bufs: Buffer[] = [];
+  const files = new Map<string, Buffer>();
   for (const base of bases) {
     const stem = prefix + base.replace(/\//g, "_");
     const file = names.find((n) => n === stem || (n.startsWith(`${stem}.`) && compressionOf(n) !== "none"));
     if (!file) throw new AptRepoError(`${what}: no ${base} in ${lists}; run apt-get update`);
     const data = await decompress(readFileSync(join(lists, file)), compressionOf(file), file);
     const entry = release.files.get(base);
-    if (entry) checkEntry(data, entry, `${file}`);
+    if (!entry)
+      throw new AptRepoError(`${file}: the signed Release lists no checksum for ${base}; cannot trust it`);
+    checkEntry(data, entry, `${file}`);
     bufs.push(data);
+    files.set(base.replace(/\//g, "_"), data);
   }
-  return makeSets(src, release, opts, bufs, bases);
+  const sets = makeSets(src, release, opts, bufs, bases);
+  files.set("Release", Buffer.from(text));
+  opts.cache.commit(id, files, {
+    url: join(lists, prefix),
+    fetchedAt: new Date().toISOString(),
+    extra: { listsKey: key },
+  });
+  return sets;
 }
 
 export async function loadAptSource(src: AptSource, opts: AptLoadOptions): Promise<DebPackageSet[]> {
