@@ -1,5 +1,6 @@
-// A commit's tree (or a subtree) as a tar stream, as `ostree export` writes it: paths relative to
-// the exported root, ownership and modes from the objects, mtime 0, symlinks as symlinks.
+// A commit's tree (or a subtree) as a tar stream, as `ostree export` writes it: a `./` entry for
+// the exported root, paths relative to it, ownership and modes from the objects, every mtime set
+// to the commit's timestamp, symlinks as symlinks.
 import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
@@ -22,9 +23,20 @@ export async function exportTar(
   const done = pipeline(pack, createWriteStream(output));
   const base = top.path === "/" ? "" : top.path;
   const rel = (p: string) => p.slice(base.length + 1);
-  const mtime = new Date(0);
+  const mtime = new Date(repo.loadCommit(commit).timestamp * 1000);
   const entries: TreeEntry[] = top.kind === "dir" ? [...walk(repo, top)] : [top];
   try {
+    if (top.kind === "dir") {
+      const m = repo.loadDirMeta(top.meta);
+      await entry(pack, {
+        name: "./",
+        type: "directory",
+        mode: m.mode & 0o7777,
+        uid: m.uid,
+        gid: m.gid,
+        mtime,
+      });
+    }
     for (const e of entries) {
       const name = top.kind === "dir" ? rel(e.path) : e.name;
       if (e.kind === "dir") {

@@ -11,7 +11,7 @@ function same(repo: string, args: string[]): void {
   assert.equal(t.status === 0, o.status === 0, `status of ${args.join(" ")}: ${t.stderr}`);
 }
 
-for (const mode of ["bare-user", "archive"]) {
+for (const mode of ["bare", "bare-user", "archive"]) {
   describe(`read commands match ostree (${mode})`, () => {
     test("ls, log, show, refs, rev-parse, diff", (t) => {
       if (!haveTools(t, "ostree", "setfattr")) return;

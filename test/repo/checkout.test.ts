@@ -6,11 +6,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { checkout } from "../../src/repo/checkout.js";
 import { Repo } from "../../src/repo/repo.js";
-import { haveTools, ostree, scratch } from "../helpers.js";
+import { haveTools, ostree, scratch, sh, tsostree } from "../helpers.js";
 import { buildRepo } from "./fixture.js";
 import { describeTree } from "./treewalk.js";
 
 const cases: [string, string[], { userMode?: boolean }][] = [
+  ["bare", [], {}],
+  ["bare", ["-U"], { userMode: true }],
   ["bare-user", ["-U"], { userMode: true }],
   ["bare-user", [], {}],
   ["archive", [], {}],
@@ -76,4 +78,21 @@ test("a missing object fails the checkout and leaves no destination", async (t) 
     readdirSync(dir).filter((n) => n.startsWith(".co")),
     [],
   );
+});
+
+test("export writes the entries ostree export writes", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr", "tar")) return;
+  const dir = scratch(t);
+  const { repo } = buildRepo(dir, "archive");
+  for (const sub of [[], ["--subpath=/usr"]]) {
+    const theirs = join(dir, "theirs.tar");
+    const ours = join(dir, "ours.tar");
+    assert.equal(ostree(["export", `--repo=${repo}`, `--output=${theirs}`, ...sub, "test"]).status, 0);
+    const r = tsostree(["export", `--repo=${repo}`, `--output=${ours}`, ...sub, "test"]);
+    assert.equal(r.status, 0, r.stderr);
+    const list = (f: string) => sh("tar", ["--numeric-owner", "-tvf", f]).split("\n").sort();
+    assert.deepEqual(list(ours), list(theirs));
+    const content = (f: string) => sh("tar", ["-xOf", f, sub.length ? "bin/hello" : "usr/bin/hello"]);
+    assert.equal(content(ours), content(theirs));
+  }
 });

@@ -31,7 +31,7 @@ function victims(repoPath: string): [string, "file" | "dirtree" | "dirmeta" | "c
   ];
 }
 
-for (const mode of ["bare-user", "archive"]) {
+for (const mode of ["bare", "bare-user", "archive"]) {
   test(`fsck: clean ${mode} repo passes, each corrupted object kind is named (${mode})`, (t) => {
     if (!haveTools(t, "ostree", "setfattr")) return;
     const dir = scratch(t);
