@@ -193,8 +193,10 @@ function writeBasic(w: Writer, code: string, v: GVValue): void {
     default: {
       if (typeof v !== "string") throw new GVariantError(`expected a string for type ${code}`);
       if (v.includes("\0")) throw new GVariantError("strings may not contain NUL");
-      w.bytes(Buffer.from(v, "utf8"));
-      w.bytes(Buffer.from([0]));
+      // Encode straight into the buffer: dirtrees hold thousands of names.
+      w.ensure(v.length * 3 + 1);
+      w.len += w.buf.write(v, w.len, "utf8");
+      w.buf[w.len++] = 0;
     }
   }
 }

@@ -2,9 +2,10 @@
 // become dirmeta + dirtree objects, regular files and symlinks become content objects (hashed and
 // written by the worker pool while this walk goes on), and the result lands in a MutableTree so that
 // several trees can be overlaid before the commit object is written (writeCommitObject).
-import { lstatSync, readdirSync, readlinkSync, rmSync, type Stats, statSync } from "node:fs";
+import { readdirSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Variant } from "../gvariant/index.js";
+import { SCAN_FIELDS, scanDir } from "../util/native.js";
 import {
   type CommitModifier,
   dirMeta,
@@ -15,7 +16,7 @@ import {
 import { readXattrsOf } from "./content-store.js";
 import { DevInoCache } from "./devino.js";
 import { MutableTree } from "./mtree.js";
-import { S_IFMT, serializeCommit, serializeDirMeta } from "./objects.js";
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, serializeCommit, serializeDirMeta } from "./objects.js";
 import { RepoError } from "./repo.js";
 import type { Transaction } from "./transaction.js";
 
@@ -95,7 +96,7 @@ class DirectoryWalk {
     this.devino = this.devinoUsable ? undefined : null;
   }
 
-  dirMetaChecksum(path: string, st: Stats): string {
+  dirMetaChecksum(path: string, st: Entry): string {
     const xattrs = this.mod.skipXattrs ? [] : readXattrsOf(path);
     const key = xattrs.length ? null : `${st.mode}:${st.uid}:${st.gid}`;
     const cached = key && this.dirMetaCache.get(key);
@@ -109,28 +110,48 @@ class DirectoryWalk {
   }
 
   async walk(dir: string, node: MutableTree): Promise<void> {
-    for (const name of listNames(dir)) {
+    const { names, stats } = scanDir(dir);
+    checkNames(dir, names);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       const path = join(dir, name);
-      const st = lstatSync(path);
-      if (st.isDirectory()) {
+      const o = i * SCAN_FIELDS;
+      const st: Entry = {
+        mode: stats[o]!,
+        uid: stats[o + 1]!,
+        gid: stats[o + 2]!,
+        size: stats[o + 3]!,
+        ino: stats[o + 4]!,
+        nlink: stats[o + 5]!,
+        dev: stats[o + 6]!,
+      };
+      const type = st.mode & S_IFMT;
+      if (type === S_IFDIR) {
         const child = node.ensureChild(name);
         child.setMetadata(this.dirMetaChecksum(path, st));
         await this.walk(path, child);
-      } else if (st.isFile() || st.isSymbolicLink()) {
-        this.addFile(node, name, path, st);
+      } else if (type === S_IFREG || type === S_IFLNK) {
+        this.addFile(node, name, path, st, type === S_IFLNK);
       } else {
         throw new CommitError(
-          `${path}: a ${TYPE_NAMES[st.mode & S_IFMT] ?? "special file"} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
+          `${path}: a ${TYPE_NAMES[type] ?? "special file"} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
         );
       }
       if (++this.sinceYield >= 256) await this.yieldNow();
     }
   }
 
-  private addFile(node: MutableTree, name: string, path: string, st: Stats): void {
+  private addFile(node: MutableTree, name: string, path: string, st: Entry, symlink: boolean): void {
     if (node.child(name)?.kind === "dir") throw new CommitError(`Can't replace directory with file: ${path}`);
     this.progress.files++;
-    const multi = st.nlink > 1 && st.isFile();
+    if (symlink) {
+      // Symlink objects are tiny: storing them here is cheaper than a trip to a worker.
+      const xattrs = this.mod.skipXattrs ? [] : readXattrsOf(path);
+      const meta = fileMeta(this.mod, st.mode, st.uid, st.gid, readlinkSync(path), xattrs);
+      node.replaceFile(name, this.tx.writeContentSync(meta, EMPTY));
+      return;
+    }
+    const multi = st.nlink > 1;
     if (multi && this.devino !== null) {
       this.devino ??= DevInoCache.scan(this.tx.repo);
       const csum = this.devino.lookup(st.dev, st.ino);
@@ -142,14 +163,12 @@ class DirectoryWalk {
     }
     let csum: Promise<string> | undefined = multi ? this.sameInode.get(st.ino) : undefined;
     if (!csum) {
-      const symlink = st.isSymbolicLink();
-      const meta = fileMeta(this.mod, st.mode, st.uid, st.gid, symlink ? readlinkSync(path) : "", []);
       csum = this.tx.writeContentFromPath({
         src: path,
-        meta,
-        size: symlink ? 0 : st.size,
+        meta: fileMeta(this.mod, st.mode, st.uid, st.gid, "", []),
+        size: st.size,
         readXattrs: !this.mod.skipXattrs,
-        adopt: this.adoptable && !symlink && st.dev === this.repoDev,
+        adopt: this.adoptable && st.dev === this.repoDev,
       });
       if (multi) this.sameInode.set(st.ino, csum);
       this.progress.bytes += st.size;
@@ -169,23 +188,30 @@ class DirectoryWalk {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Placeholder checksum while a file's object is being stored; replaced before the tree is written. */
 const PENDING = "0".repeat(64);
 
-/** Directory entry names; names that are not valid UTF-8 cannot be stored in a dirtree. */
-function listNames(dir: string): string[] {
-  const names = readdirSync(dir);
-  for (const n of names)
-    if (n.includes("\uFFFD")) {
-      const raw = readdirSync(dir, { encoding: "buffer" });
-      for (const r of raw)
-        if (Buffer.compare(Buffer.from(r.toString("utf8")), r) !== 0)
-          throw new CommitError(
-            `${join(dir, r.toString("latin1"))}: file name is not valid UTF-8, which OSTree cannot store; rename it`,
-          );
-      break;
-    }
-  return names;
+/** Names that are not valid UTF-8 cannot be stored in a dirtree (they arrive with U+FFFD). */
+function checkNames(dir: string, names: string[]): void {
+  if (!names.some((n) => n.includes("\uFFFD"))) return;
+  for (const r of readdirSync(dir, { encoding: "buffer" }))
+    if (!Buffer.from(r.toString("utf8")).equals(r))
+      throw new CommitError(
+        `${join(dir, r.toString("latin1"))}: file name is not valid UTF-8, which OSTree cannot store; rename it`,
+      );
+}
+
+/** What the walk needs of an entry's lstat. */
+interface Entry {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  ino: number;
+  nlink: number;
+  dev: number;
 }
 
 function consumeSource(dir: string): void {

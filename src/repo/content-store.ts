@@ -7,12 +7,12 @@ import { createHash, type Hash } from "node:crypto";
 import {
   closeSync,
   constants,
-  existsSync,
   fchmodSync,
   fchownSync,
   ftruncateSync,
   futimesSync,
   lchownSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readSync,
@@ -74,6 +74,7 @@ const SMALL_MAX = 8 << 20;
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 const OBJECT_TIMESTAMP = 0;
+const NO_THROW = { throwIfNoEntry: false } as const;
 const ARCHIVE_LEVEL = 6;
 
 export class ContentStore {
@@ -89,8 +90,12 @@ export class ContentStore {
 
   /** True when the object is in the repo or already staged by this transaction. */
   has(csum: string): boolean {
+    // lstat, not exists: bare-mode symlink objects are symlinks, often dangling ones.
     const rel = `${csum.slice(0, 2)}/${csum.slice(2)}.${this.ext}`;
-    return existsSync(join(this.target.objectsDir, rel)) || existsSync(join(this.target.stagingDir, rel));
+    return (
+      lstatSync(join(this.target.objectsDir, rel), NO_THROW) !== undefined ||
+      lstatSync(join(this.target.stagingDir, rel), NO_THROW) !== undefined
+    );
   }
 
   /** Stores a regular file or symlink read from disk. */

@@ -1,9 +1,10 @@
 // ostree's "devino cache" for --link-checkout-speedup: the (device, inode) of every loose content
 // object in a bare repo, so that committing a hardlink checkout can take each file's checksum from
 // the object it is a link of, without reading it. Built with one readdir per objects/XX directory
-// and one lstat per content object, and only when the first multiply-linked source file shows up.
-import { lstatSync, readdirSync, statSync } from "node:fs";
+// one lstat per content object, batched in native code, and only when the first multiply-linked source file shows up.
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { SCAN_FIELDS, scanDir } from "../util/native.js";
 import type { Repo } from "./repo.js";
 
 export class DevInoCache {
@@ -20,13 +21,13 @@ export class DevInoCache {
     if (repo.isArchive) return new DevInoCache(dev, byIno);
     for (const xx of readdirSync(objects)) {
       if (xx.length !== 2) continue;
-      const dir = join(objects, xx);
-      for (const name of readdirSync(dir)) {
+      const { names, stats } = scanDir(join(objects, xx));
+      names.forEach((name, i) => {
         // 62 hex characters + ".file"
-        if (name.length !== 67 || !name.endsWith(".file")) continue;
-        const st = lstatSync(join(dir, name), { throwIfNoEntry: false });
-        if (st && st.dev === dev) byIno.set(st.ino, xx + name.slice(0, 62));
-      }
+        if (name.length !== 67 || !name.endsWith(".file")) return;
+        if (stats[i * SCAN_FIELDS + 6] === dev)
+          byIno.set(stats[i * SCAN_FIELDS + 4]!, xx + name.slice(0, 62));
+      });
     }
     return new DevInoCache(dev, byIno);
   }

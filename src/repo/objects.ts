@@ -200,7 +200,21 @@ export function parseDirMeta(b: Buffer): DirMeta {
 
 /** Byte-wise (strcmp) order of UTF-8 names, as OSTree sorts dirtree entries and xattrs. */
 export function compareNames(a: string, b: string): number {
+  // UTF-16 code-unit order equals UTF-8 byte order except around surrogates (U+D800 and up).
+  if (!BEYOND_BMP_ORDER.test(a) && !BEYOND_BMP_ORDER.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+const BEYOND_BMP_ORDER = /[\ud800-\uffff]/;
+
+/** Sorts entries by name in strcmp order of their UTF-8 bytes. */
+function sortByName<T extends [string, ...unknown[]]>(entries: T[]): T[] {
+  if (!entries.some((e) => BEYOND_BMP_ORDER.test(e[0])))
+    return [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return entries
+    .map((e) => [Buffer.from(e[0], "utf8"), e] as const)
+    .sort((a, b) => Buffer.compare(a[0], b[0]))
+    .map(([, e]) => e);
 }
 
 export function validateName(name: string): void {
@@ -209,8 +223,8 @@ export function validateName(name: string): void {
 }
 
 export function serializeDirTree(t: DirTree): Buffer {
-  const files = [...t.files].sort((a, b) => compareNames(a[0], b[0]));
-  const dirs = [...t.dirs].sort((a, b) => compareNames(a[0], b[0]));
+  const files = sortByName(t.files);
+  const dirs = sortByName(t.dirs);
   return serialize(T_DIRTREE, [
     files.map(([n, c]) => [n, hexToBytes(c)]),
     dirs.map(([n, tc, mc]) => [n, hexToBytes(tc), hexToBytes(mc)]),

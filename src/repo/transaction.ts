@@ -112,8 +112,8 @@ export class Transaction {
   ): Promise<string> {
     this.requireOpen();
     let r: StoreResult;
-    if (Buffer.isBuffer(data)) r = this.store.storeBuffer(meta, data);
-    else if (typeof data === "string")
+    if (Buffer.isBuffer(data)) return this.writeContentSync(meta, data);
+    if (typeof data === "string")
       return this.writeContentFromPath({
         src: data,
         meta,
@@ -131,6 +131,14 @@ export class Transaction {
       }
       r = sink.finish();
     }
+    this.countContent(r);
+    return r.csum;
+  }
+
+  /** writeContent for a payload in memory (or a symlink), synchronously. */
+  writeContentSync(meta: FileMeta, data: Buffer): string {
+    this.requireOpen();
+    const r = this.store.storeBuffer(meta, data);
     this.countContent(r);
     return r.csum;
   }

@@ -1,6 +1,8 @@
-// The one doorway to the N-API addon in native/: OFD locks, syncfs and extended attributes, which
-// Node.js does not offer. Keep every other module free of the addon so it can be swapped.
+// The one doorway to the N-API addon in native/: OFD locks, syncfs, extended attributes and a
+// batched readdir+lstat, which Node.js does not offer. Keep every other module free of the addon so it can be swapped.
+import { lstatSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 
 interface NativeAddon {
   tryLock(fd: number, kind: 0 | 1 | 2): boolean;
@@ -8,6 +10,7 @@ interface NativeAddon {
   getXattr(target: string | number, name: string): Buffer | null;
   setXattr(target: string | number, name: string, value: Buffer): void;
   listXattrs(target: string | number): string[];
+  scanDir?(path: string): DirScan;
 }
 
 const require = createRequire(import.meta.url);
@@ -49,4 +52,30 @@ export function setXattr(target: string | number, name: string, value: Buffer): 
 /** Lists xattr names of a path (symlinks not followed) or an fd; empty where the fs has none. */
 export function listXattrs(target: string | number): string[] {
   return load().listXattrs(target);
+}
+
+/** Numbers per entry in DirScan.stats: mode, uid, gid, size, ino, nlink, dev. */
+export const SCAN_FIELDS = 7;
+
+export interface DirScan {
+  names: string[];
+  /** SCAN_FIELDS values per name, in the same order (lstat: symlinks are not followed). */
+  stats: Float64Array;
+}
+
+/**
+ * A directory's entries with their lstat data in one native call; tree walks (commit, the devino
+ * cache) would otherwise spend most of their time building a Stats object per file.
+ */
+export function scanDir(path: string): DirScan {
+  const a = load();
+  if (a.scanDir) return a.scanDir(path);
+  // An addon built before scanDir existed: same result, slower.
+  const names = readdirSync(path);
+  const stats = new Float64Array(names.length * SCAN_FIELDS);
+  names.forEach((name, i) => {
+    const st = lstatSync(join(path, name));
+    stats.set([st.mode, st.uid, st.gid, st.size, st.ino, st.nlink, st.dev], i * SCAN_FIELDS);
+  });
+  return { names, stats };
 }
