@@ -163,7 +163,7 @@ function installDeploymentKernel(
   showOsname: boolean,
 ): void {
   const root = s.deploymentDir(d);
-  const k = findKernel(root);
+  const k = findKernel(root, { checksum: false });
   const bootcsumDir = `ostree/${bootcsumDirName(d.osname, d.bootcsum)}`;
   const absBootcsumDir = join(s.path, "boot", bootcsumDir);
   mkdirSync(absBootcsumDir, { recursive: true, mode: 0o775 });

@@ -57,7 +57,7 @@ function hashDirRecurse(dir: string, h: Hash): void {
   }
 }
 
-function fromUsrLibModules(root: string): KernelLayout | null {
+function fromUsrLibModules(root: string, checksum: boolean): KernelLayout | null {
   const modules = join(root, "usr/lib/modules");
   if (!exists(modules)) return null;
   let kver: string | null = null;
@@ -73,8 +73,9 @@ function fromUsrLibModules(root: string): KernelLayout | null {
   }
   if (kver === null) return null;
   const dir = join(modules, kver);
-  const h = createHash("sha256");
-  h.update(readFileSync(join(dir, "vmlinuz")));
+  // Hashing is skipped when only the file names are needed (the bootcsum is already known).
+  const h = checksum ? createHash("sha256") : null;
+  h?.update(readFileSync(join(dir, "vmlinuz")));
   const layout: KernelLayout = {
     srcDir: dir,
     kernelSrc: "vmlinuz",
@@ -91,22 +92,22 @@ function fromUsrLibModules(root: string): KernelLayout | null {
     if (!exists(join(dir, name))) continue;
     layout.initramfsSrc = name;
     layout.initramfsNamever = `initramfs-${kver}.img`;
-    h.update(readFileSync(join(dir, name)));
+    h?.update(readFileSync(join(dir, name)));
     break;
   }
   if (exists(join(dir, "devicetree"))) {
     layout.devicetreeSrc = "devicetree";
     layout.devicetreeNamever = `devicetree-${kver}`;
-    h.update(readFileSync(join(dir, "devicetree")));
+    h?.update(readFileSync(join(dir, "devicetree")));
   } else if (exists(join(dir, "dtb")) && statSync(join(dir, "dtb")).isDirectory()) {
     layout.devicetreeSrc = "dtb";
-    hashDirRecurse(join(dir, "dtb"), h);
+    if (h) hashDirRecurse(join(dir, "dtb"), h);
   }
   if (exists(join(dir, ".vmlinuz.hmac"))) {
     layout.hmacSrc = ".vmlinuz.hmac";
     layout.hmacNamever = `.${layout.kernelNamever}.hmac`;
   }
-  layout.bootcsum = h.digest("hex");
+  layout.bootcsum = h ? h.digest("hex") : "";
   return layout;
 }
 
@@ -154,8 +155,8 @@ function fromLegacy(root: string): KernelLayout | null {
 }
 
 /** The kernel of a deployed tree; the modules layout wins unless only the legacy one has an initramfs. */
-export function findKernel(deploymentRoot: string): KernelLayout {
-  const modules = fromUsrLibModules(deploymentRoot);
+export function findKernel(deploymentRoot: string, opts: { checksum?: boolean } = {}): KernelLayout {
+  const modules = fromUsrLibModules(deploymentRoot, opts.checksum !== false);
   const legacy = fromLegacy(deploymentRoot);
   if (legacy && (!modules || (!modules.initramfsSrc && legacy.initramfsSrc))) return legacy;
   if (modules) return modules;
