@@ -1,13 +1,15 @@
 // Backend-neutral front of the resolver: requests in, transaction out, printed the way the CLI and
 // tests want it. The backend supplies the world (dialect, repositories, installed set).
 import type { Dialect, PackageSet, PkgVersion } from "./index.js";
-import { type InstallRequest, Solver, type Transaction } from "./solver.js";
+import { type InstallRequest, Solver, type Transaction, UnsolvableError } from "./solver.js";
 import { Universe } from "./universe.js";
 
 export interface World {
   dialect: Dialect;
   repos: PackageSet[];
   installed: PackageSet;
+  /** Loads more metadata (rpm filelists) when a resolution failed for want of it; false when none. */
+  extend?: () => Promise<boolean>;
 }
 
 /** An empty installed set, for resolving against nothing (a tree without a package database). */
@@ -36,6 +38,21 @@ export function resolve(
 ): Transaction {
   const u = new Universe(world.dialect, world.repos, world.installed);
   return new Solver(u, opts).solve(requests);
+}
+
+/** resolve(), retried once with more metadata when a file dependency may need the full file lists. */
+export async function resolveWithRetry(
+  world: World,
+  requests: InstallRequest[],
+  opts: { recommends: boolean },
+): Promise<Transaction> {
+  try {
+    return resolve(world, requests, opts);
+  } catch (e) {
+    if (!(e instanceof UnsolvableError) || !world.extend || !e.chain.some((l) => / \//.test(l))) throw e;
+    if (!(await world.extend())) throw e;
+    return resolve(world, requests, opts);
+  }
 }
 
 export interface TxEntry {

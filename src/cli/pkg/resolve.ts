@@ -1,8 +1,13 @@
 // `tsostree-pkg resolve PKG…`: what installing PKG would add, upgrade and remove, without a sysroot.
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { loadAptWorld } from "../../../backends/deb/apt-world.js";
+import { findDpkgStatus } from "../../../backends/deb/dpkg-status.js";
+import { loadRpmWorld } from "../../../backends/rpm/rpmmd-world.js";
+import { findRpmdb } from "../../../backends/rpm/rpmdb.js";
 import { defaultCacheDir, MetadataCache } from "../../packages/metadata-cache.js";
-import { parseRequest, resolve, transactionJson, transactionText } from "../../packages/resolve.js";
+import { parseRequest, resolveWithRetry, transactionJson, transactionText, type World } from "../../packages/resolve.js";
 import { UnsolvableError } from "../../packages/solver.js";
 
 export interface RepoCliOptions {
@@ -16,6 +21,7 @@ export interface RepoCliOptions {
   arch: string;
   cacheDir?: string;
   aptLists?: string;
+  releasever?: string;
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -31,11 +37,25 @@ export function addRepoOptions(cmd: Command): Command {
     .option("--keyring <file>", "extra trusted OpenPGP keyring (repeatable)", collect, [])
     .option("--arch <arch>", "native architecture", "amd64")
     .option("--cache-dir <dir>", "metadata cache directory")
-    .option("--apt-lists <dir>", "read indexes from apt's lists directory (e.g. /var/lib/apt/lists)");
+    .option("--apt-lists <dir>", "read indexes from apt's lists directory (e.g. /var/lib/apt/lists)")
+    .option("--releasever <ver>", "dnf $releasever (default: the tree's os-release VERSION_ID)");
 }
 
 export function cacheFor(o: RepoCliOptions): MetadataCache {
   return new MetadataCache(o.cacheDir ?? defaultCacheDir(o.root));
+}
+
+/** The rpm backend when the options or the tree say rpm (a .repo file, an rpmdb), apt otherwise. */
+export function isRpm(o: RepoCliOptions): boolean {
+  if (o.rpmdb || o.repoFile.length) return true;
+  if (o.dpkgStatus || o.sourcesList.length || o.repoUrl.length) return false;
+  return !!o.root && (!!findRpmdb(o.root) || existsSync(join(o.root, "etc/yum.repos.d"))) && !findDpkgStatus(o.root);
+}
+
+export async function loadWorld(o: RepoCliOptions, refresh?: { refresh: boolean; force?: boolean }): Promise<World> {
+  const common = { root: o.root, keyrings: o.keyring, arch: o.arch, cache: cacheFor(o), ...refresh };
+  if (isRpm(o)) return loadRpmWorld({ ...common, rpmdb: o.rpmdb, repoFiles: o.repoFile, releasever: o.releasever });
+  return loadAptWorld({ ...common, dpkgStatus: o.dpkgStatus, sourcesLists: o.sourcesList, repoUrls: o.repoUrl, aptLists: o.aptLists });
 }
 
 export function registerResolve(program: Command): void {
@@ -48,22 +68,9 @@ export function registerResolve(program: Command): void {
     .option("--no-install-recommends", "do not follow Recommends")
     .option("--json", "print {install, upgrade, remove} as JSON")
     .action(async (pkgs: string[], o: RepoCliOptions & { installRecommends: boolean; json?: boolean }) => {
-      if (o.rpmdb || o.repoFile.length)
-        throw new Error(
-          "rpm repositories are not supported by resolve yet; use an apt source (--sources-list)",
-        );
-      const world = await loadAptWorld({
-        root: o.root,
-        dpkgStatus: o.dpkgStatus,
-        sourcesLists: o.sourcesList,
-        repoUrls: o.repoUrl,
-        keyrings: o.keyring,
-        arch: o.arch,
-        cache: cacheFor(o),
-        aptLists: o.aptLists,
-      });
+      const world = await loadWorld(o);
       try {
-        const tx = resolve(world, pkgs.map(parseRequest), { recommends: o.installRecommends });
+        const tx = await resolveWithRetry(world, pkgs.map(parseRequest), { recommends: o.installRecommends });
         const out = o.json ? JSON.stringify(transactionJson(tx)) : transactionText(tx).join("\n");
         process.stdout.write(`${out}\n`);
       } catch (e) {

@@ -1,0 +1,65 @@
+// The installed set of an rpm tree from rpmdb.sqlite (rpm ≥ 4.16) without running rpm: each row of
+// the Packages table is one exported header blob.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createRequire } from "node:module";
+import { rpmPaths } from "./files.js";
+import { HEADER_MAGIC, RpmHeader } from "./header.js";
+import { rpmMeta } from "./meta.js";
+import { parseRpmRich } from "./relations.js";
+import { RpmPackageSet, type RpmRecord } from "./rpmmd-packageset.js";
+
+// better-sqlite3 ships no types; this is the sliver of its API used here.
+interface SqliteDb {
+  prepare(sql: string): { all(): unknown[] };
+  close(): void;
+}
+type SqliteCtor = new (path: string, opts: { readonly: boolean; fileMustExist: boolean }) => SqliteDb;
+const Database = createRequire(import.meta.url)("better-sqlite3") as SqliteCtor;
+
+export class RpmdbError extends Error {
+  override name = "RpmdbError";
+}
+
+export const RPMDB_PATHS = ["usr/lib/sysimage/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite", "usr/share/rpm/rpmdb.sqlite"];
+
+export function findRpmdb(root: string): string | undefined {
+  for (const rel of RPMDB_PATHS) if (existsSync(join(root, rel))) return join(root, rel);
+  return undefined;
+}
+
+/** An exported header lacks the 8-byte magic/reserved prefix that RpmHeader expects. */
+function withMagic(blob: Buffer): Buffer {
+  return blob.subarray(0, 3).equals(HEADER_MAGIC.subarray(0, 3))
+    ? blob
+    : Buffer.concat([HEADER_MAGIC, Buffer.alloc(4), blob]);
+}
+
+export function readRpmdb(path: string): RpmPackageSet {
+  let rows: { hnum: number; blob: Buffer }[];
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      rows = db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").all() as typeof rows;
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    throw new RpmdbError(`cannot read rpmdb ${path}: ${(e as Error).message}; pass --rpmdb=PATH to an rpmdb.sqlite (rpm ≥ 4.16)`);
+  }
+  const records: RpmRecord[] = rows.map((r) => {
+    const h = new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`);
+    const m = rpmMeta(h);
+    return {
+      name: m.name,
+      arch: m.arch,
+      epoch: m.epoch,
+      version: m.version,
+      release: m.release,
+      relations: m.relations,
+      files: rpmPaths(h),
+      sourceRpm: m.source,
+    };
+  }).filter((r) => r.name !== "gpg-pubkey");
+  return new RpmPackageSet(records, { id: "@installed", installed: true, pin: -1e9 }, parseRpmRich);
+}

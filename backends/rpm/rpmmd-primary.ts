@@ -1,0 +1,144 @@
+// Streaming parser for rpm-md primary.xml (and filelists.xml): saxes events straight into compact
+// package records, so a Fedora-sized primary never exists as a DOM.
+import { SaxesParser } from "saxes";
+import type { VersionOp } from "../../src/packages/model.js";
+import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
+
+export class RpmMdError extends Error {
+  override name = "RpmMdError";
+}
+
+const FLAGS: Record<string, VersionOp> = { EQ: "=", LT: "<", LE: "<=", GT: ">", GE: ">=" };
+const DEP_ELEMENTS = new Set([
+  "rpm:requires",
+  "rpm:provides",
+  "rpm:conflicts",
+  "rpm:obsoletes",
+  "rpm:recommends",
+  "rpm:suggests",
+  "rpm:supplements",
+  "rpm:enhances",
+]);
+
+function evr(a: Record<string, string>): string {
+  if (!a.ver) return "";
+  const e = a.epoch && a.epoch !== "0" ? `${a.epoch}:` : "";
+  return `${e}${a.ver}${a.rel ? `-${a.rel}` : ""}`;
+}
+
+/** Parses primary.xml text into records; `baseUrl` makes locations absolute. */
+export function parsePrimary(xml: string, baseUrl: string, what: string): RpmRecord[] {
+  const out: RpmRecord[] = [];
+  const parser = new SaxesParser({ xmlns: false });
+  let cur: RpmRecord | undefined;
+  let depKind: keyof NonNullable<RpmRecord["entries"]> | undefined;
+  let text = "";
+  let textEl: string | undefined;
+  const strings = new Map<string, string>();
+  const intern = (s: string) => {
+    const x = strings.get(s);
+    if (x !== undefined) return x;
+    strings.set(s, s);
+    return s;
+  };
+  parser.on("opentag", (tag) => {
+    const a = tag.attributes as Record<string, string>;
+    switch (tag.name) {
+      case "package":
+        cur = { name: "", arch: "", epoch: 0, version: "", release: "", entries: {}, files: [] };
+        break;
+      case "name":
+      case "arch":
+      case "file":
+      case "rpm:sourcerpm":
+        textEl = tag.name;
+        text = "";
+        break;
+      case "version":
+        if (cur) {
+          cur.epoch = Number(a.epoch ?? 0) || 0;
+          cur.version = a.ver ?? "";
+          cur.release = a.rel ?? "";
+        }
+        break;
+      case "location":
+        if (cur && a.href) cur.location = { baseUrl: a["xml:base"] ?? baseUrl, path: a.href };
+        break;
+      case "rpm:entry":
+        if (cur && depKind) {
+          const e: RpmEntry = { name: intern(a.name ?? ""), evr: evr(a) };
+          if (a.flags) e.op = FLAGS[a.flags];
+          if (a.pre === "1") e.pre = true;
+          const list = cur.entries as Record<string, RpmEntry[]>;
+          (list[depKind] ??= []).push(e);
+        }
+        break;
+      default:
+        if (DEP_ELEMENTS.has(tag.name)) depKind = tag.name.slice(4) as typeof depKind;
+    }
+  });
+  parser.on("text", (t) => {
+    if (textEl) text += t;
+  });
+  parser.on("closetag", (tag) => {
+    if (DEP_ELEMENTS.has(tag.name)) depKind = undefined;
+    else if (tag.name === textEl && cur) {
+      if (textEl === "name") cur.name = intern(text);
+      else if (textEl === "arch") cur.arch = intern(text);
+      else if (textEl === "file") cur.files.push(text);
+      else if (textEl === "rpm:sourcerpm") cur.sourceRpm = text;
+      textEl = undefined;
+    } else if (tag.name === "package" && cur) {
+      if (!cur.name || !cur.arch) throw new RpmMdError(`${what}: a package without name or arch`);
+      out.push(cur);
+      cur = undefined;
+    }
+  });
+  try {
+    parser.write(xml).close();
+  } catch (e) {
+    if (e instanceof RpmMdError) throw e;
+    throw new RpmMdError(`${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`);
+  }
+  return out;
+}
+
+/** Adds filelists.xml's full file lists to records already read from primary (matched by NEVRA). */
+export function mergeFilelists(records: RpmRecord[], xml: string, what: string): void {
+  const byKey = new Map<string, RpmRecord>();
+  for (const r of records) byKey.set(`${r.name}\0${r.arch}\0${r.epoch}:${r.version}-${r.release}`, r);
+  const parser = new SaxesParser({ xmlns: false });
+  let cur: RpmRecord | undefined;
+  let name = "";
+  let arch = "";
+  let inFile = false;
+  let text = "";
+  parser.on("opentag", (tag) => {
+    const a = tag.attributes as Record<string, string>;
+    if (tag.name === "package") {
+      name = a.name ?? "";
+      arch = a.arch ?? "";
+      cur = undefined;
+    } else if (tag.name === "version") {
+      cur = byKey.get(`${name}\0${arch}\0${Number(a.epoch ?? 0) || 0}:${a.ver}-${a.rel}`);
+      if (cur) cur.files = [];
+    } else if (tag.name === "file") {
+      inFile = true;
+      text = "";
+    }
+  });
+  parser.on("text", (t) => {
+    if (inFile) text += t;
+  });
+  parser.on("closetag", (tag) => {
+    if (tag.name === "file") {
+      inFile = false;
+      cur?.files.push(text);
+    }
+  });
+  try {
+    parser.write(xml).close();
+  } catch (e) {
+    throw new RpmMdError(`${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`);
+  }
+}
