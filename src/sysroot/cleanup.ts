@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { prune } from "../repo/prune.js";
 import { deleteRef, listRefs, writeRef } from "../repo/refs.js";
-import type { Repo } from "../repo/repo.js";
 import { deploymentId } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { parseBootcsumDirName, parseDeployName } from "./layout.js";
@@ -16,9 +16,6 @@ export interface CleanupStats {
   deploymentsRemoved: string[];
   bootDirsRemoved: string[];
 }
-
-/** A prune that keeps refs plus `keep` commits (depth 0); supplied by the repo layer. */
-export type PruneFn = (repo: Repo, keepCommits: string[]) => { freedBytes: number } | undefined;
 
 /**
  * rm -rf that also clears the immutable attribute ostree puts on deployment roots (our own
@@ -99,18 +96,21 @@ export function generateDeploymentRefs(s: Sysroot): void {
   for (const [ref, csum] of want) writeRef(s.repo, ref, csum);
 }
 
-export function cleanupSysroot(s: Sysroot, opts: { prune?: PruneFn } = {}): CleanupStats {
+/**
+ * The whole cleanup. With `prune` (ostree's final cleanup) unreachable objects are deleted too:
+ * reachability is refs only, depth 0 — the deployment refs written just before keep every
+ * deployed commit.
+ */
+export async function cleanupSysroot(s: Sysroot, opts: { prune?: boolean } = {}): Promise<CleanupStats> {
   const stats: CleanupStats = { deploymentsRemoved: [], bootDirsRemoved: [] };
   cleanupOtherBootversions(s);
   cleanupOldDeployments(s, stats);
   generateDeploymentRefs(s);
   faultPoint("refs-written");
   if (opts.prune) {
-    const r = opts.prune(
-      s.repo,
-      s.deployments.map((d) => d.csum),
-    );
-    if (r && r.freedBytes > 0) process.stdout.write(`Freed objects: ${formatSize(r.freedBytes)}\n`);
+    const r = await prune(s.repo, { refsOnly: true, depth: 0 });
+    if (r.freedBytes > 0 && !process.env.TSOSTREE_QUIET)
+      process.stdout.write(`Freed objects: ${formatSize(r.freedBytes)}\n`);
     faultPoint("pruned");
   }
   return stats;

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../util/atomic.js";
 import type { KeyFile } from "../util/keyfile.js";
 import { isRealRoot } from "./booted.js";
 import { writeDeployments } from "./bootswap.js";
-import { cleanupSysroot, type PruneFn, removeTree } from "./cleanup.js";
+import { cleanupSysroot, removeTree } from "./cleanup.js";
 import { type Deployment, deploymentPinned, newDeployment, sameDeployment } from "./deployment.js";
 import { mergeEtc, prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";
@@ -207,18 +207,17 @@ export interface DeployRequest extends KargOptions, WriteFlags {
   origin: KeyFile | null;
   noMerge?: boolean;
   noPrune?: boolean;
-  prune?: PruneFn;
 }
 
 /** Writes the list, reports like ostree, reloads and cleans up. Caller holds the lock. */
-export function commitDeploymentList(s: Sysroot, list: Deployment[], prune?: PruneFn): Sysroot {
+export async function commitDeploymentList(s: Sysroot, list: Deployment[], prune = true): Promise<Sysroot> {
   const before = s.deployments.length;
   const r = writeDeployments(s, list);
   log(
     `Bootloader updated; bootconfig swap: ${r.bootswap ? "yes" : "no"}; bootversion: boot.${r.bootversion}.${r.subbootversion}, deployment count change: ${list.length - before}`,
   );
   const after = Sysroot.load(s.path);
-  cleanupSysroot(after, { prune });
+  await cleanupSysroot(after, { prune });
   return after;
 }
 
@@ -231,11 +230,11 @@ export async function deploy(req: DeployRequest): Promise<{ sysroot: Sysroot; de
     const osname = s.resolveOsname(req.osname);
     const csum = resolveRev(s.repo, req.revision) as string;
     const merge = req.noMerge ? null : s.mergeDeployment(osname);
-    cleanupSysroot(s); // leftovers of an interrupted run, as ostree's prepare_cleanup
+    await cleanupSysroot(s); // leftovers of an interrupted run, as ostree's prepare_cleanup
     const kargs = computeKargs(merge, req, req.noMerge);
     const d = await deployTree(s, osname, csum, req.origin, merge, kargs);
     const list = simpleDeploymentList(s, osname, d, merge, req);
-    const after = commitDeploymentList(s, list, req.noPrune ? undefined : req.prune);
+    const after = await commitDeploymentList(s, list, !req.noPrune);
     const nd = after.deployments.find((x) => sameDeployment(x, d));
     if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
     return { sysroot: after, deployment: nd };

@@ -7,7 +7,7 @@ import { deleteRef, parseRefspec, resolveRev } from "../repo/refs.js";
 import { Repo } from "../repo/repo.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { KeyFile } from "../util/keyfile.js";
-import { cleanupSysroot, type PruneFn } from "./cleanup.js";
+import { cleanupSysroot } from "./cleanup.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "./deploy.js";
 import { cloneDeployment, type Deployment } from "./deployment.js";
 import { setFaultOp } from "./fault.js";
@@ -77,22 +77,21 @@ export function rollbackList(s: Sysroot, osname: string): { list: Deployment[]; 
 
 export async function rollback(path: string, osname?: string): Promise<Deployment> {
   setFaultOp("rollback");
-  return withLockedSysroot(path, (s) => {
+  return withLockedSysroot(path, async (s) => {
     const { list, target } = rollbackList(s, s.resolveOsname(osname));
-    commitDeploymentList(s, list);
+    await commitDeploymentList(s, list);
     return target;
   });
 }
 
-export async function undeploy(path: string, index: string, prune?: PruneFn): Promise<Deployment> {
+export async function undeploy(path: string, index: string): Promise<Deployment> {
   setFaultOp("undeploy");
-  return withLockedSysroot(path, (s) => {
+  return withLockedSysroot(path, async (s) => {
     const target = s.deploymentAt(index);
     if (target === s.booted) throw new SysrootError(`Cannot undeploy currently booted deployment ${index}`);
-    commitDeploymentList(
+    await commitDeploymentList(
       s,
       s.deployments.filter((d) => d !== target),
-      prune,
     );
     return target;
   });
@@ -140,7 +139,7 @@ export async function setOrigin(
 /** `admin kargs edit-in-place`: change every deployment's kernel arguments in one atomic swap. */
 export async function kargsEditInPlace(path: string, append: string[], del: string[]): Promise<void> {
   setFaultOp("kargs");
-  await withLockedSysroot(path, (s) => {
+  await withLockedSysroot(path, async (s) => {
     if (s.deployments.length === 0) throw new SysrootError("Unable to find a deployment in sysroot");
     const list = s.deployments.map((d) => {
       const c = cloneDeployment(d);
@@ -150,7 +149,7 @@ export async function kargsEditInPlace(path: string, append: string[], del: stri
       c.bootconfig.set("options", k.toString());
       return c;
     });
-    commitDeploymentList(s, list);
+    await commitDeploymentList(s, list);
   });
 }
 
@@ -160,7 +159,6 @@ export interface UpgradeRequest {
   /** `switch`: the new refspec (`REMOTE:` alone keeps the ref and changes the remote). */
   switchTo?: string;
   allowDowngrade?: boolean;
-  prune?: PruneFn;
 }
 
 /** `admin upgrade` / `admin switch` from refs already in the system repo (no network yet). */
@@ -197,9 +195,9 @@ export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; 
           `Upgrade target revision '${csum}' is chronologically older than current revision '${merge.csum}'; use --allow-downgrade to permit`,
         );
     }
-    cleanupSysroot(s);
+    await cleanupSysroot(s);
     const d = await deployTree(s, osname, csum, origin, merge, null);
-    commitDeploymentList(s, simpleDeploymentList(s, osname, d, merge, {}), req.prune);
+    await commitDeploymentList(s, simpleDeploymentList(s, osname, d, merge, {}));
     if (req.switchTo) {
       process.stdout.write(`Deleting ref '${oldSpec}'\n`);
       deleteRef(s.repo, oldSpec);

@@ -74,7 +74,10 @@ export async function unlock(path: string, state: Exclude<UnlockedState, "none">
         booted,
         booted.bootconfig.get("options") ?? "",
       );
-      commitDeploymentList(s, simpleDeploymentList(s, booted.osname, clone, booted, { notDefault: true }));
+      await commitDeploymentList(
+        s,
+        simpleDeploymentList(s, booted.osname, clone, booted, { notDefault: true }),
+      );
       const upper = join(dir, ".usr-ovl-upper");
       const work = join(dir, ".usr-ovl-work");
       mkdirSync(upper, { mode: usrMode });

@@ -151,7 +151,7 @@ export function registerAdmin(program: Command): void {
     .description("delete untagged deployments and repository objects")
     .action(async (_o: Opts, cmd: Command) => {
       setFaultOp("cleanup");
-      await withLockedSysroot(sysrootOf(cmd), (s) => cleanupSysroot(s));
+      await withLockedSysroot(sysrootOf(cmd), (s) => cleanupSysroot(s, { prune: true }));
     });
 
   admin
