@@ -29,7 +29,8 @@ function expand(v: string, vars: RepoVars): string {
   return v.replace(/\$\{?(basearch|arch|releasever)\}?/g, (_, k: keyof RepoVars) => vars[k] ?? vars.basearch);
 }
 
-const truthy = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : /^(1|yes|true|on)$/i.test(v.trim()));
+const truthy = (v: string | undefined, dflt: boolean) =>
+  v === undefined ? dflt : /^(1|yes|true|on)$/i.test(v.trim());
 
 export function parseRepoFile(text: string, origin: string, vars: RepoVars): RpmRepo[] {
   const sections: { id: string; kv: Map<string, string> }[] = [];
@@ -50,7 +51,8 @@ export function parseRepoFile(text: string, origin: string, vars: RepoVars): Rpm
       return;
     }
     const kv = /^\s*([^=\s]+)\s*=\s*(.*)$/.exec(line);
-    if (!kv || !cur) throw new RepoFileError(`${origin}:${n + 1}: expected "key=value" inside a [repo] section`);
+    if (!kv || !cur)
+      throw new RepoFileError(`${origin}:${n + 1}: expected "key=value" inside a [repo] section`);
     lastKey = kv[1].toLowerCase();
     cur.kv.set(lastKey, kv[2]);
   });
@@ -61,7 +63,9 @@ export function parseRepoFile(text: string, origin: string, vars: RepoVars): Rpm
         .filter(Boolean);
     const baseurls = list("baseurl");
     if (!baseurls.length && (kv.has("metalink") || kv.has("mirrorlist")))
-      throw new RepoFileError(`${origin} [${id}]: only baseurl is supported (metalink/mirrorlist are not); add a baseurl`);
+      throw new RepoFileError(
+        `${origin} [${id}]: only baseurl is supported (metalink/mirrorlist are not); add a baseurl`,
+      );
     return {
       id,
       name: expand(kv.get("name") ?? id, vars),
@@ -86,7 +90,8 @@ export function treeRepos(root: string, vars: RepoVars): RpmRepo[] {
   for (const d of ["etc/yum.repos.d", "etc/dnf/repos.d"]) {
     const dir = join(root, d);
     if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).sort()) if (f.endsWith(".repo")) out.push(...readRepoFile(join(dir, f), vars));
+    for (const f of readdirSync(dir).sort())
+      if (f.endsWith(".repo")) out.push(...readRepoFile(join(dir, f), vars));
   }
   return out;
 }

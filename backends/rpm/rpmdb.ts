@@ -1,8 +1,8 @@
 // The installed set of an rpm tree from rpmdb.sqlite (rpm ≥ 4.16) without running rpm: each row of
 // the Packages table is one exported header blob.
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { createRequire } from "node:module";
+import { join } from "node:path";
 import { rpmPaths } from "./files.js";
 import { HEADER_MAGIC, RpmHeader } from "./header.js";
 import { rpmMeta } from "./meta.js";
@@ -21,7 +21,11 @@ export class RpmdbError extends Error {
   override name = "RpmdbError";
 }
 
-export const RPMDB_PATHS = ["usr/lib/sysimage/rpm/rpmdb.sqlite", "var/lib/rpm/rpmdb.sqlite", "usr/share/rpm/rpmdb.sqlite"];
+export const RPMDB_PATHS = [
+  "usr/lib/sysimage/rpm/rpmdb.sqlite",
+  "var/lib/rpm/rpmdb.sqlite",
+  "usr/share/rpm/rpmdb.sqlite",
+];
 
 export function findRpmdb(root: string): string | undefined {
   for (const rel of RPMDB_PATHS) if (existsSync(join(root, rel))) return join(root, rel);
@@ -45,21 +49,25 @@ export function readRpmdb(path: string): RpmPackageSet {
       db.close();
     }
   } catch (e) {
-    throw new RpmdbError(`cannot read rpmdb ${path}: ${(e as Error).message}; pass --rpmdb=PATH to an rpmdb.sqlite (rpm ≥ 4.16)`);
+    throw new RpmdbError(
+      `cannot read rpmdb ${path}: ${(e as Error).message}; pass --rpmdb=PATH to an rpmdb.sqlite (rpm ≥ 4.16)`,
+    );
   }
-  const records: RpmRecord[] = rows.map((r) => {
-    const h = new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`);
-    const m = rpmMeta(h);
-    return {
-      name: m.name,
-      arch: m.arch,
-      epoch: m.epoch,
-      version: m.version,
-      release: m.release,
-      relations: m.relations,
-      files: rpmPaths(h),
-      sourceRpm: m.source,
-    };
-  }).filter((r) => r.name !== "gpg-pubkey");
+  const records: RpmRecord[] = rows
+    .map((r) => {
+      const h = new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`);
+      const m = rpmMeta(h);
+      return {
+        name: m.name,
+        arch: m.arch,
+        epoch: m.epoch,
+        version: m.version,
+        release: m.release,
+        relations: m.relations,
+        files: rpmPaths(h),
+        sourceRpm: m.source,
+      };
+    })
+    .filter((r) => r.name !== "gpg-pubkey");
   return new RpmPackageSet(records, { id: "@installed", installed: true, pin: -1e9 }, parseRpmRich);
 }

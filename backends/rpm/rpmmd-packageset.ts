@@ -1,6 +1,12 @@
 // PackageSets for rpm: from a repository's primary.xml (rpm-md) or from the rpmdb. Both produce the
 // same compact records; dependency entries become Dep terms only when the resolver asks.
-import type { PackageLocation, PackageSet, PkgVersion, Provide, ProviderHit } from "../../src/packages/index.js";
+import type {
+  PackageLocation,
+  PackageSet,
+  PkgVersion,
+  Provide,
+  ProviderHit,
+} from "../../src/packages/index.js";
 import type { Dep, Relations, VersionOp } from "../../src/packages/model.js";
 import { formatRpmVersion } from "./version.js";
 
@@ -21,7 +27,19 @@ export interface RpmRecord {
   release: string;
   /** Relations already as terms (rpmdb) or raw entries to be converted lazily (primary.xml). */
   relations?: Relations;
-  entries?: Partial<Record<"requires" | "provides" | "conflicts" | "obsoletes" | "recommends" | "suggests" | "supplements" | "enhances", RpmEntry[]>>;
+  entries?: Partial<
+    Record<
+      | "requires"
+      | "provides"
+      | "conflicts"
+      | "obsoletes"
+      | "recommends"
+      | "suggests"
+      | "supplements"
+      | "enhances",
+      RpmEntry[]
+    >
+  >;
   files: string[];
   location?: PackageLocation;
   sourceRpm?: string;
@@ -38,7 +56,9 @@ type RichParser = (text: string) => Dep;
 
 function entryDep(e: RpmEntry, parseRich: RichParser): Dep {
   if (e.name.startsWith("(")) return parseRich(e.name);
-  return e.op && e.evr ? { kind: "atom", atom: { name: e.name, op: e.op, version: e.evr } } : { kind: "atom", atom: { name: e.name } };
+  return e.op && e.evr
+    ? { kind: "atom", atom: { name: e.name, op: e.op, version: e.evr } }
+    : { kind: "atom", atom: { name: e.name } };
 }
 
 /** rpm's own capabilities (rpmlib(...)) are met by rpm itself, never by a package. */
@@ -108,7 +128,8 @@ class RpmVersion implements PkgVersion {
       rel.supplements = conv(e.supplements);
       rel.enhances = conv(e.enhances);
     }
-    for (const k of ["depends", "pre-depends"] as const) if (rel[k]) rel[k] = rel[k]?.filter((d) => !isRpmlib(d));
+    for (const k of ["depends", "pre-depends"] as const)
+      if (rel[k]) rel[k] = rel[k]?.filter((d) => !isRpmlib(d));
     this.rel = rel;
     return rel;
   }
@@ -116,10 +137,13 @@ class RpmVersion implements PkgVersion {
   get provides(): readonly Provide[] {
     if (this.prov) return this.prov;
     this.prov = [];
-    if (this.rec.entries) for (const p of this.rec.entries.provides ?? []) this.prov.push({ name: p.name, version: p.op === "=" ? p.evr : "" });
+    if (this.rec.entries)
+      for (const p of this.rec.entries.provides ?? [])
+        this.prov.push({ name: p.name, version: p.op === "=" ? p.evr : "" });
     else
       for (const d of this.rec.relations?.provides ?? [])
-        if (d.kind === "atom") this.prov.push({ name: d.atom.name, version: d.atom.op === "=" ? (d.atom.version ?? "") : "" });
+        if (d.kind === "atom")
+          this.prov.push({ name: d.atom.name, version: d.atom.op === "=" ? (d.atom.version ?? "") : "" });
     return this.prov;
   }
 

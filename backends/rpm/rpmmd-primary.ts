@@ -98,7 +98,9 @@ export function parsePrimary(xml: string, baseUrl: string, what: string): RpmRec
     parser.write(xml).close();
   } catch (e) {
     if (e instanceof RpmMdError) throw e;
-    throw new RpmMdError(`${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`);
+    throw new RpmMdError(
+      `${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`,
+    );
   }
   return out;
 }
@@ -139,6 +141,8 @@ export function mergeFilelists(records: RpmRecord[], xml: string, what: string):
   try {
     parser.write(xml).close();
   } catch (e) {
-    throw new RpmMdError(`${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`);
+    throw new RpmMdError(
+      `${what}: malformed XML (${(e as Error).message}); the metadata is corrupt — refresh it`,
+    );
   }
 }

@@ -8,8 +8,8 @@ import type { MetadataCache } from "../../src/packages/metadata-cache.js";
 import { parseRpmRich } from "./relations.js";
 import type { RpmRepo } from "./repo-file.js";
 import { RpmPackageSet, type RpmRecord } from "./rpmmd-packageset.js";
-import { RpmMdError, mergeFilelists, parsePrimary } from "./rpmmd-primary.js";
-import { type RepomdData, parseRepomd } from "./rpmmd-repomd.js";
+import { mergeFilelists, parsePrimary, RpmMdError } from "./rpmmd-primary.js";
+import { parseRepomd, type RepomdData } from "./rpmmd-repomd.js";
 
 export interface RpmLoadOptions {
   cache: MetadataCache;
@@ -33,9 +33,12 @@ function digest(algo: string, data: Buffer): string {
 async function fetchChecked(base: string, d: RepomdData, what: string): Promise<Buffer> {
   const url = joinUrl(base, d.href);
   const got = await fetchUrl(url);
-  if (got.status !== 200 || !got.body) throw new RpmMdError(`${url}: not found although repomd.xml lists it; the mirror is inconsistent`);
+  if (got.status !== 200 || !got.body)
+    throw new RpmMdError(`${url}: not found although repomd.xml lists it; the mirror is inconsistent`);
   if (digest(d.checksum.algo, got.body) !== d.checksum.hex)
-    throw new RpmMdError(`${url}: checksum mismatch against repomd.xml (${what}); the mirror is inconsistent or tampered — try again later`);
+    throw new RpmMdError(
+      `${url}: checksum mismatch against repomd.xml (${what}); the mirror is inconsistent or tampered — try again later`,
+    );
   const data = await decompress(got.body, compressionOf(d.href), url);
   if (d.openChecksum && digest(d.openChecksum.algo, data) !== d.openChecksum.hex)
     throw new RpmMdError(`${url}: decompressed content does not match repomd.xml's open-checksum`);
@@ -47,15 +50,26 @@ async function keysOf(repo: RpmRepo, opts: RpmLoadOptions) {
   const keys = await loadKeyring(opts.extraKeyrings ?? []);
   for (const k of repo.gpgkeys) {
     const got = await fetchUrl(k);
-    if (got.status !== 200 || !got.body) throw new RpmMdError(`${repo.origin} [${repo.id}]: gpgkey ${k} not found`);
+    if (got.status !== 200 || !got.body)
+      throw new RpmMdError(`${repo.origin} [${repo.id}]: gpgkey ${k} not found`);
     keys.push(...(await parseKeys(got.body, k)));
   }
   return keys;
 }
 
-function makeRepo(repo: RpmRepo, base: string, repomd: Map<string, RepomdData>, primary: Buffer, opts: RpmLoadOptions): LoadedRpmRepo {
+function makeRepo(
+  repo: RpmRepo,
+  base: string,
+  repomd: Map<string, RepomdData>,
+  primary: Buffer,
+  opts: RpmLoadOptions,
+): LoadedRpmRepo {
   const records = parsePrimary(primary.toString("utf8"), base, `${repo.id} primary.xml`);
-  const set = new RpmPackageSet(records, { id: repo.id, installed: false, pin: -repo.priority }, parseRpmRich);
+  const set = new RpmPackageSet(
+    records,
+    { id: repo.id, installed: false, pin: -repo.priority },
+    parseRpmRich,
+  );
   let done = false;
   return {
     set,
@@ -70,12 +84,27 @@ function makeRepo(repo: RpmRepo, base: string, repomd: Map<string, RepomdData>, 
       let data = opts.cache.read(repo.id, name);
       if (!data) {
         data = await fetchChecked(base, d, "filelists");
-        const m = opts.cache.manifest(repo.id) ?? { url: base, fetchedAt: new Date().toISOString(), files: {} };
-        opts.cache.commit(repo.id, new Map([["repomd.xml", opts.cache.read(repo.id, "repomd.xml") ?? Buffer.alloc(0)], [name, data]]), m);
+        const m = opts.cache.manifest(repo.id) ?? {
+          url: base,
+          fetchedAt: new Date().toISOString(),
+          files: {},
+        };
+        opts.cache.commit(
+          repo.id,
+          new Map([
+            ["repomd.xml", opts.cache.read(repo.id, "repomd.xml") ?? Buffer.alloc(0)],
+            [name, data],
+          ]),
+          m,
+        );
       }
       mergeFilelists(records, data.toString("utf8"), `${repo.id} filelists.xml`);
       // File owners are indexed lazily; a fresh set picks up the merged lists.
-      this.set = new RpmPackageSet(records, { id: repo.id, installed: false, pin: -repo.priority }, parseRpmRich);
+      this.set = new RpmPackageSet(
+        records,
+        { id: repo.id, installed: false, pin: -repo.priority },
+        parseRpmRich,
+      );
     },
   };
 }
@@ -87,15 +116,18 @@ export async function loadRpmRepo(repo: RpmRepo, opts: RpmLoadOptions): Promise<
   if (cached && !opts.refresh && !opts.force) {
     const md = opts.cache.read(repo.id, "repomd.xml");
     const primary = opts.cache.read(repo.id, "primary.xml");
-    if (md && primary) return makeRepo(repo, base, parseRepomd(md.toString("utf8"), `${repo.id} (cache)`), primary, opts);
+    if (md && primary)
+      return makeRepo(repo, base, parseRepomd(md.toString("utf8"), `${repo.id} (cache)`), primary, opts);
   }
   const mdUrl = joinUrl(base, "repodata/repomd.xml");
   const got = await fetchUrl(mdUrl, opts.force ? {} : (cached ?? {}));
   if (got.status === 304 && cached) return loadRpmRepo(repo, { ...opts, refresh: false, force: false });
-  if (got.status !== 200 || !got.body) throw new RpmMdError(`${mdUrl}: not found; check the repository's baseurl`);
+  if (got.status !== 200 || !got.body)
+    throw new RpmMdError(`${mdUrl}: not found; check the repository's baseurl`);
   if (repo.repoGpgcheck) {
     const sig = await fetchUrl(`${mdUrl}.asc`);
-    if (sig.status !== 200 || !sig.body) throw new RpmMdError(`${mdUrl}.asc: missing, but repo_gpgcheck is on`);
+    if (sig.status !== 200 || !sig.body)
+      throw new RpmMdError(`${mdUrl}.asc: missing, but repo_gpgcheck is on`);
     const { verifyDetached } = await import("../../src/packages/pgp.js");
     await verifyDetached(got.body, sig.body, await keysOf(repo, opts), mdUrl);
   }

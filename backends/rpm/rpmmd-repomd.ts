@@ -34,11 +34,13 @@ export function parseRepomd(xml: string, what: string): Map<string, RepomdData> 
     if (cur && t.name === el) {
       const v = text.trim();
       if (el === "checksum") cur.checksum = { algo: algo === "sha" ? "sha1" : algo, hex: v.toLowerCase() };
-      else if (el === "open-checksum") cur.openChecksum = { algo: algo === "sha" ? "sha1" : algo, hex: v.toLowerCase() };
+      else if (el === "open-checksum")
+        cur.openChecksum = { algo: algo === "sha" ? "sha1" : algo, hex: v.toLowerCase() };
       else cur.size = Number(v);
       el = undefined;
     } else if (t.name === "data" && cur) {
-      if (!cur.type || !cur.href || !cur.checksum) throw new RpmMdError(`${what}: <data> without type, location or checksum`);
+      if (!cur.type || !cur.href || !cur.checksum)
+        throw new RpmMdError(`${what}: <data> without type, location or checksum`);
       out.set(cur.type, cur as RepomdData);
       cur = undefined;
     }

@@ -20,20 +20,37 @@ export interface RpmWorldOptions {
 
 /** rpm's name for an architecture given in Debian's spelling. */
 export function rpmArch(arch: string): string {
-  return ({ amd64: "x86_64", arm64: "aarch64", i386: "i686", armhf: "armv7hl" } as Record<string, string>)[arch] ?? arch;
+  return (
+    ({ amd64: "x86_64", arm64: "aarch64", i386: "i686", armhf: "armv7hl" } as Record<string, string>)[arch] ??
+    arch
+  );
 }
 
 export function rpmRepos(o: Pick<RpmWorldOptions, "root" | "repoFiles" | "arch" | "releasever">): RpmRepo[] {
   const basearch = rpmArch(o.arch);
-  const vars = { basearch, arch: basearch, releasever: o.releasever ?? (o.root ? treeReleasever(o.root) : undefined) };
-  const repos = [...(o.root ? treeRepos(o.root, vars) : []), ...o.repoFiles.flatMap((f) => readRepoFile(f, vars))];
+  const vars = {
+    basearch,
+    arch: basearch,
+    releasever: o.releasever ?? (o.root ? treeReleasever(o.root) : undefined),
+  };
+  const repos = [
+    ...(o.root ? treeRepos(o.root, vars) : []),
+    ...o.repoFiles.flatMap((f) => readRepoFile(f, vars)),
+  ];
   return repos.filter((r) => r.enabled);
 }
 
 export async function loadRpmWorld(o: RpmWorldOptions): Promise<World> {
   const loaded: LoadedRpmRepo[] = [];
   for (const repo of rpmRepos(o))
-    loaded.push(await loadRpmRepo(repo, { cache: o.cache, refresh: o.refresh, force: o.force, extraKeyrings: o.keyrings }));
+    loaded.push(
+      await loadRpmRepo(repo, {
+        cache: o.cache,
+        refresh: o.refresh,
+        force: o.force,
+        extraKeyrings: o.keyrings,
+      }),
+    );
   const dbPath = o.rpmdb ?? (o.root ? findRpmdb(o.root) : undefined);
   const world: World = {
     dialect: new RpmDialect(rpmArch(o.arch)),

@@ -1,12 +1,15 @@
 // Streaming decompression of package payloads (deb data.tar.*, rpm cpio payloads). Unlike the
 // whole-buffer decompress.ts used for repository indexes, payloads can be gigabytes, so everything here
 // is a Transform stream with bounded memory, plus a byte cap against decompression bombs.
+//
+// Bounded memory needs output backpressure *within* one input chunk: 4 KiB of zstd or xz can expand to
+// hundreds of MiB, and the stock stream wrappers push all of it at once. zlib's Transform already waits
+// for the reader; zstd and xz/lzma are driven here step by step (PumpTransform), pausing whenever the
+// reader has enough. bzip2 decodes one block (at most ~45 MiB even for pathological input) at a time.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { createUnxz } from "node-liblzma";
-import { DecompressStream } from "zstd-napi";
 
 export type PayloadCompression = "gzip" | "xz" | "zstd" | "bzip2" | "lzma" | "none";
 
@@ -40,19 +43,18 @@ export function compressionOfRpm(tag: string | undefined): PayloadCompression | 
   }
 }
 
-/** A Transform that decompresses `kind`. Call {@link prepareDecompression} once before using "lzma". */
+/** A Transform that decompresses `kind`. Call {@link prepareDecompression} once before using it. */
 export function decompressor(kind: PayloadCompression): Transform {
   switch (kind) {
     case "gzip":
       return createGunzip();
-    case "xz":
-      return createUnxz() as unknown as Transform;
     case "zstd":
-      return new DecompressStream();
+      return new ZstdTransform();
     case "bzip2":
       return bunzip2Transform();
+    case "xz":
     case "lzma":
-      return new LzmaAloneTransform();
+      return new LzmaTransform();
     case "none":
       return new Transform({ transform: (c, _e, cb) => cb(null, c) });
   }
@@ -60,7 +62,7 @@ export function decompressor(kind: PayloadCompression): Transform {
 
 /** Loads what a decompressor needs asynchronously (the lzma-alone decoder is WebAssembly). */
 export async function prepareDecompression(kind: PayloadCompression): Promise<void> {
-  if (kind === "lzma") await loadLzmaWasm();
+  if (kind === "lzma" || kind === "xz") await loadLzmaWasm();
 }
 
 /**
@@ -121,8 +123,107 @@ function bunzip2Transform(): Transform {
   return t;
 }
 
-// --- lzma-alone (".lzma", rpm "w.lzdio" and old deb data.tar.lzma). node-liblzma's native binding only
-// decodes .xz, but its WebAssembly build exports lzma_auto_decoder, which also takes the legacy format.
+/**
+ * A Transform driven one bounded step at a time: `step` consumes some input and produces at most one
+ * output buffer. When the reader's buffer is full the pump stops and resumes from `_read`, so output
+ * never piles up, however much one input chunk expands.
+ */
+abstract class PumpTransform extends Transform {
+  private input: Buffer | undefined;
+  private done: TransformCallback | undefined;
+  private finishing = false;
+  private flushed: TransformCallback | undefined;
+
+  /** Decodes from `input`; returns the bytes consumed and produced (`end` when the stream ended). */
+  protected abstract step(input: Buffer, finish: boolean): { consumed: number; out?: Buffer; end?: boolean };
+  /** Called once all input was given and drained; throws when the compressed stream was cut short. */
+  protected abstract checkEnd(): void;
+
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.input = chunk;
+    this.done = cb;
+    this.pump();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.finishing = true;
+    this.input = Buffer.alloc(0);
+    this.flushed = cb;
+    this.pump();
+  }
+
+  override _read(size: number): void {
+    if (this.input) this.pump();
+    // Once the pending chunk is done, let Transform release the writer's callback it may hold back;
+    // without this a _read that pushed nothing would leave both sides waiting.
+    if (!this.input) super._read(size);
+  }
+
+  private pump(): void {
+    try {
+      while (this.input) {
+        const { consumed, out, end } = this.step(this.input, this.finishing);
+        this.input = this.input.subarray(consumed);
+        const more = out && out.length > 0 ? this.push(out) : true;
+        const progress = consumed > 0 || (out !== undefined && out.length > 0);
+        if (end || (this.input.length === 0 && !progress) || (!this.finishing && this.input.length === 0 && !out)) {
+          this.input = undefined;
+          if (this.finishing) {
+            this.checkEnd();
+            this.flushed?.();
+          } else this.done?.();
+          return;
+        }
+        if (!more) return; // resumed by _read
+      }
+    } catch (e) {
+      this.input = undefined;
+      const cb = this.finishing ? this.flushed : this.done;
+      if (cb) cb(e as Error);
+      else this.destroy(e as Error);
+    }
+  }
+}
+
+// --- zstd through zstd-napi's low-level context, one ZSTD_decompressStream call per step.
+
+interface ZstdDCtx {
+  decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number];
+}
+
+class ZstdTransform extends PumpTransform {
+  private readonly dctx: ZstdDCtx;
+  private readonly outSize: number;
+  /** ZSTD_decompressStream's hint: 0 once a frame is complete. */
+  private hint = 0;
+  private started = false;
+
+  constructor() {
+    super();
+    const require = createRequire(import.meta.url);
+    const binding = require("zstd-napi/binding") as { DCtx: new () => ZstdDCtx; dStreamOutSize(): number };
+    this.dctx = new binding.DCtx();
+    this.outSize = binding.dStreamOutSize();
+  }
+
+  protected step(input: Buffer): { consumed: number; out?: Buffer } {
+    if (input.length) this.started = true;
+    const out = Buffer.allocUnsafe(this.outSize);
+    const [hint, produced, consumed] = this.dctx.decompressStream(out, input);
+    // An idle call (nothing in, nothing out) reports the next frame's header size; keep the last real hint.
+    if (consumed > 0 || produced > 0) this.hint = hint;
+    return { consumed, out: produced ? out.subarray(0, produced) : undefined };
+  }
+
+  protected checkEnd(): void {
+    if (!this.started) throw new Error("zstd stream is empty");
+    if (this.hint !== 0) throw new Error("zstd stream is truncated");
+  }
+}
+
+// --- xz and lzma-alone (".lzma", rpm "w.lzdio", old deb data.tar.lzma). node-liblzma's native binding
+// only decodes .xz, and pushes a whole chunk's output at once; its WebAssembly build exports
+// lzma_auto_decoder, which takes both formats and lets us run lzma_code one bounded step at a time.
 
 interface LzmaWasm {
   _malloc(n: number): number;
@@ -161,84 +262,74 @@ const LZMA_OK = 0;
 const LZMA_STREAM_END = 1;
 const LZMA_RUN = 0;
 const LZMA_FINISH = 3;
-const OUT_SIZE = 256 * 1024;
+const LZMA_CONCATENATED = 0x08;
+const OUT_SIZE = 128 * 1024;
+const IN_SIZE = 64 * 1024;
 
-class LzmaAloneTransform extends Transform {
-  private m: LzmaWasm | undefined;
-  private strm = 0;
-  private outBuf = 0;
+class LzmaTransform extends PumpTransform {
+  private readonly m: LzmaWasm;
+  private readonly strm: number;
+  private readonly outBuf: number;
+  private readonly inBuf: number;
   private ended = false;
+  private freed = false;
+  private lastFull = false;
 
-  private init(): LzmaWasm {
-    if (this.m) return this.m;
+  constructor() {
+    super();
     if (!lzmaWasm) throw new Error("lzma decoder not loaded (prepareDecompression was not called)");
     const m = lzmaWasm;
+    this.m = m;
     this.strm = m._malloc(STREAM_SIZE);
     m.HEAPU8.fill(0, this.strm, this.strm + STREAM_SIZE);
     this.outBuf = m._malloc(OUT_SIZE);
-    // 256 MiB memory limit: far above what any real lzma dictionary needs, below what hurts the host.
-    const rc = m._lzma_auto_decoder(this.strm, 256 * 1024 * 1024, 0, 0);
+    this.inBuf = m._malloc(IN_SIZE);
+    // 256 MiB memory limit: far above what real xz/lzma dictionaries need, below what hurts the host.
+    // CONCATENATED: xz files may hold several streams, as xz(1) accepts.
+    const rc = m._lzma_auto_decoder(this.strm, 256 * 1024 * 1024, 0, LZMA_CONCATENATED);
     if (rc !== LZMA_OK) throw new Error(`lzma decoder init failed (${rc})`);
-    this.m = m;
-    return m;
   }
 
-  private run(input: Buffer, action: number): void {
-    const m = this.init();
-    const inPtr = input.length ? m._malloc(input.length) : 0;
-    try {
-      if (input.length) m.HEAPU8.set(input, inPtr);
-      m.setValue(this.strm + OFF_NEXT_IN, inPtr, "i32");
-      m.setValue(this.strm + OFF_AVAIL_IN, input.length, "i32");
-      for (;;) {
-        if (this.ended) {
-          if (m.getValue(this.strm + OFF_AVAIL_IN, "i32") > 0) throw new Error("trailing data after lzma stream");
-          return;
-        }
-        m.setValue(this.strm + OFF_NEXT_OUT, this.outBuf, "i32");
-        m.setValue(this.strm + OFF_AVAIL_OUT, OUT_SIZE, "i32");
-        const rc = m._lzma_code(this.strm, action);
-        const produced = OUT_SIZE - m.getValue(this.strm + OFF_AVAIL_OUT, "i32");
-        if (produced > 0) this.push(Buffer.from(m.HEAPU8.subarray(this.outBuf, this.outBuf + produced)));
-        if (rc === LZMA_STREAM_END) {
-          this.ended = true;
-          continue;
-        }
-        if (rc !== LZMA_OK) throw new Error(`lzma data is corrupt (liblzma error ${rc})`);
-        const availIn = m.getValue(this.strm + OFF_AVAIL_IN, "i32");
-        if (action === LZMA_RUN && availIn === 0 && produced < OUT_SIZE) return;
-        if (action === LZMA_FINISH && produced === 0 && availIn === 0) throw new Error("lzma stream is truncated");
-      }
-    } finally {
-      if (inPtr) m._free(inPtr);
+  protected step(input: Buffer, finish: boolean): { consumed: number; out?: Buffer; end?: boolean } {
+    if (this.ended) {
+      if (input.length) throw new Error("trailing data after the compressed stream");
+      return { consumed: 0, end: true };
     }
+    const m = this.m;
+    const n = Math.min(input.length, IN_SIZE);
+    // Out of input mid-stream: only call liblzma again if the last step filled the output buffer
+    // (it may hold more); otherwise wait for the next chunk.
+    if (n === 0 && !finish && !this.lastFull) return { consumed: 0 };
+    m.HEAPU8.set(input.subarray(0, n), this.inBuf);
+    m.setValue(this.strm + OFF_NEXT_IN, this.inBuf, "i32");
+    m.setValue(this.strm + OFF_AVAIL_IN, n, "i32");
+    m.setValue(this.strm + OFF_NEXT_OUT, this.outBuf, "i32");
+    m.setValue(this.strm + OFF_AVAIL_OUT, OUT_SIZE, "i32");
+    const rc = m._lzma_code(this.strm, finish && n === input.length ? LZMA_FINISH : LZMA_RUN);
+    const consumed = n - m.getValue(this.strm + OFF_AVAIL_IN, "i32");
+    const produced = OUT_SIZE - m.getValue(this.strm + OFF_AVAIL_OUT, "i32");
+    const out = produced ? Buffer.from(m.HEAPU8.subarray(this.outBuf, this.outBuf + produced)) : undefined;
+    this.lastFull = produced === OUT_SIZE;
+    if (rc === LZMA_STREAM_END) {
+      this.ended = true;
+      if (input.length > consumed) throw new Error("trailing data after the compressed stream");
+      return { consumed, out, end: finish };
+    }
+    if (rc !== LZMA_OK) throw new Error(`compressed data is corrupt (liblzma error ${rc})`);
+    return { consumed, out };
   }
 
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    try {
-      this.run(chunk, LZMA_RUN);
-      cb();
-    } catch (e) {
-      cb(e as Error);
-    }
-  }
-
-  override _flush(cb: TransformCallback): void {
-    try {
-      if (!this.ended) this.run(Buffer.alloc(0), LZMA_FINISH);
-      if (!this.ended) throw new Error("lzma stream is truncated");
-      cb();
-    } catch (e) {
-      cb(e as Error);
-    }
+  protected checkEnd(): void {
+    if (!this.ended) throw new Error("compressed stream is truncated");
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    if (this.m) {
+    if (!this.freed) {
+      this.freed = true;
       this.m._lzma_end(this.strm);
       this.m._free(this.strm);
       this.m._free(this.outBuf);
-      this.m = undefined;
+      this.m._free(this.inBuf);
     }
     cb(err);
   }

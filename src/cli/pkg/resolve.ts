@@ -1,13 +1,20 @@
 // `tsostree-pkg resolve PKG…`: what installing PKG would add, upgrade and remove, without a sysroot.
-import type { Command } from "commander";
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { Command } from "commander";
 import { loadAptWorld } from "../../../backends/deb/apt-world.js";
 import { findDpkgStatus } from "../../../backends/deb/dpkg-status.js";
-import { loadRpmWorld } from "../../../backends/rpm/rpmmd-world.js";
 import { findRpmdb } from "../../../backends/rpm/rpmdb.js";
+import { loadRpmWorld } from "../../../backends/rpm/rpmmd-world.js";
 import { defaultCacheDir, MetadataCache } from "../../packages/metadata-cache.js";
-import { parseRequest, resolveWithRetry, transactionJson, transactionText, type World } from "../../packages/resolve.js";
+import {
+  parseRequest,
+  resolveWithRetry,
+  transactionJson,
+  transactionText,
+  type World,
+} from "../../packages/resolve.js";
 import { UnsolvableError } from "../../packages/solver.js";
 
 export interface RepoCliOptions {
@@ -49,13 +56,27 @@ export function cacheFor(o: RepoCliOptions): MetadataCache {
 export function isRpm(o: RepoCliOptions): boolean {
   if (o.rpmdb || o.repoFile.length) return true;
   if (o.dpkgStatus || o.sourcesList.length || o.repoUrl.length) return false;
-  return !!o.root && (!!findRpmdb(o.root) || existsSync(join(o.root, "etc/yum.repos.d"))) && !findDpkgStatus(o.root);
+  return (
+    !!o.root &&
+    (!!findRpmdb(o.root) || existsSync(join(o.root, "etc/yum.repos.d"))) &&
+    !findDpkgStatus(o.root)
+  );
 }
 
-export async function loadWorld(o: RepoCliOptions, refresh?: { refresh: boolean; force?: boolean }): Promise<World> {
+export async function loadWorld(
+  o: RepoCliOptions,
+  refresh?: { refresh: boolean; force?: boolean },
+): Promise<World> {
   const common = { root: o.root, keyrings: o.keyring, arch: o.arch, cache: cacheFor(o), ...refresh };
-  if (isRpm(o)) return loadRpmWorld({ ...common, rpmdb: o.rpmdb, repoFiles: o.repoFile, releasever: o.releasever });
-  return loadAptWorld({ ...common, dpkgStatus: o.dpkgStatus, sourcesLists: o.sourcesList, repoUrls: o.repoUrl, aptLists: o.aptLists });
+  if (isRpm(o))
+    return loadRpmWorld({ ...common, rpmdb: o.rpmdb, repoFiles: o.repoFile, releasever: o.releasever });
+  return loadAptWorld({
+    ...common,
+    dpkgStatus: o.dpkgStatus,
+    sourcesLists: o.sourcesList,
+    repoUrls: o.repoUrl,
+    aptLists: o.aptLists,
+  });
 }
 
 export function registerResolve(program: Command): void {
