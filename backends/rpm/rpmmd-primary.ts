@@ -69,8 +69,10 @@ export function parsePrimary(xml: string, baseUrl: string, what: string): RpmRec
           const e: RpmEntry = { name: intern(a.name ?? ""), evr: evr(a) };
           if (a.flags) e.op = FLAGS[a.flags];
           if (a.pre === "1") e.pre = true;
-          const list = cur.entries as Record<string, RpmEntry[]>;
-          (list[depKind] ??= []).push(e);
+          const entries = cur.entries as Record<string, RpmEntry[]>;
+          const list = entries[depKind];
+          if (list) list.push(e);
+          else entries[depKind] = [e];
         }
         break;
       default:
