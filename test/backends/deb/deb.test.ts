@@ -2,13 +2,14 @@
 // compression dpkg reads.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDeb822 } from "../../../backends/deb/deb822.js";
 import { debBackend } from "../../../backends/deb/index.js";
 import { haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
 import { buildDeb, demoTree, recompressDeb } from "./build.js";
+import { dpkgList, permBits, walk } from "./oracle.js";
 
 interface JsonFile {
   path: string;
@@ -19,40 +20,6 @@ interface JsonFile {
   size: number;
   linkTarget?: string;
   flags: string[];
-}
-
-/** Parses `dpkg-deb -c` lines: perms owner/group size date time name [-> target | link to target]. */
-function dpkgList(deb: string): Map<string, { perms: string; owner: string; size: number; link?: string }> {
-  const out = new Map<string, { perms: string; owner: string; size: number; link?: string }>();
-  for (const line of sh("dpkg-deb", ["-c", deb]).split("\n")) {
-    const m = /^(\S{10}) (\S+)\s+(\d+) \S+ \S+ \.(\/.*?)(?: -> (.*)| link to \.(.*))?$/.exec(line);
-    if (!m) continue;
-    const path = m[4] === "/" ? "/" : m[4].replace(/\/$/, "");
-    out.set(path, { perms: m[1], owner: m[2], size: Number(m[3]), link: m[5] ?? m[6] });
-  }
-  return out;
-}
-
-function permBits(perms: string): number {
-  let mode = 0;
-  const s = perms.slice(1);
-  const bit = (i: number, v: number) => (s[i] !== "-" && s[i] !== "S" && s[i] !== "T" ? v : 0);
-  mode |= bit(0, 0o400) | bit(1, 0o200) | bit(2, 0o100) | bit(3, 0o40) | bit(4, 0o20) | bit(5, 0o10) | bit(6, 4) | bit(7, 2) | bit(8, 1);
-  if ("sS".includes(s[2])) mode |= 0o4000;
-  if ("sS".includes(s[5])) mode |= 0o2000;
-  if ("tT".includes(s[8])) mode |= 0o1000;
-  return mode;
-}
-
-function walk(root: string, rel = ""): Map<string, Stats> {
-  const out = new Map<string, Stats>();
-  for (const name of readdirSync(join(root, rel))) {
-    const p = `${rel}/${name}`;
-    const st = lstatSync(join(root, p));
-    out.set(p, st);
-    if (st.isDirectory()) for (const [k, v] of walk(root, p)) out.set(k, v);
-  }
-  return out;
 }
 
 const COMPRESSIONS = ["gzip", "xz", "zstd", "none", "bzip2", "lzma"];
