@@ -71,7 +71,7 @@ test("real Debian packages: payload content equals dpkg-deb -x and the md5sums",
   if (cron) {
     const info = await debBackend.read(join(DIR, cron));
     assert.deepEqual(info.conffiles, sh("dpkg-deb", ["--info", join(DIR, cron), "conffiles"]).split("\n").filter((l) => l.startsWith("/")));
-    assert.ok(info.conffiles.includes("/etc/cron.daily/.placeholder"));
+    assert.ok(info.conffiles.includes("/etc/default/cron"));
     assert.ok(info.scripts.some((s) => s.phase === "postinst"));
   }
 });
