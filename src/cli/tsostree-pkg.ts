@@ -2,6 +2,7 @@
 // in src/cli/pkg/NAME.ts and exports registerNAME(program). Append new ones to the list below.
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "./common.js";
+import { registerImport } from "./pkg/import.js";
 import { registerInspect } from "./pkg/inspect.js";
 import { registerRefreshMd } from "./pkg/refresh-md.js";
 import { registerResolve } from "./pkg/resolve.js";
@@ -12,6 +13,7 @@ const program = new Command("tsostree-pkg")
   .exitOverride();
 
 registerInspect(program);
+registerImport(program);
 registerResolve(program);
 registerRefreshMd(program);
 

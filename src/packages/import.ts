@@ -1,0 +1,264 @@
+// Importing a package file into the object store as its own commit: the payload streams from the
+// archive straight into content objects (nothing is extracted to a temporary directory), the tree
+// is built in memory, and the commit carries the package's identity in its metadata. A package is
+// imported once; importing the same file again is a no-op. Anything wrong with the file aborts the
+// transaction, so no object and no ref of that package is left behind.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { Variant } from "../gvariant/index.js";
+import { writeCommitObject } from "../repo/commit.js";
+import { MutableTree } from "../repo/mtree.js";
+import { type FileMeta, metadataGet, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta } from "../repo/objects.js";
+import { readRef } from "../repo/refs.js";
+import type { Repo } from "../repo/repo.js";
+import { Transaction } from "../repo/transaction.js";
+import { backendFor } from "./backends.js";
+import { asPackageError, PackageFormatError } from "./errors.js";
+import { formatDep } from "./inspect.js";
+import type { PackageBackend, PackageInfo, PayloadEntry } from "./model.js";
+
+export interface ImportResult {
+  file: string;
+  ref: string;
+  commit: string;
+  kind: string;
+  name: string;
+  version: string;
+  arch: string;
+  sha256: string;
+  /** True when the same file was already imported and nothing was written. */
+  unchanged: boolean;
+  files: number;
+}
+
+/** Ref fragments allow `[-._A-Za-z0-9]`; `_` escapes everything else as `_XX` (and itself as `__`). */
+export function escapeRefFragment(s: string): string {
+  let out = "";
+  for (const byte of Buffer.from(s, "utf8")) {
+    const c = String.fromCharCode(byte);
+    if (c === "_") out += "__";
+    else if (/[-.A-Za-z0-9]/.test(c)) out += c;
+    else out += `_${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  // A fragment must start with a word character.
+  return /^[-.]/.test(out) ? `_${out}` : out;
+}
+
+/** `tsostree/pkg/KIND/NAME/EVR.ARCH`, each part escaped to a valid ref fragment. */
+export function packageRef(kind: string, name: string, version: string, arch: string): string {
+  return `tsostree/pkg/${kind}/${escapeRefFragment(name)}/${escapeRefFragment(`${version}.${arch}`)}`;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** Imports one package file; see the module comment. */
+export async function importPackage(repo: Repo, path: string): Promise<ImportResult> {
+  const backend = await backendFor(path);
+  const [info, sha256] = await Promise.all([backend.read(path), sha256File(path)]);
+  const version = backend.formatVersion(info);
+  const ref = packageRef(info.kind, info.name, version, info.arch);
+  const base = { file: path, ref, kind: info.kind, name: info.name, version, arch: info.arch, sha256 };
+  const existing = readRef(repo, ref);
+  if (existing) {
+    const known = metadataGet(repo.loadCommit(existing).metadata, "tsostree.pkg.sha256")?.value;
+    if (known === sha256) return { ...base, commit: existing, unchanged: true, files: 0 };
+  }
+  const tx = await Transaction.begin(repo);
+  try {
+    const { tree, meta, files, owners } = await writePayload(tx, backend, path);
+    const commit = writeCommitObject(tx, {
+      subject: `Import ${info.name} ${version} ${info.arch}`,
+      // The commit is a pure function of the package, so every machine gets the same checksum.
+      timestamp: 0,
+      metadata: commitMetadata(info, version, sha256, owners),
+      rootTree: tree,
+      rootMeta: meta,
+    });
+    tx.setRef(ref, commit);
+    await tx.commit();
+    return { ...base, commit, unchanged: false, files };
+  } catch (e) {
+    tx.abort();
+    throw e;
+  }
+}
+
+interface Owner {
+  path: string;
+  user: string;
+  group: string;
+}
+
+async function writePayload(tx: Transaction, backend: PackageBackend, path: string) {
+  const dirmeta = (mode: number, uid: number, gid: number) =>
+    tx.writeMetadata("dirmeta", serializeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }));
+  const root = MutableTree.empty(dirmeta(0o755, 0, 0), tx);
+  const checksums = new Map<string, string>();
+  // Owners that are not root are kept by name; they are resolved against the target's passwd and
+  // group files when the package is layered.
+  const owners: Owner[] = [];
+  let files = 0;
+  for await (const entry of backend.payload(path) as AsyncIterable<PayloadEntry>) {
+    const f = entry.file;
+    const member = f.path;
+    try {
+      if (f.special)
+        throw new PackageFormatError(path, member, `${f.special} device nodes cannot be imported`);
+      if ((f.user && f.user !== "root") || (f.group && f.group !== "root"))
+        owners.push({ path: f.path, user: f.user, group: f.group });
+      const uid = f.uid ?? 0;
+      const gid = f.gid ?? 0;
+      const parentDir = f.path.slice(0, f.path.lastIndexOf("/"));
+      if (f.type === "dir") {
+        const node = root.ensureDir(f.path, dirmeta(0o755, 0, 0));
+        node.setMetadata(dirmeta(f.mode, uid, gid));
+        continue;
+      }
+      if (f.ghost) {
+        await drain(entry.data);
+        continue;
+      }
+      root.ensureDir(parentDir, dirmeta(0o755, 0, 0));
+      let csum: string;
+      if (f.type === "hardlink") {
+        const target = checksums.get(f.linkTarget ?? "");
+        if (!target)
+          throw new PackageFormatError(
+            path,
+            member,
+            `hardlink to ${f.linkTarget}, which the package does not contain`,
+          );
+        csum = target;
+      } else if (f.type === "symlink") {
+        csum = tx.writeContentSync(fileMeta(S_IFLNK | 0o777, uid, gid, f.linkTarget ?? ""), Buffer.alloc(0));
+      } else {
+        csum = await tx.writeContent(
+          fileMeta(S_IFREG | (f.mode & 0o7777), uid, gid, ""),
+          entry.data ?? Buffer.alloc(0),
+          f.size,
+        );
+      }
+      checksums.set(f.path, csum);
+      root.setFile(f.path, csum);
+      files++;
+    } catch (e) {
+      throw asPackageError(path, member, e);
+    }
+  }
+  await tx.drain();
+  const { tree, meta } = root.write(tx);
+  return { tree, meta, files, owners };
+}
+
+function fileMeta(mode: number, uid: number, gid: number, symlinkTarget: string): FileMeta {
+  return { uid, gid, mode, symlinkTarget, xattrs: [] };
+}
+
+async function drain(data: PayloadEntry["data"]): Promise<void> {
+  if (data && !Buffer.isBuffer(data)) for await (const _ of data) void _;
+}
+
+function commitMetadata(
+  info: PackageInfo,
+  version: string,
+  sha256: string,
+  owners: Owner[],
+): [string, Variant][] {
+  const relations: [string, string[]][] = Object.entries(info.relations)
+    .filter(([, deps]) => deps && deps.length > 0)
+    .map(([kind, deps]) => [kind, deps!.map((d) => formatDep(info.kind, d))]);
+  const scripts = info.scripts.map((s) => s.phase);
+  const m: [string, Variant][] = [
+    ["tsostree.pkg.kind", Variant.of("s", info.kind)],
+    ["tsostree.pkg.name", Variant.of("s", info.name)],
+    ["tsostree.pkg.epoch", Variant.of("u", info.epoch)],
+    ["tsostree.pkg.version", Variant.of("s", info.version)],
+    ["tsostree.pkg.release", Variant.of("s", info.release)],
+    ["tsostree.pkg.evr", Variant.of("s", version)],
+    ["tsostree.pkg.arch", Variant.of("s", info.arch)],
+    ["tsostree.pkg.summary", Variant.of("s", info.summary)],
+    ["tsostree.pkg.sha256", Variant.of("s", sha256)],
+    ["tsostree.pkg.relations", Variant.of("a{sas}", relations)],
+    ["tsostree.pkg.conffiles", Variant.of("as", info.conffiles)],
+    ["tsostree.pkg.scripts", Variant.of("as", scripts)],
+    [
+      "tsostree.pkg.owners",
+      Variant.of(
+        "a(sss)",
+        owners.map((o) => [o.path, o.user, o.group]),
+      ),
+    ],
+    ["version", Variant.of("s", version)],
+  ];
+  return m;
+}
+
+/**
+ * Imports several files with one worker thread per core (decompression and hashing are CPU-bound),
+ * each worker running its own transaction; results come back in input order. The first failure
+ * is reported after the other imports finish, and the failed package leaves nothing behind.
+ */
+export async function importPackages(
+  repo: Repo,
+  paths: string[],
+  onDone?: (r: ImportResult) => void,
+  concurrency = Math.min(2, availableParallelism()),
+): Promise<ImportResult[]> {
+  if (paths.length <= 1 || concurrency <= 1) {
+    const out: ImportResult[] = [];
+    for (const p of paths) {
+      out.push(await importPackage(repo, p));
+      onDone?.(out[out.length - 1]!);
+    }
+    return out;
+  }
+  const results: ImportResult[] = new Array(paths.length);
+  const errors: Error[] = [];
+  let next = 0;
+  const runWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const w = new Worker(new URL("./import-worker.js", import.meta.url), {
+        workerData: { repo: repo.path },
+      });
+      const feed = () => {
+        if (next >= paths.length) {
+          void w.terminate().then(() => resolve());
+          return;
+        }
+        const i = next++;
+        w.postMessage({ i, path: paths[i] });
+      };
+      w.on(
+        "message",
+        (m: {
+          i: number;
+          result?: ImportResult;
+          error?: { message: string; file?: string; member?: string; detail?: string };
+        }) => {
+          if (m.result) {
+            results[m.i] = m.result;
+            onDone?.(m.result);
+          } else if (m.error) {
+            const e = m.error;
+            errors.push(
+              e.file !== undefined
+                ? new PackageFormatError(e.file, e.member ?? "", e.detail ?? e.message)
+                : new Error(e.message),
+            );
+          }
+          feed();
+        },
+      );
+      w.on("error", reject);
+      feed();
+    });
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, runWorker));
+  if (errors.length) throw errors[0];
+  return results;
+}
