@@ -4,6 +4,7 @@
 // what is installed, take each package's candidate, follow Recommends unless told not to.
 import type { PkgVersion } from "./index.js";
 import type { Atom, Dep } from "./model.js";
+import { Matcher } from "./solver-match.js";
 import type { Universe } from "./universe.js";
 
 export interface InstallRequest {
@@ -56,11 +57,17 @@ export class Solver {
   private readonly userSlots = new Set<string>();
   private readonly original = new Map<string, PkgVersion>();
   private readonly overrides = new Map<string, PkgVersion>();
+  private readonly m: Matcher;
 
   constructor(
     private readonly u: Universe,
     private readonly opts: SolveOptions,
   ) {
+    this.m = new Matcher(
+      u,
+      (v) => this.inState(v),
+      (v) => this.candidate(v),
+    );
     for (const v of u.installed.all?.() ?? []) {
       const slot = u.dialect.slot(v);
       this.state.set(slot, v);
@@ -139,79 +146,6 @@ export class Solver {
     this.processed = s[1];
   }
 
-  // ---- matching -------------------------------------------------------------------------------
-
-  private realMatches(atom: Atom, v: PkgVersion): boolean {
-    const d = this.u.dialect;
-    return (
-      v.name === atom.name &&
-      d.qualifierAccepts(atom, v, false) &&
-      (!atom.op || d.versionMatches(v.evr, atom.op, atom.version ?? ""))
-    );
-  }
-
-  /** Does this one version satisfy the atom (by its name, a Provides, or a file it owns)? */
-  matches(atom: Atom, v: PkgVersion): boolean {
-    if (this.realMatches(atom, v)) return true;
-    const d = this.u.dialect;
-    for (const p of v.provides)
-      if (p.name === atom.name && d.provideMatches(p, atom) && d.qualifierAccepts(atom, v, true)) return true;
-    if (atom.name.startsWith("/") && v.files) return v.files().includes(atom.name);
-    return false;
-  }
-
-  private atomSatisfied(atom: Atom): boolean {
-    const d = this.u.dialect;
-    for (const v of this.u.byName(atom.name)) if (this.inState(v) && this.realMatches(atom, v)) return true;
-    for (const h of this.u.providers(atom.name))
-      if (this.inState(h.pkg) && d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
-        return true;
-    if (atom.name.startsWith("/"))
-      for (const v of this.u.fileOwners(atom.name)) if (this.inState(v)) return true;
-    return false;
-  }
-
-  satisfied(dep: Dep): boolean {
-    switch (dep.kind) {
-      case "atom":
-        return this.atomSatisfied(dep.atom);
-      case "or":
-        return dep.terms.some((t) => this.satisfied(t));
-      case "and":
-      case "with":
-        return dep.terms.every((t) => this.satisfied(t));
-      case "without":
-        return this.satisfied(dep.terms[0]) && !dep.terms.slice(1).some((t) => this.satisfied(t));
-      case "if":
-        return this.satisfied(dep.cond)
-          ? this.satisfied(dep.then)
-          : dep.else
-            ? this.satisfied(dep.else)
-            : true;
-      case "unless":
-        return this.satisfied(dep.cond)
-          ? dep.else
-            ? this.satisfied(dep.else)
-            : true
-          : this.satisfied(dep.then);
-    }
-  }
-
-  /** Candidate versions that would satisfy the atom, in the order apt/dnf would try them. */
-  private targets(atom: Atom): PkgVersion[] {
-    const d = this.u.dialect;
-    const out: PkgVersion[] = [];
-    const add = (c: PkgVersion | null, hit: PkgVersion) => {
-      if (c && c.evr === hit.evr && c.arch === hit.arch && !out.includes(c)) out.push(c);
-    };
-    for (const v of this.u.byName(atom.name)) if (this.realMatches(atom, v)) add(this.candidate(v), v);
-    for (const h of this.u.providers(atom.name))
-      if (d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
-        add(this.candidate(h.pkg), h.pkg);
-    if (atom.name.startsWith("/")) for (const v of this.u.fileOwners(atom.name)) add(this.candidate(v), v);
-    return out.sort((a, b) => d.preferProvider(a, b, atom));
-  }
-
   // ---- marking --------------------------------------------------------------------------------
 
   private groups(v: PkgVersion): Group[] {
@@ -246,7 +180,7 @@ export class Solver {
     this.state.set(slot, v);
     // apt's fail-fast: a critical group no alternative of which has any candidate cannot be met.
     for (const g of this.groups(v)) {
-      if (!g.critical || this.satisfied(g.dep)) continue;
+      if (!g.critical || this.m.satisfied(g.dep)) continue;
       const why = this.hopeless(g.dep);
       if (why) {
         this.restore(snap);
@@ -268,7 +202,7 @@ export class Solver {
       return whys.every((w) => w) ? whys[whys.length - 1] : undefined;
     }
     if (dep.kind !== "atom") return undefined;
-    if (this.targets(dep.atom).length) return undefined;
+    if (this.m.targets(dep.atom).length) return undefined;
     const known = [
       ...new Set(
         this.u
@@ -294,17 +228,17 @@ export class Solver {
     const clashes: [PkgVersion, string][] = [];
     for (const atom of this.negatives(v))
       for (const [s, p] of this.state)
-        if (p && s !== slot && this.matches(atom, p)) clashes.push([p, "conflicts with"]);
+        if (p && s !== slot && this.m.matches(atom, p)) clashes.push([p, "conflicts with"]);
     for (const [s, p] of this.state) {
       if (!p || s === slot) continue;
       for (const atom of this.negatives(p))
-        if (this.matches(atom, v)) clashes.push([p, "is in conflict with"]);
+        if (this.m.matches(atom, v)) clashes.push([p, "is in conflict with"]);
     }
     // rpm: Obsoletes name packages (not what they provide) that the new one replaces.
     for (const dep of v.relations.obsoletes ?? [])
       if (dep.kind === "atom")
         for (const [s, p] of this.state)
-          if (p && s !== slot && this.realMatches(dep.atom, p)) {
+          if (p && s !== slot && this.m.realMatches(dep.atom, p)) {
             if (p !== this.original.get(s))
               return { chain: [`${v.name} obsoletes ${p.name}, which is also to be installed`] };
             this.state.set(s, null);
@@ -345,7 +279,8 @@ export class Solver {
 
   private clashes(a: PkgVersion, b: PkgVersion): boolean {
     return (
-      this.negatives(a).some((x) => this.matches(x, b)) || this.negatives(b).some((x) => this.matches(x, a))
+      this.negatives(a).some((x) => this.m.matches(x, b)) ||
+      this.negatives(b).some((x) => this.m.matches(x, a))
     );
   }
 
@@ -364,7 +299,7 @@ export class Solver {
     const later: { pkg: PkgVersion; critical: boolean; dep: Dep }[] = [];
     if (d.upgradeBySource) this.upgradeSiblings(v, depth, later);
     for (const g of this.groups(v)) {
-      if (this.satisfied(g.dep)) continue;
+      if (this.m.satisfied(g.dep)) continue;
       const snap = this.snapshot();
       const f = this.satisfy(g.dep, depth, later, g.critical);
       if (!f) continue;
@@ -424,11 +359,11 @@ export class Solver {
     later: { pkg: PkgVersion; critical: boolean; dep: Dep }[],
     critical: boolean,
   ): Failure | undefined {
-    if (this.satisfied(dep)) return undefined;
+    if (this.m.satisfied(dep)) return undefined;
     switch (dep.kind) {
       case "atom": {
         let first: Failure | undefined;
-        for (const t of this.targets(dep.atom)) {
+        for (const t of this.m.targets(dep.atom)) {
           const f = this.u.dialect.breadthFirst ? this.shallow(t, depth + 1) : this.install(t, depth + 1);
           if (!f) {
             if (this.u.dialect.breadthFirst) later.push({ pkg: t, critical, dep });
@@ -463,10 +398,10 @@ export class Solver {
       case "without":
         return this.satisfy(dep.terms[0], depth, later, critical);
       case "if":
-        if (this.satisfied(dep.cond)) return this.satisfy(dep.then, depth, later, critical);
+        if (this.m.satisfied(dep.cond)) return this.satisfy(dep.then, depth, later, critical);
         return dep.else ? this.satisfy(dep.else, depth, later, critical) : undefined;
       case "unless":
-        if (!this.satisfied(dep.cond)) return this.satisfy(dep.then, depth, later, critical);
+        if (!this.m.satisfied(dep.cond)) return this.satisfy(dep.then, depth, later, critical);
         return dep.else ? this.satisfy(dep.else, depth, later, critical) : undefined;
     }
   }
@@ -483,7 +418,7 @@ export class Solver {
         if (!p || this.state.get(slot) !== p) continue;
         const isOld = p === this.original.get(slot);
         for (const g of this.groups(p)) {
-          if (!g.critical || this.satisfied(g.dep)) continue;
+          if (!g.critical || this.m.satisfied(g.dep)) continue;
           const later: { pkg: PkgVersion; critical: boolean; dep: Dep }[] = [];
           const snap = this.snapshot();
           let f = this.satisfy(g.dep, 1, later, true);

@@ -1,0 +1,86 @@
+// What satisfies what: the resolver's questions about atoms and dependency terms against the
+// universe and the current target state. Kept apart from the marking strategy in solver.ts.
+import type { PkgVersion } from "./index.js";
+import type { Atom, Dep } from "./model.js";
+import type { Universe } from "./universe.js";
+
+export class Matcher {
+  constructor(
+    private readonly u: Universe,
+    /** Is exactly this version part of the current target state? */
+    private readonly inState: (v: PkgVersion) => boolean,
+    /** The version that would be installed for v's slot. */
+    private readonly candidate: (v: PkgVersion) => PkgVersion | null,
+  ) {}
+
+  realMatches(atom: Atom, v: PkgVersion): boolean {
+    const d = this.u.dialect;
+    return (
+      v.name === atom.name &&
+      d.qualifierAccepts(atom, v, false) &&
+      (!atom.op || d.versionMatches(v.evr, atom.op, atom.version ?? ""))
+    );
+  }
+
+  /** Does this one version satisfy the atom (by its name, a Provides, or a file it owns)? */
+  matches(atom: Atom, v: PkgVersion): boolean {
+    if (this.realMatches(atom, v)) return true;
+    const d = this.u.dialect;
+    for (const p of v.provides)
+      if (p.name === atom.name && d.provideMatches(p, atom) && d.qualifierAccepts(atom, v, true)) return true;
+    if (atom.name.startsWith("/") && v.files) return v.files().includes(atom.name);
+    return false;
+  }
+
+  atomSatisfied(atom: Atom): boolean {
+    const d = this.u.dialect;
+    for (const v of this.u.byName(atom.name)) if (this.inState(v) && this.realMatches(atom, v)) return true;
+    for (const h of this.u.providers(atom.name))
+      if (this.inState(h.pkg) && d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
+        return true;
+    if (atom.name.startsWith("/"))
+      for (const v of this.u.fileOwners(atom.name)) if (this.inState(v)) return true;
+    return false;
+  }
+
+  satisfied(dep: Dep): boolean {
+    switch (dep.kind) {
+      case "atom":
+        return this.atomSatisfied(dep.atom);
+      case "or":
+        return dep.terms.some((t) => this.satisfied(t));
+      case "and":
+      case "with":
+        return dep.terms.every((t) => this.satisfied(t));
+      case "without":
+        return this.satisfied(dep.terms[0]) && !dep.terms.slice(1).some((t) => this.satisfied(t));
+      case "if":
+        return this.satisfied(dep.cond)
+          ? this.satisfied(dep.then)
+          : dep.else
+            ? this.satisfied(dep.else)
+            : true;
+      case "unless":
+        return this.satisfied(dep.cond)
+          ? dep.else
+            ? this.satisfied(dep.else)
+            : true
+          : this.satisfied(dep.then);
+    }
+  }
+
+  /** Candidate versions that would satisfy the atom, in the order apt/dnf would try them. */
+  targets(atom: Atom): PkgVersion[] {
+    const d = this.u.dialect;
+    const out: PkgVersion[] = [];
+    const add = (c: PkgVersion | null, hit: PkgVersion) => {
+      if (c && c.evr === hit.evr && c.arch === hit.arch && !out.includes(c)) out.push(c);
+    };
+    for (const v of this.u.byName(atom.name)) if (this.realMatches(atom, v)) add(this.candidate(v), v);
+    for (const h of this.u.providers(atom.name))
+      if (d.provideMatches(h.provide, atom) && d.qualifierAccepts(atom, h.pkg, true))
+        add(this.candidate(h.pkg), h.pkg);
+    if (atom.name.startsWith("/")) for (const v of this.u.fileOwners(atom.name)) add(this.candidate(v), v);
+    return out.sort((a, b) => d.preferProvider(a, b, atom));
+  }
+}
