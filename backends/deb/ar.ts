@@ -24,7 +24,8 @@ export function parseArHeader(h: Buffer, offset: number): ArMember {
   // GNU ar terminates names with '/'; dpkg-deb writes BSD-style names without it. Both are fine.
   const name = rawName.endsWith("/") && rawName !== "/" ? rawName.slice(0, -1) : rawName;
   const sizeText = h.toString("latin1", 48, 58).trimEnd();
-  if (!/^\d+$/.test(sizeText)) throw new ArError(`ar member ${name || "?"} has a bad size field "${sizeText}"`);
+  if (!/^\d+$/.test(sizeText))
+    throw new ArError(`ar member ${name || "?"} has a bad size field "${sizeText}"`);
   return { name, offset: offset + AR_HEADER_SIZE, size: Number.parseInt(sizeText, 10) };
 }
 

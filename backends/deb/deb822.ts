@@ -27,7 +27,8 @@ export function parseDeb822(text: string): Stanza[] {
     }
     if (line.startsWith("#")) continue;
     if (line.startsWith(" ") || line.startsWith("\t")) {
-      if (!cur || lastKey === undefined) throw new Deb822Error(`line ${n + 1}: continuation line without a field`);
+      if (!cur || lastKey === undefined)
+        throw new Deb822Error(`line ${n + 1}: continuation line without a field`);
       cur[lastKey] += `\n${line}`;
       continue;
     }

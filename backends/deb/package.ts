@@ -4,7 +4,7 @@ import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { PackageFormatError } from "../../src/packages/errors.js";
-import type { PackageMeta, Relations, RelationKind, Script, Trigger } from "../../src/packages/model.js";
+import type { PackageMeta, RelationKind, Relations, Script, Trigger } from "../../src/packages/model.js";
 import {
   byteCap,
   chain,
@@ -45,16 +45,30 @@ export async function openDeb(path: string): Promise<DebLayout> {
     // dpkg ignores members starting with '_' (reserved for local additions).
     const real = members.filter((m) => !m.name.startsWith("_"));
     const [bin, control, data] = real;
-    if (!bin || bin.name !== "debian-binary")
+    if (bin?.name !== "debian-binary")
       throw new PackageFormatError(path, bin?.name ?? "", "first member must be debian-binary; not a .deb");
     const head = Buffer.alloc(Math.min(bin.size, 16));
     await fh.read(head, 0, head.length, bin.offset);
     if (!/^2\.\d+\n/.test(head.toString("latin1")))
-      throw new PackageFormatError(path, "debian-binary", `unsupported format version ${JSON.stringify(head.toString("latin1"))}`);
+      throw new PackageFormatError(
+        path,
+        "debian-binary",
+        `unsupported format version ${JSON.stringify(head.toString("latin1"))}`,
+      );
     const cc = control?.name.startsWith("control.tar") ? compressionOfMember(control.name) : undefined;
-    if (!control || !cc) throw new PackageFormatError(path, control?.name ?? "", "second member must be control.tar[.gz|.xz|.zst]");
+    if (!control || !cc)
+      throw new PackageFormatError(
+        path,
+        control?.name ?? "",
+        "second member must be control.tar[.gz|.xz|.zst]",
+      );
     const dc = data?.name.startsWith("data.tar") ? compressionOfMember(data.name) : undefined;
-    if (!data || !dc) throw new PackageFormatError(path, data?.name ?? "", "third member must be data.tar[.gz|.xz|.zst|.bz2|.lzma]");
+    if (!data || !dc)
+      throw new PackageFormatError(
+        path,
+        data?.name ?? "",
+        "third member must be data.tar[.gz|.xz|.zst|.bz2|.lzma]",
+      );
     return { path, size, control, controlCompression: cc, data, dataCompression: dc };
   } finally {
     await fh.close();
@@ -70,7 +84,10 @@ export async function memberStream(
 ): Promise<Readable> {
   await prepareDecompression(kind);
   // An empty member would make createReadStream read to EOF (end < start means "no end").
-  const raw = createReadStream(layout.path, { start: m.offset, end: Math.max(m.offset, m.offset + m.size - 1) });
+  const raw = createReadStream(layout.path, {
+    start: m.offset,
+    end: Math.max(m.offset, m.offset + m.size - 1),
+  });
   const src = m.size === 0 ? chain(raw, byteCap(0, m.name)) : raw;
   return chain(src, decompressor(kind), byteCap(cap, m.name));
 }
@@ -94,11 +111,14 @@ export async function readDebControl(layout: DebLayout): Promise<DebControl> {
       current = item.header.name;
       const name = treePath(item.header.name).slice(1);
       const type = item.header.type ?? "file";
-      if (type === "file" && name !== "") members.set(name, await readBody(item.body, CONTROL_MEMBER_CAP, name));
+      if (type === "file" && name !== "")
+        members.set(name, await readBody(item.body, CONTROL_MEMBER_CAP, name));
       else await readBody(item.body, CONTROL_MEMBER_CAP, name);
     }
   } catch (e) {
-    throw new PackageFormatError(layout.path, current ? `${what}: ${current}` : what, (e as Error).message, { cause: e });
+    throw new PackageFormatError(layout.path, current ? `${what}: ${current}` : what, (e as Error).message, {
+      cause: e,
+    });
   }
   const text = members.get("control");
   if (!text) throw new PackageFormatError(layout.path, what, "has no control file");
@@ -108,7 +128,8 @@ export async function readDebControl(layout: DebLayout): Promise<DebControl> {
   } catch (e) {
     throw new PackageFormatError(layout.path, `${what}: control`, (e as Error).message);
   }
-  if (stanzas.length !== 1) throw new PackageFormatError(layout.path, `${what}: control`, "must hold exactly one stanza");
+  if (stanzas.length !== 1)
+    throw new PackageFormatError(layout.path, `${what}: control`, "must hold exactly one stanza");
   return { stanza: stanzas[0], members };
 }
 
@@ -208,13 +229,15 @@ export function debTriggers(c: DebControl): Trigger[] {
 export function debConffiles(c: DebControl): string[] {
   const b = c.members.get("conffiles");
   if (!b) return [];
-  return b
-    .toString("utf8")
-    .split("\n")
-    .map((l) => l.trim())
-    // "remove-on-upgrade /etc/x" lines carry a flag before the path.
-    .map((l) => l.replace(/^remove-on-upgrade\s+/, ""))
-    .filter((l) => l.startsWith("/"));
+  return (
+    b
+      .toString("utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      // "remove-on-upgrade /etc/x" lines carry a flag before the path.
+      .map((l) => l.replace(/^remove-on-upgrade\s+/, ""))
+      .filter((l) => l.startsWith("/"))
+  );
 }
 
 /** md5sums: "hex  relative/path" lines, keyed by tree path. */

@@ -56,6 +56,8 @@ export async function* debPayload(layout: DebLayout): AsyncGenerator<PayloadEntr
     }
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;
-    throw new PackageFormatError(layout.path, member ? `${what}: ${member}` : what, (e as Error).message, { cause: e });
+    throw new PackageFormatError(layout.path, member ? `${what}: ${member}` : what, (e as Error).message, {
+      cause: e,
+    });
   }
 }

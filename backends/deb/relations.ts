@@ -18,7 +18,7 @@ const OPS: Record<string, VersionOp> = {
 };
 
 const ATOM =
-  /^([a-zA-Z0-9][a-zA-Z0-9+.\-_]*)(?::([a-zA-Z0-9][a-zA-Z0-9-]*))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([^)\s]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>\s*)*$/;
+  /^([a-zA-Z0-9][a-zA-Z0-9+.\-_]*)(?::([a-zA-Z0-9][a-zA-Z0-9-]*))?\s*(?:\(\s*(<<|<=|>=|>>|=|<|>)\s*([0-9A-Za-z][^)\s]*)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>\s*)*$/;
 
 /** Parses one atom ("libc6:any (>= 2.36)"). */
 export function parseDebAtom(text: string): Atom {

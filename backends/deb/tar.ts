@@ -1,7 +1,7 @@
 // tar members of a .deb (control.tar and data.tar) as package files. tar-stream does the header
 // parsing and checksum validation; this maps headers onto the package model.
 import type { Readable } from "node:stream";
-import { extract as tarExtract, type Header } from "tar-stream";
+import { type Header, extract as tarExtract } from "tar-stream";
 import type { PackageFile } from "../../src/packages/model.js";
 import { treePath, UnsafePathError } from "../../src/packages/payload-guard.js";
 
@@ -19,7 +19,8 @@ export async function* tarItems(src: Readable): AsyncGenerator<TarItem> {
   src.on("error", (e) => extract.destroy(e));
   src.pipe(extract);
   try {
-    for await (const entry of extract) yield { header: entry.header, body: entry[Symbol.asyncIterator]() as AsyncIterator<Buffer> };
+    for await (const entry of extract)
+      yield { header: entry.header, body: entry[Symbol.asyncIterator]() as AsyncIterator<Buffer> };
   } finally {
     src.unpipe(extract);
     src.destroy();

@@ -74,7 +74,8 @@ class ByteReader {
 
 function hex(b: Buffer, field: number, what: string): number {
   const s = b.toString("latin1", field * 8, field * 8 + 8);
-  if (!/^[0-9a-fA-F]{8}$/.test(s)) throw new CpioError(`bad number ${JSON.stringify(s)} in the header of ${what}`);
+  if (!/^[0-9a-fA-F]{8}$/.test(s))
+    throw new CpioError(`bad number ${JSON.stringify(s)} in the header of ${what}`);
   return Number.parseInt(s, 16);
 }
 
@@ -100,14 +101,29 @@ export async function* cpioItems(
     if (magic === "07070X") {
       const fx = hex(await r.exact(8, `the header of ${what}`), 0, what);
       const size = sizeOf(fx);
-      if (size === undefined) throw new CpioError(`${what} refers to file index ${fx}, which the header does not list`);
-      header = { name: "", ino: 0, mode: 0, uid: 0, gid: 0, nlink: 1, mtime: 0, size, rdevMajor: 0, rdevMinor: 0, fileIndex: fx };
+      if (size === undefined)
+        throw new CpioError(`${what} refers to file index ${fx}, which the header does not list`);
+      header = {
+        name: "",
+        ino: 0,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        nlink: 1,
+        mtime: 0,
+        size,
+        rdevMajor: 0,
+        rdevMinor: 0,
+        fileIndex: fx,
+      };
       await r.align4(what);
     } else {
-      if (magic !== "070701" && magic !== "070702") throw new CpioError(`${what} has bad magic ${JSON.stringify(magic)}`);
+      if (magic !== "070701" && magic !== "070702")
+        throw new CpioError(`${what} has bad magic ${JSON.stringify(magic)}`);
       const h = await r.exact(104, `the header of ${what}`);
       const namesize = hex(h, 11, what);
-      if (namesize < 2 || namesize > MAX_NAME) throw new CpioError(`${what} has an absurd name size ${namesize}`);
+      if (namesize < 2 || namesize > MAX_NAME)
+        throw new CpioError(`${what} has an absurd name size ${namesize}`);
       const nameBuf = await r.exact(namesize, `the name of ${what}`);
       if (nameBuf[namesize - 1] !== 0 || nameBuf.indexOf(0) !== namesize - 1)
         throw new CpioError(`${what} has a malformed name`);

@@ -84,7 +84,8 @@ export function rpmFiles(h: RpmHeader): RpmFileList {
     else if (fmt === S_IFBLK) f.special = "block";
     else if (fmt === S_IFIFO) f.special = "fifo";
     else if (fmt === S_IFSOCK) f.special = "socket";
-    else if (fmt !== S_IFREG && fmt !== S_IFDIR && fmt !== S_IFLNK) throw new Error(`${paths[i]}: unknown file type ${fmt.toString(8)}`);
+    else if (fmt !== S_IFREG && fmt !== S_IFDIR && fmt !== S_IFLNK)
+      throw new Error(`${paths[i]}: unknown file type ${fmt.toString(8)}`);
     if (fmt === S_IFREG && digests[i]) f.digest = { algo, hex: digests[i] };
     if (mtimes[i] !== undefined) f.mtime = mtimes[i];
     const fl = flags[i] ?? 0;
@@ -124,7 +125,15 @@ export function rpmFiles(h: RpmHeader): RpmFileList {
   for (const p of paths) {
     for (let d = parentOf(p); d !== "/" && !known.has(d); d = parentOf(d)) {
       known.add(d);
-      implied.push({ path: d, type: "dir", mode: 0o755, user: "root", group: "root", size: 0, implied: true });
+      implied.push({
+        path: d,
+        type: "dir",
+        mode: 0o755,
+        user: "root",
+        group: "root",
+        size: 0,
+        implied: true,
+      });
     }
   }
   implied.sort((a, b) => (a.path < b.path ? -1 : 1));

@@ -7,7 +7,7 @@ export const HEADER_MAGIC = Buffer.from([0x8e, 0xad, 0xe8, 0x01]);
 export const MAX_TAGS = 0xffff;
 export const MAX_DATA = 0x0fffffff;
 
-export const enum RpmType {
+export enum RpmType {
   Null = 0,
   Char = 1,
   Int8 = 2,
@@ -37,7 +37,8 @@ export function headerPreamble(b: Buffer, what: string): { nindex: number; hsize
   if (!b.subarray(0, 4).equals(HEADER_MAGIC)) throw new RpmHeaderError(`${what} has a bad magic`);
   const nindex = b.readUInt32BE(8);
   const hsize = b.readUInt32BE(12);
-  if (nindex < 1 || nindex > MAX_TAGS) throw new RpmHeaderError(`${what} claims ${nindex} tags (limit ${MAX_TAGS})`);
+  if (nindex < 1 || nindex > MAX_TAGS)
+    throw new RpmHeaderError(`${what} claims ${nindex} tags (limit ${MAX_TAGS})`);
   if (hsize > MAX_DATA) throw new RpmHeaderError(`${what} claims ${hsize} bytes of data (limit ${MAX_DATA})`);
   return { nindex, hsize, length: 16 + nindex * 16 + hsize };
 }
@@ -93,7 +94,8 @@ export class RpmHeader {
   private entry(tag: number, types: number[]): IndexEntry | undefined {
     const e = this.index.get(tag);
     if (!e) return undefined;
-    if (!types.includes(e.type)) throw new RpmHeaderError(`${this.what} tag ${tag}: unexpected type ${e.type}`);
+    if (!types.includes(e.type))
+      throw new RpmHeaderError(`${this.what} tag ${tag}: unexpected type ${e.type}`);
     return e;
   }
 

@@ -1,6 +1,6 @@
 // Package metadata from the main rpm header: NEVRA, descriptive tags, dependencies, scriptlets and
 // triggers, mapped onto the backend-neutral model.
-import type { Dep, PackageMeta, Relations, RelationKind, Script, Trigger } from "../../src/packages/model.js";
+import type { Dep, PackageMeta, RelationKind, Relations, Script, Trigger } from "../../src/packages/model.js";
 import type { RpmHeader } from "./header.js";
 import { opFromFlags, rpmDep } from "./relations.js";
 import { SENSE, TAG } from "./tags.js";
@@ -33,13 +33,20 @@ export function rpmRelations(h: RpmHeader): Relations {
     if (!names) continue;
     const flags = h.ints(ft) ?? [];
     const versions = h.stringArray(vt) ?? [];
-    sameLength(`${kind} tags`, names, flags.length ? flags : undefined, versions.length ? versions : undefined);
+    sameLength(
+      `${kind} tags`,
+      names,
+      flags.length ? flags : undefined,
+      versions.length ? versions : undefined,
+    );
     names.forEach((name, i) => {
       const f = flags[i] ?? 0;
       const dep: Dep = rpmDep(name, f, versions[i] ?? "");
       let k = kind;
       if (kind === "depends" && f & PRE_MASK && !(f & NOT_ONLY_PRE)) k = "pre-depends";
-      (rel[k] ??= []).push(dep);
+      const list = rel[k] ?? [];
+      list.push(dep);
+      rel[k] = list;
     });
   }
   return rel;
@@ -49,7 +56,8 @@ export function rpmMeta(h: RpmHeader): PackageMeta {
   const name = h.string(TAG.NAME);
   const version = h.string(TAG.VERSION);
   const release = h.string(TAG.RELEASE);
-  if (!name || version === undefined || release === undefined) throw new Error("header lacks NAME, VERSION or RELEASE");
+  if (!name || version === undefined || release === undefined)
+    throw new Error("header lacks NAME, VERSION or RELEASE");
   const desc = h.string(TAG.DESCRIPTION) ?? "";
   const meta: PackageMeta = {
     kind: "rpm",

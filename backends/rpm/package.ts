@@ -26,7 +26,13 @@ async function readAt(fh: FileHandle, pos: number, n: number): Promise<Buffer> {
   return b.subarray(0, bytesRead);
 }
 
-async function readHeader(fh: FileHandle, path: string, pos: number, size: number, what: string): Promise<RpmHeader> {
+async function readHeader(
+  fh: FileHandle,
+  path: string,
+  pos: number,
+  size: number,
+  what: string,
+): Promise<RpmHeader> {
   const pre = await readAt(fh, pos, 16);
   try {
     const { length } = headerPreamble(pre, what);
@@ -46,8 +52,10 @@ export async function openRpm(path: string): Promise<RpmLayout> {
     const lead = await readAt(fh, 0, LEAD_SIZE);
     if (lead.length < LEAD_SIZE || !lead.subarray(0, 4).equals(LEAD_MAGIC))
       throw new PackageFormatError(path, "lead", "bad magic; not an rpm package");
-    if (lead[4] !== 3 && lead[4] !== 4) throw new PackageFormatError(path, "lead", `unsupported rpm format version ${lead[4]}`);
-    if (lead.readUInt16BE(6) !== 0) throw new PackageFormatError(path, "lead", "is a source package; only binary rpms can be read");
+    if (lead[4] !== 3 && lead[4] !== 4)
+      throw new PackageFormatError(path, "lead", `unsupported rpm format version ${lead[4]}`);
+    if (lead.readUInt16BE(6) !== 0)
+      throw new PackageFormatError(path, "lead", "is a source package; only binary rpms can be read");
     const sig = await readHeader(fh, path, LEAD_SIZE, size, "signature header");
     const sigEnd = LEAD_SIZE + sig.blob.length;
     const hdrPos = sigEnd + ((8 - (sigEnd % 8)) % 8);
@@ -73,7 +81,11 @@ function verifyHeaderDigests(l: RpmLayout): void {
       if (want === undefined) continue;
       const got = createHash(algo).update(l.header.blob).digest("hex");
       if (got !== want.toLowerCase())
-        throw new PackageFormatError(l.path, "header", `${algo} header digest mismatch (signature header says ${want}, header has ${got}); the package is corrupt`);
+        throw new PackageFormatError(
+          l.path,
+          "header",
+          `${algo} header digest mismatch (signature header says ${want}, header has ${got}); the package is corrupt`,
+        );
     }
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;
@@ -91,7 +103,8 @@ function checkSize(l: RpmLayout): void {
   }
   if (declared === undefined) return;
   const actual = l.size - (l.payloadOffset - l.header.blob.length);
-  if (actual < declared) throw new PackageFormatError(l.path, "payload", `is truncated (${declared - actual} bytes missing)`);
+  if (actual < declared)
+    throw new PackageFormatError(l.path, "payload", `is truncated (${declared - actual} bytes missing)`);
 }
 
 /** The algorithm and hex digest rpm recorded for the compressed payload, if any. */
@@ -111,5 +124,9 @@ export async function verifyPayloadDigest(l: RpmLayout): Promise<void> {
   for await (const c of createReadStream(l.path, { start: l.payloadOffset })) h.update(c as Buffer);
   const got = h.digest("hex");
   if (got !== want.hex)
-    throw new PackageFormatError(l.path, "payload", `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`);
+    throw new PackageFormatError(
+      l.path,
+      "payload",
+      `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`,
+    );
 }

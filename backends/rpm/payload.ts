@@ -23,7 +23,12 @@ import { SIG, TAG } from "./tags.js";
 const MiB = 1024 * 1024;
 const HARD_CAP = 8 * 1024 * MiB;
 const S_IFMT = 0o170000;
-const TYPE_BITS: Record<string, number> = { file: 0o100000, hardlink: 0o100000, dir: 0o040000, symlink: 0o120000 };
+const TYPE_BITS: Record<string, number> = {
+  file: 0o100000,
+  hardlink: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+};
 
 /** The most decompressed payload bytes we accept: 4 × the declared size + 64 MiB, never above 8 GiB. */
 export function rpmPayloadCap(l: RpmLayout): number {
@@ -36,7 +41,8 @@ export function rpmPayloadCap(l: RpmLayout): number {
 
 export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
   let member = "";
-  const fail = (detail: string) => new PackageFormatError(l.path, member ? `payload: ${member}` : "payload", detail);
+  const fail = (detail: string) =>
+    new PackageFormatError(l.path, member ? `payload: ${member}` : "payload", detail);
   let list: ReturnType<typeof rpmFiles>;
   let compression: ReturnType<typeof compressionOfRpm>;
   let digest: ReturnType<typeof payloadDigest>;
@@ -45,7 +51,8 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
     const format = l.header.string(TAG.PAYLOADFORMAT) ?? "cpio";
     if (format !== "cpio" && format !== "drpm") throw new Error(`unsupported payload format ${format}`);
     compression = compressionOfRpm(l.header.string(TAG.PAYLOADCOMPRESSOR));
-    if (!compression) throw new Error(`unsupported payload compressor ${l.header.string(TAG.PAYLOADCOMPRESSOR)}`);
+    if (!compression)
+      throw new Error(`unsupported payload compressor ${l.header.string(TAG.PAYLOADCOMPRESSOR)}`);
     digest = payloadDigest(l);
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;
@@ -91,7 +98,8 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
       delivered.add(index);
       const f: PackageFile = { ...list.files[index] };
       member = f.path;
-      if (f.special === "char" || f.special === "block") throw fail("is a device node; packages may not ship device nodes");
+      if (f.special === "char" || f.special === "block")
+        throw fail("is a device node; packages may not ship device nodes");
       if (ch.fileIndex === undefined && !f.special && (ch.mode & S_IFMT) !== TYPE_BITS[f.type])
         throw fail(`archive says file type ${(ch.mode & S_IFMT).toString(8)}, header says ${f.type}`);
       if (f.ghost) continue; // %ghost content is never installed
@@ -108,7 +116,10 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
         const parts: Buffer[] = [];
         for (let r = await body.next(); !r.done; r = await body.next()) parts.push(r.value);
         const target = Buffer.concat(parts).toString("utf8");
-        if (target !== f.linkTarget) throw fail(`symlink target ${JSON.stringify(target)} differs from the header's ${JSON.stringify(f.linkTarget)}`);
+        if (target !== f.linkTarget)
+          throw fail(
+            `symlink target ${JSON.stringify(target)} differs from the header's ${JSON.stringify(f.linkTarget)}`,
+          );
       } else if (f.type === "file" && ch.size !== f.size && !(ch.size === 0 && f.special)) {
         throw fail(`archive says ${ch.size} bytes, header says ${f.size}`);
       } else if (f.type === "dir" && ch.size !== 0) throw fail("directory member has content");
@@ -132,18 +143,29 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
     }
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;
-    throw new PackageFormatError(l.path, member ? `payload: ${member}` : "payload", (e as Error).message, { cause: e });
+    throw new PackageFormatError(l.path, member ? `payload: ${member}` : "payload", (e as Error).message, {
+      cause: e,
+    });
   } finally {
     raw.destroy();
   }
   if (hash && digest) {
     const got = hash.digest("hex");
     if (got !== digest.hex)
-      throw new PackageFormatError(l.path, "payload", `${digest.algo} payload digest mismatch (header says ${digest.hex}, payload has ${got}); the package is corrupt`);
+      throw new PackageFormatError(
+        l.path,
+        "payload",
+        `${digest.algo} payload digest mismatch (header says ${digest.hex}, payload has ${got}); the package is corrupt`,
+      );
   }
-  for (const [primary] of deferred) throw new PackageFormatError(l.path, `payload: ${primary}`, "hardlink set has no member with content");
+  for (const [primary] of deferred)
+    throw new PackageFormatError(l.path, `payload: ${primary}`, "hardlink set has no member with content");
   list.files.forEach((f, i) => {
     if (!delivered.has(i) && !f.ghost)
-      throw new PackageFormatError(l.path, `payload: ${f.path}`, "listed in the header but missing from the payload");
+      throw new PackageFormatError(
+        l.path,
+        `payload: ${f.path}`,
+        "listed in the header but missing from the payload",
+      );
   });
 }

@@ -20,7 +20,16 @@ export function opFromFlags(flags: number): VersionOp | undefined {
   return undefined;
 }
 
-const OPS: Record<string, VersionOp> = { "<": "<", "<=": "<=", "=<": "<=", "=": "=", "==": "=", ">=": ">=", "=>": ">=", ">": ">" };
+const OPS: Record<string, VersionOp> = {
+  "<": "<",
+  "<=": "<=",
+  "=<": "<=",
+  "=": "=",
+  "==": "=",
+  ">=": ">=",
+  "=>": ">=",
+  ">": ">",
+};
 
 /** One header dependency entry; names starting with '(' are rich dependencies. */
 export function rpmDep(name: string, flags: number, version: string): Dep {
@@ -39,7 +48,8 @@ const OPWORDS = new Set(["and", "or", "if", "unless", "else", "with", "without"]
 /** Parses a rich dependency string (must start with '('). */
 export function parseRpmRich(text: string): Dep {
   let pos = 0;
-  const err = (why: string) => new RpmRelationError(`rich dependency ${JSON.stringify(text)}: ${why} at ${pos}`);
+  const err = (why: string) =>
+    new RpmRelationError(`rich dependency ${JSON.stringify(text)}: ${why} at ${pos}`);
   const skip = () => {
     while (pos < text.length && /\s/.test(text[pos])) pos++;
   };
@@ -97,7 +107,8 @@ export function parseRpmRich(text: string): Dep {
         break;
       }
       const w = word();
-      if (!OPWORDS.has(w)) throw err(`expected an operator, got ${JSON.stringify(text.slice(pos, pos + 10))}`);
+      if (!OPWORDS.has(w))
+        throw err(`expected an operator, got ${JSON.stringify(text.slice(pos, pos + 10))}`);
       pos += w.length;
       if (w === "else") {
         if ((op !== "if" && op !== "unless") || elseTerm || terms.length !== 2) throw err("misplaced else");
@@ -105,7 +116,8 @@ export function parseRpmRich(text: string): Dep {
         continue;
       }
       if (op && op !== w) throw err(`cannot mix "${op}" and "${w}" without parentheses`);
-      if ((w === "if" || w === "unless") && terms.length !== 1) throw err(`"${w}" takes exactly two operands`);
+      if ((w === "if" || w === "unless") && terms.length !== 1)
+        throw err(`"${w}" takes exactly two operands`);
       op = w;
       terms.push(term());
     }
@@ -118,7 +130,9 @@ export function parseRpmRich(text: string): Dep {
         return { kind: op, terms } as Dep;
       default: {
         const kind = op as "if" | "unless";
-        return elseTerm ? { kind, cond: terms[1], then: terms[0], else: elseTerm } : { kind, cond: terms[1], then: terms[0] };
+        // biome-ignore lint/suspicious/noThenProperty: the model's conditional term names its branch "then"
+        const d = { kind, cond: terms[1], then: terms[0] };
+        return elseTerm ? { ...d, else: elseTerm } : d;
       }
     }
   };

@@ -26,9 +26,14 @@ export async function backendFor(path: string): Promise<PackageBackend> {
       await fh.close();
     }
   } catch (e) {
-    throw new PackageFormatError(path, "", `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PackageFormatError(
+      path,
+      "",
+      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const b = backends.find((x) => x.sniff(head));
-  if (!b) throw new PackageFormatError(path, "", `not a package this tool reads (expected a .deb or an .rpm)`);
+  if (!b)
+    throw new PackageFormatError(path, "", `not a package this tool reads (expected a .deb or an .rpm)`);
   return b;
 }

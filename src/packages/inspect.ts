@@ -28,7 +28,11 @@ export function octal(mode: number): string {
   return mode.toString(8).padStart(4, "0");
 }
 
-export function inspectJson(info: PackageInfo, version: string, opts: InspectOptions = {}): Record<string, unknown> {
+export function inspectJson(
+  info: PackageInfo,
+  version: string,
+  opts: InspectOptions = {},
+): Record<string, unknown> {
   const relations: Record<string, unknown[]> = {};
   for (const [k, deps] of Object.entries(info.relations))
     relations[k] = (deps ?? []).map((d) => ({ ...d, text: formatDep(info.kind, d) }));
@@ -89,7 +93,8 @@ function permString(f: PackageFile): string {
 /** One `ls -l`-like line per file, as `dpkg-deb -c` prints them. */
 export function fileLine(f: PackageFile): string {
   const owner = `${f.user}/${f.group}`.padEnd(17);
-  const link = f.type === "symlink" ? ` -> ${f.linkTarget}` : f.type === "hardlink" ? ` link to ${f.linkTarget}` : "";
+  const link =
+    f.type === "symlink" ? ` -> ${f.linkTarget}` : f.type === "hardlink" ? ` link to ${f.linkTarget}` : "";
   const flags = fileFlags(f);
   return `${permString(f)} ${owner} ${String(f.size).padStart(9)} ${f.path}${link}${flags.length ? `  [${flags.join(",")}]` : ""}`;
 }
@@ -122,6 +127,7 @@ export function inspectText(info: PackageInfo, version: string, opts: InspectOpt
   for (const t of info.triggers) lines.push(`trigger ${t.kind}: ${t.condition}`);
   if (opts.files) lines.push("", ...info.files.map(fileLine));
   if (opts.scripts)
-    for (const s of info.scripts) lines.push("", `${s.phase} scriptlet (using ${s.interpreter || "its #! line"}):`, s.body.trimEnd());
+    for (const s of info.scripts)
+      lines.push("", `${s.phase} scriptlet (using ${s.interpreter || "its #! line"}):`, s.body.trimEnd());
   return lines;
 }

@@ -166,7 +166,11 @@ abstract class PumpTransform extends Transform {
         this.input = this.input.subarray(consumed);
         const more = out && out.length > 0 ? this.push(out) : true;
         const progress = consumed > 0 || (out !== undefined && out.length > 0);
-        if (end || (this.input.length === 0 && !progress) || (!this.finishing && this.input.length === 0 && !out)) {
+        if (
+          end ||
+          (this.input.length === 0 && !progress) ||
+          (!this.finishing && this.input.length === 0 && !out)
+        ) {
           this.input = undefined;
           if (this.finishing) {
             this.checkEnd();

@@ -52,14 +52,23 @@ export class PayloadGuard {
       if (kind !== undefined && kind !== "dir") throw new UnsafePathError(`parent ${dir} is not a directory`);
       if (kind === undefined) {
         this.seen.set(dir, "dir");
-        implied.push({ path: dir, type: "dir", mode: 0o755, user: "root", group: "root", size: 0, implied: true });
+        implied.push({
+          path: dir,
+          type: "dir",
+          mode: 0o755,
+          user: "root",
+          group: "root",
+          size: 0,
+          implied: true,
+        });
       }
     }
     if (file.type === "hardlink") {
       const target = file.linkTarget ?? "";
       if (!target.startsWith("/")) throw new UnsafePathError(`hardlink target ${target} is not a tree path`);
       const kind = this.seen.get(target);
-      if (kind === undefined) throw new UnsafePathError(`hardlink to ${target}, which is not an earlier member`);
+      if (kind === undefined)
+        throw new UnsafePathError(`hardlink to ${target}, which is not an earlier member`);
       if (kind !== "file") throw new UnsafePathError(`hardlink to ${target}, which is not a regular file`);
     }
     const prev = this.seen.get(file.path);
@@ -121,11 +130,14 @@ export class EntryBody implements AsyncIterable<Buffer> {
     }
     if (r.done) {
       this.done = true;
-      if (this.got !== this.size) throw this.fail(`content is ${this.got} bytes, the archive declared ${this.size}`);
+      if (this.got !== this.size)
+        throw this.fail(`content is ${this.got} bytes, the archive declared ${this.size}`);
       if (this.hash && this.digest) {
         const hex = this.hash.digest("hex");
         if (hex !== this.digest.hex.toLowerCase())
-          throw this.fail(`${this.digest.algo} digest mismatch: content has ${hex}, package metadata says ${this.digest.hex}`);
+          throw this.fail(
+            `${this.digest.algo} digest mismatch: content has ${hex}, package metadata says ${this.digest.hex}`,
+          );
       }
       return undefined;
     }
@@ -139,5 +151,7 @@ export class EntryBody implements AsyncIterable<Buffer> {
 /** Node's name for a digest algorithm name used in package metadata, or undefined when unsupported. */
 export function nodeHashName(algo: string): string | undefined {
   const a = algo.toLowerCase();
-  return ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-512"].includes(a) ? a : undefined;
+  return ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-512"].includes(a)
+    ? a
+    : undefined;
 }

@@ -55,7 +55,10 @@ test("payload streaming keeps memory flat on a 256 MiB package", async (t) => {
   const root = join(dir, "pkg");
   mkdirSync(join(root, "DEBIAN"), { recursive: true });
   mkdirSync(join(root, "usr/share/big"), { recursive: true });
-  writeFileSync(join(root, "DEBIAN/control"), "Package: big\nVersion: 1\nArchitecture: all\nMaintainer: x <x@y>\nInstalled-Size: 262144\nDescription: big\n");
+  writeFileSync(
+    join(root, "DEBIAN/control"),
+    "Package: big\nVersion: 1\nArchitecture: all\nMaintainer: x <x@y>\nInstalled-Size: 262144\nDescription: big\n",
+  );
   sh("sh", ["-c", 'head -c 268435456 /dev/zero > "$1"', "sh", join(root, "usr/share/big/zeros")]);
   const deb = join(dir, "big.deb");
   sh("dpkg-deb", ["--root-owner-group", "-Zzstd", "--build", root, deb]);

@@ -55,9 +55,10 @@ async function consume(path: string): Promise<void> {
     },
     async () => {
       for await (const e of backend.payload(path)) {
-        if (e.data && !Buffer.isBuffer(e.data)) for await (const _ of e.data) {
-          // drain
-        }
+        if (e.data && !Buffer.isBuffer(e.data))
+          for await (const _ of e.data) {
+            // drain
+          }
       }
     },
   ];
@@ -85,9 +86,14 @@ test("300 random mutations of real .deb and .rpm files: PackageFormatError or su
   if (!haveTools(t, "dpkg-deb", "rpmbuild")) return;
   const dir = scratch(t);
   demoTree(dir);
-  const seeds = [buildDeb(dir, "gzip"), buildDeb(dir, "xz"), buildDeb(dir, "zstd"), buildRpm(dir, "gzip"), buildRpm(dir, "zstd"), buildRpm(dir, "xz")].map((p) =>
-    readFileSync(p),
-  );
+  const seeds = [
+    buildDeb(dir, "gzip"),
+    buildDeb(dir, "xz"),
+    buildDeb(dir, "zstd"),
+    buildRpm(dir, "gzip"),
+    buildRpm(dir, "zstd"),
+    buildRpm(dir, "xz"),
+  ].map((p) => readFileSync(p));
   const work = scratch(t, "tsostree-fuzz-");
   const target = join(work, "fuzz.pkg");
   const rnd = prng(0x7505);

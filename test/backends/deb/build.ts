@@ -44,7 +44,10 @@ export function demoTree(dir: string): string {
     writeFileSync(p(`DEBIAN/${s}`), `#!/bin/sh\nset -e\necho ${s} "$@"\n`);
     chmodSync(p(`DEBIAN/${s}`), 0o755);
   }
-  writeFileSync(p("DEBIAN/triggers"), "# comment\ninterest-noawait /usr/share/tso-demo\nactivate-noawait ldconfig\n");
+  writeFileSync(
+    p("DEBIAN/triggers"),
+    "# comment\ninterest-noawait /usr/share/tso-demo\nactivate-noawait ldconfig\n",
+  );
   writeFileSync(p("usr/bin/demo"), "#!/bin/sh\necho demo\n");
   chmodSync(p("usr/bin/demo"), 0o755);
   writeFileSync(p("usr/bin/demo-suid"), "suid binary stand-in\n");
@@ -56,7 +59,12 @@ export function demoTree(dir: string): string {
   writeFileSync(p("usr/share/doc/tso-demo/big.txt"), "x".repeat(200_000));
   writeFileSync(p("etc/tso-demo/demo.conf"), "key=value\n");
   // md5sums the way dh_md5sums writes them (relative paths, regular files outside DEBIAN).
-  const sums = sh("sh", ["-c", "cd \"$1\" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\\./||' | sort | xargs -d '\\n' md5sum", "sh", root]);
+  const sums = sh("sh", [
+    "-c",
+    "cd \"$1\" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\\./||' | sort | xargs -d '\\n' md5sum",
+    "sh",
+    root,
+  ]);
   writeFileSync(p("DEBIAN/md5sums"), sums);
   return root;
 }
@@ -73,7 +81,13 @@ export function arArchive(members: { name: string; data: Buffer }[]): Buffer {
   const parts: Buffer[] = [Buffer.from("!<arch>\n", "latin1")];
   for (const m of members) {
     const h =
-      m.name.padEnd(16) + "0".padEnd(12) + "0".padEnd(6) + "0".padEnd(6) + "100644".padEnd(8) + String(m.data.length).padEnd(10) + "`\n";
+      m.name.padEnd(16) +
+      "0".padEnd(12) +
+      "0".padEnd(6) +
+      "0".padEnd(6) +
+      "100644".padEnd(8) +
+      String(m.data.length).padEnd(10) +
+      "`\n";
     parts.push(Buffer.from(h, "latin1"), m.data);
     if (m.data.length % 2) parts.push(Buffer.from("\n"));
   }
@@ -85,7 +99,10 @@ export function arMembers(deb: Buffer): { name: string; data: Buffer }[] {
   const out: { name: string; data: Buffer }[] = [];
   let pos = 8;
   while (pos + 60 <= deb.length) {
-    const name = deb.toString("latin1", pos, pos + 16).trim().replace(/\/$/, "");
+    const name = deb
+      .toString("latin1", pos, pos + 16)
+      .trim()
+      .replace(/\/$/, "");
     const size = Number.parseInt(deb.toString("latin1", pos + 48, pos + 58).trim(), 10);
     out.push({ name, data: deb.subarray(pos + 60, pos + 60 + size) });
     pos += 60 + size + (size % 2);
@@ -107,7 +124,9 @@ export function recompressDeb(dir: string, noneDeb: string, tool: "bzip2" | "lzm
   const out = join(dir, `demo-${tool}.deb`);
   writeFileSync(
     out,
-    arArchive(members.map((m) => (m.name === "data.tar" ? { name: `data.tar.${ext}`, data: compressed } : m))),
+    arArchive(
+      members.map((m) => (m.name === "data.tar" ? { name: `data.tar.${ext}`, data: compressed } : m)),
+    ),
   );
   return out;
 }
@@ -141,7 +160,15 @@ export async function tarball(entries: TarEntry[]): Promise<Buffer> {
     const type = e.type ?? "file";
     const content = e.content === undefined ? Buffer.alloc(0) : Buffer.from(e.content);
     await new Promise<void>((resolve, reject) => {
-      const header = { name: e.name, type, mode: e.mode ?? (type === "directory" ? 0o755 : 0o644), linkname: e.linkname, size: type === "file" ? content.length : 0, uname: "root", gname: "root" };
+      const header = {
+        name: e.name,
+        type,
+        mode: e.mode ?? (type === "directory" ? 0o755 : 0o644),
+        linkname: e.linkname,
+        size: type === "file" ? content.length : 0,
+        uname: "root",
+        gname: "root",
+      };
       const cb = (err?: Error | null) => (err ? reject(err) : resolve());
       if (type === "file") p.entry(header, content, cb);
       else p.entry(header, cb).end(Buffer.alloc(0));
@@ -153,9 +180,15 @@ export async function tarball(entries: TarEntry[]): Promise<Buffer> {
 }
 
 /** A .deb built by hand around a data.tar with the given entries (gzip-compressed). */
-export async function craftDeb(entries: TarEntry[], opts: { installedSize?: number; dataGz?: Buffer } = {}): Promise<Buffer> {
+export async function craftDeb(
+  entries: TarEntry[],
+  opts: { installedSize?: number; dataGz?: Buffer } = {},
+): Promise<Buffer> {
   const control = `Package: crafted\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@y>\nInstalled-Size: ${opts.installedSize ?? 1}\nDescription: crafted\n`;
-  const controlTar = await tarball([{ name: "./", type: "directory" }, { name: "./control", content: control }]);
+  const controlTar = await tarball([
+    { name: "./", type: "directory" },
+    { name: "./control", content: control },
+  ]);
   const dataGz = opts.dataGz ?? gzipSync(await tarball(entries));
   return arArchive([
     { name: "debian-binary", data: Buffer.from("2.0\n") },

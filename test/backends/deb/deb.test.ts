@@ -47,8 +47,15 @@ test("inspect --json agrees with dpkg-deb -f / -c for every compression", (t) =>
     assert.deepEqual(j.fields, fields, `${c}: every control field, folded ones included`);
     // Each relation field rendered back must equal dpkg's field, modulo folding whitespace.
     const rel: [string, string][] = [
-      ["depends", "Depends"], ["pre-depends", "Pre-Depends"], ["recommends", "Recommends"], ["suggests", "Suggests"],
-      ["conflicts", "Conflicts"], ["breaks", "Breaks"], ["replaces", "Replaces"], ["provides", "Provides"], ["enhances", "Enhances"],
+      ["depends", "Depends"],
+      ["pre-depends", "Pre-Depends"],
+      ["recommends", "Recommends"],
+      ["suggests", "Suggests"],
+      ["conflicts", "Conflicts"],
+      ["breaks", "Breaks"],
+      ["replaces", "Replaces"],
+      ["provides", "Provides"],
+      ["enhances", "Enhances"],
     ];
     for (const [k, f] of rel)
       assert.equal(
@@ -57,7 +64,10 @@ test("inspect --json agrees with dpkg-deb -f / -c for every compression", (t) =>
         `${c}: ${f}`,
       );
     assert.deepEqual(j.conffiles, ["/etc/tso-demo/demo.conf"]);
-    assert.deepEqual(j.scripts.map((s: { phase: string }) => s.phase), ["preinst", "postinst", "prerm", "postrm", "config"]);
+    assert.deepEqual(
+      j.scripts.map((s: { phase: string }) => s.phase),
+      ["preinst", "postinst", "prerm", "postrm", "config"],
+    );
     assert.equal(j.scripts[1].interpreter, "/bin/sh");
     assert.deepEqual(j.triggers, [
       { kind: "interest-noawait", condition: "/usr/share/tso-demo" },
@@ -101,7 +111,13 @@ test("payload() yields what dpkg-deb -x extracts: paths, modes, link targets, co
       assert.ok(e.data, f.path);
       const h = createHash("sha256");
       for await (const c of e.data as AsyncIterable<Buffer>) h.update(c);
-      assert.equal(h.digest("hex"), createHash("sha256").update(readFileSync(join(x, f.path))).digest("hex"), f.path);
+      assert.equal(
+        h.digest("hex"),
+        createHash("sha256")
+          .update(readFileSync(join(x, f.path)))
+          .digest("hex"),
+        f.path,
+      );
       assert.equal(f.digest?.algo, "md5", `${f.path} verified against md5sums`);
     }
   }

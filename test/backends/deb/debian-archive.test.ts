@@ -11,7 +11,11 @@ import { haveTools, projectRoot, scratch, sh, tsostreePkg } from "../../helpers.
 import { dpkgList, permBits, walk } from "./oracle.js";
 
 const DIR = join(projectRoot, "fixtures", "out", "debs");
-const debs = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith(".deb")).sort() : [];
+const debs = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => f.endsWith(".deb"))
+      .sort()
+  : [];
 
 test("real Debian packages: fields, relations and file lists agree with dpkg-deb", (t) => {
   if (debs.length === 0) return t.skip("run fixtures/fetch-debian-packages.sh to fetch real packages");
@@ -24,13 +28,28 @@ test("real Debian packages: fields, relations and file lists agree with dpkg-deb
     const fields = parseDeb822(sh("dpkg-deb", ["-f", deb]))[0];
     assert.deepEqual(j.fields, fields, name);
     assert.equal(j.version, fields.Version, name);
-    for (const [k, f] of [["depends", "Depends"], ["pre-depends", "Pre-Depends"], ["recommends", "Recommends"], ["suggests", "Suggests"], ["breaks", "Breaks"], ["conflicts", "Conflicts"], ["replaces", "Replaces"], ["provides", "Provides"]]) {
+    for (const [k, f] of [
+      ["depends", "Depends"],
+      ["pre-depends", "Pre-Depends"],
+      ["recommends", "Recommends"],
+      ["suggests", "Suggests"],
+      ["breaks", "Breaks"],
+      ["conflicts", "Conflicts"],
+      ["replaces", "Replaces"],
+      ["provides", "Provides"],
+    ]) {
       if (fields[f] === undefined) continue;
-      assert.equal(j.relations[k].map((d: { text: string }) => d.text).join(", "), fields[f].replace(/\s+/g, " "), `${name} ${f}`);
+      assert.equal(
+        j.relations[k].map((d: { text: string }) => d.text).join(", "),
+        fields[f].replace(/\s+/g, " "),
+        `${name} ${f}`,
+      );
     }
     const list = dpkgList(deb);
     list.delete("/");
-    const files = new Map<string, { mode: string; type: string; size: number; linkTarget?: string }>(j.files.map((f: { path: string }) => [f.path, f]));
+    const files = new Map<string, { mode: string; type: string; size: number; linkTarget?: string }>(
+      j.files.map((f: { path: string }) => [f.path, f]),
+    );
     assert.deepEqual([...files.keys()].sort(), [...list.keys()].sort(), name);
     for (const [path, d] of list) {
       const f = files.get(path);
@@ -62,7 +81,13 @@ test("real Debian packages: payload content equals dpkg-deb -x and the md5sums",
         files++;
         const h = createHash("sha256");
         for await (const c of e.data as AsyncIterable<Buffer>) h.update(c);
-        assert.equal(h.digest("hex"), createHash("sha256").update(readFileSync(join(x, f.path))).digest("hex"), `${name}: ${f.path}`);
+        assert.equal(
+          h.digest("hex"),
+          createHash("sha256")
+            .update(readFileSync(join(x, f.path)))
+            .digest("hex"),
+          `${name}: ${f.path}`,
+        );
       }
     }
     assert.ok(files > 0, name);
@@ -70,7 +95,12 @@ test("real Debian packages: payload content equals dpkg-deb -x and the md5sums",
   const cron = debs.find((d) => d.startsWith("cron_"));
   if (cron) {
     const info = await debBackend.read(join(DIR, cron));
-    assert.deepEqual(info.conffiles, sh("dpkg-deb", ["--info", join(DIR, cron), "conffiles"]).split("\n").filter((l) => l.startsWith("/")));
+    assert.deepEqual(
+      info.conffiles,
+      sh("dpkg-deb", ["--info", join(DIR, cron), "conffiles"])
+        .split("\n")
+        .filter((l) => l.startsWith("/")),
+    );
     assert.ok(info.conffiles.includes("/etc/default/cron"));
     assert.ok(info.scripts.some((s) => s.phase === "postinst"));
   }

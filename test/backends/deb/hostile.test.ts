@@ -14,9 +14,10 @@ async function drain(path: string): Promise<string[]> {
   const paths: string[] = [];
   for await (const e of debBackend.payload(path)) {
     paths.push(e.file.path);
-    if (e.data && !Buffer.isBuffer(e.data)) for await (const _ of e.data) {
-      // consume
-    }
+    if (e.data && !Buffer.isBuffer(e.data))
+      for await (const _ of e.data) {
+        // consume
+      }
   }
   return paths;
 }
@@ -31,7 +32,7 @@ async function expectError(path: string, member: RegExp, detail: RegExp): Promis
   });
   const r = tsostreePkg(["inspect", path]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^tsostree-pkg: .+\n$/, "one line on stderr");
+  assert.match(r.stderr, /^tsostree-pkg: .+\n$/, `one line on stderr, got: ${r.stderr}`);
 }
 
 const base: TarEntry[] = [
@@ -43,13 +44,42 @@ test("path tricks in data.tar are refused with the member named", async (t) => {
   const dir = scratch(t);
   const cases: [string, TarEntry[], RegExp, RegExp][] = [
     ["dotdot", [...base, { name: "./usr/../../etc/passwd", content: "x" }], /\.\.\/etc\/passwd/, /'\.\.'/],
-    ["symlink-write-through", [...base, { name: "./usr/lib", type: "symlink", linkname: "/etc" }, { name: "./usr/lib/passwd", content: "x" }], /usr\/lib\/passwd/, /through the symlink \/usr\/lib/],
-    ["hardlink-outside", [...base, { name: "./usr/x", type: "link", linkname: "../../etc/shadow" }], /usr\/x/, /'\.\.'/],
-    ["hardlink-missing", [...base, { name: "./usr/x", type: "link", linkname: "./usr/nope" }], /usr\/x/, /not an earlier member/],
-    ["hardlink-to-dir", [...base, { name: "./usr/x", type: "link", linkname: "./usr" }], /usr\/x/, /not a regular file/],
+    [
+      "symlink-write-through",
+      [
+        ...base,
+        { name: "./usr/lib", type: "symlink", linkname: "/etc" },
+        { name: "./usr/lib/passwd", content: "x" },
+      ],
+      /usr\/lib\/passwd/,
+      /through the symlink \/usr\/lib/,
+    ],
+    [
+      "hardlink-outside",
+      [...base, { name: "./usr/x", type: "link", linkname: "../../etc/shadow" }],
+      /usr\/x/,
+      /'\.\.'/,
+    ],
+    [
+      "hardlink-missing",
+      [...base, { name: "./usr/x", type: "link", linkname: "./usr/nope" }],
+      /usr\/x/,
+      /not an earlier member/,
+    ],
+    [
+      "hardlink-to-dir",
+      [...base, { name: "./usr/x", type: "link", linkname: "./usr" }],
+      /usr\/x/,
+      /not a regular file/,
+    ],
     ["char-device", [...base, { name: "./usr/null", type: "character-device" }], /usr\/null/, /device node/],
     ["block-device", [...base, { name: "./usr/sda", type: "block-device" }], /usr\/sda/, /device node/],
-    ["file-over-dir", [...base, { name: "./usr/a/", type: "directory" }, { name: "./usr/a", content: "x" }], /usr\/a/, /replaces a directory/],
+    [
+      "file-over-dir",
+      [...base, { name: "./usr/a/", type: "directory" }, { name: "./usr/a", content: "x" }],
+      /usr\/a/,
+      /replaces a directory/,
+    ],
   ];
   for (const [name, entries, member, detail] of cases) {
     const p = join(dir, `${name}.deb`);
@@ -64,14 +94,24 @@ test("absolute and odd member names become tree paths; implied parents are added
   writeFileSync(p, await craftDeb([{ name: "/opt//tool/./bin/x", content: "x" }]));
   assert.deepEqual(await drain(p), ["/opt", "/opt/tool", "/opt/tool/bin", "/opt/tool/bin/x"]);
   const info = await debBackend.read(p);
-  assert.deepEqual(info.files.map((f) => [f.path, f.implied ?? false]), [
-    ["/opt", true], ["/opt/tool", true], ["/opt/tool/bin", true], ["/opt/tool/bin/x", false],
-  ]);
+  assert.deepEqual(
+    info.files.map((f) => [f.path, f.implied ?? false]),
+    [
+      ["/opt", true],
+      ["/opt/tool", true],
+      ["/opt/tool/bin", true],
+      ["/opt/tool/bin/x", false],
+    ],
+  );
 });
 
 test("sizes that lie and truncated archives are caught", async (t) => {
   const dir = scratch(t);
-  const tar = await tarball([...base, { name: "./usr/a", content: "y".repeat(1000) }, { name: "./usr/b", content: "world" }]);
+  const tar = await tarball([
+    ...base,
+    { name: "./usr/a", content: "y".repeat(1000) },
+    { name: "./usr/b", content: "world" },
+  ]);
   // Third header (after ./ and ./usr/) is ./usr/a at 1024.
   for (const [name, size, detail] of [
     ["bigger", 100_000, /Unexpected end of data|ends|truncat/i],
@@ -92,7 +132,12 @@ test("sizes that lie and truncated archives are caught", async (t) => {
 test("a decompression bomb stops at Installed-Size × 4 + 64 MiB", async (t) => {
   const dir = scratch(t);
   const p = join(dir, "bomb.deb");
-  writeFileSync(p, await craftDeb([...base, { name: "./usr/zeros", content: Buffer.alloc(70 * 1024 * 1024) }], { installedSize: 1 }));
+  writeFileSync(
+    p,
+    await craftDeb([...base, { name: "./usr/zeros", content: Buffer.alloc(70 * 1024 * 1024) }], {
+      installedSize: 1,
+    }),
+  );
   await expectError(p, /data\.tar\.gz/, /decompression bomb/);
 });
 
@@ -101,14 +146,35 @@ test("wrong magic, wrong member order and bad debian-binary are refused", async 
   const good = await craftDeb([...base]);
   const cases: [string, Buffer, RegExp][] = [
     ["magic", Buffer.concat([Buffer.from("!<arcx>\n"), good.subarray(8)]), /magic/],
-    ["order", arArchive([{ name: "control.tar.gz", data: Buffer.alloc(10) }, { name: "debian-binary", data: Buffer.from("2.0\n") }]), /debian-binary/],
+    [
+      "order",
+      arArchive([
+        { name: "control.tar.gz", data: Buffer.alloc(10) },
+        { name: "debian-binary", data: Buffer.from("2.0\n") },
+      ]),
+      /debian-binary/,
+    ],
     ["version", arArchive([{ name: "debian-binary", data: Buffer.from("3.0\n") }]), /format version/],
-    ["no-data", arArchive([{ name: "debian-binary", data: Buffer.from("2.0\n") }, { name: "control.tar.gz", data: gzipSync(Buffer.alloc(1024)) }]), /data\.tar/],
-    ["bad-size", Buffer.concat([good.subarray(0, 8 + 48), Buffer.from("12x4567890"), good.subarray(8 + 58)]), /size/],
+    [
+      "no-data",
+      arArchive([
+        { name: "debian-binary", data: Buffer.from("2.0\n") },
+        { name: "control.tar.gz", data: gzipSync(Buffer.alloc(1024)) },
+      ]),
+      /data\.tar/,
+    ],
+    [
+      "bad-size",
+      Buffer.concat([good.subarray(0, 8 + 48), Buffer.from("12x4567890"), good.subarray(8 + 58)]),
+      /size/,
+    ],
   ];
   for (const [name, data, detail] of cases) {
     const p = join(dir, `${name}.deb`);
     writeFileSync(p, data);
-    await assert.rejects(debBackend.read(p), (e: unknown) => e instanceof PackageFormatError && detail.test(e.message) && e.message.startsWith(p));
+    await assert.rejects(
+      debBackend.read(p),
+      (e: unknown) => e instanceof PackageFormatError && detail.test(e.message) && e.message.startsWith(p),
+    );
   }
 });

@@ -86,10 +86,14 @@ export function buildRpm(dir: string, compression: string, spec = SPEC): string 
   sh("rpmbuild", [
     "-bb",
     "--quiet",
-    "--define", `_topdir ${top}`,
-    "--define", `_binary_payload ${PAYLOADS[compression]}`,
-    "--define", "_build_id_links none",
-    "--define", "__brp_mangle_shebangs %{nil}",
+    "--define",
+    `_topdir ${top}`,
+    "--define",
+    `_binary_payload ${PAYLOADS[compression]}`,
+    "--define",
+    "_build_id_links none",
+    "--define",
+    "__brp_mangle_shebangs %{nil}",
     specPath,
   ]);
   const rpmDir = join(top, "RPMS", "noarch");

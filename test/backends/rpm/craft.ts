@@ -4,7 +4,10 @@ import { gzipSync } from "node:zlib";
 
 type Value = { type: 3 | 4 | 6 | 8; value: number[] | string | string[] };
 
-export function rpmHeaderBlob(tags: Map<number, Value>, opts: { nindex?: number; hsize?: number } = {}): Buffer {
+export function rpmHeaderBlob(
+  tags: Map<number, Value>,
+  opts: { nindex?: number; hsize?: number } = {},
+): Buffer {
   const index: Buffer[] = [];
   const store: Buffer[] = [];
   let size = 0;
@@ -22,13 +25,17 @@ export function rpmHeaderBlob(tags: Map<number, Value>, opts: { nindex?: number;
       align(2);
       const nums = v.value as number[];
       data = Buffer.alloc(nums.length * 2);
-      nums.forEach((x, i) => data.writeUInt16BE(x, i * 2));
+      nums.forEach((x, i) => {
+        data.writeUInt16BE(x, i * 2);
+      });
       count = nums.length;
     } else if (v.type === 4) {
       align(4);
       const nums = v.value as number[];
       data = Buffer.alloc(nums.length * 4);
-      nums.forEach((x, i) => data.writeUInt32BE(x, i * 4));
+      nums.forEach((x, i) => {
+        data.writeUInt32BE(x, i * 4);
+      });
       count = nums.length;
     } else if (v.type === 6) {
       data = Buffer.from(`${v.value as string}\0`);
@@ -77,7 +84,21 @@ export function cpioNewc(members: CpioMember[]): Buffer {
   const all = [...members, { name: "TRAILER!!!", mode: 0, nlink: 1 }];
   all.forEach((m, i) => {
     const content = m.content === undefined ? Buffer.alloc(0) : Buffer.from(m.content);
-    const fields = [m.ino ?? i + 1, m.mode, 0, 0, m.nlink ?? 1, 0, m.size ?? content.length, 0, 0, 0, 0, Buffer.byteLength(m.name) + 1, 0];
+    const fields = [
+      m.ino ?? i + 1,
+      m.mode,
+      0,
+      0,
+      m.nlink ?? 1,
+      0,
+      m.size ?? content.length,
+      0,
+      0,
+      0,
+      0,
+      Buffer.byteLength(m.name) + 1,
+      0,
+    ];
     push(Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, "0")).join("")}`, "latin1"));
     push(Buffer.from(`${m.name}\0`));
     pad();
@@ -97,7 +118,11 @@ export interface CraftFile {
 }
 
 /** A complete .rpm with the given header file list and cpio payload (gzip), no signature digests. */
-export function craftRpm(files: CraftFile[], cpio: Buffer, opts: { size?: number; extraTags?: Map<number, Value> } = {}): Buffer {
+export function craftRpm(
+  files: CraftFile[],
+  cpio: Buffer,
+  opts: { size?: number; extraTags?: Map<number, Value> } = {},
+): Buffer {
   const dirs: string[] = [];
   const dirIndexes: number[] = [];
   const basenames: string[] = [];

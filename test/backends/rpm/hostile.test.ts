@@ -8,7 +8,7 @@ import { rpmBackend } from "../../../backends/rpm/index.js";
 import { PackageFormatError } from "../../../src/packages/errors.js";
 import { haveTools, scratch, tsostreePkg } from "../../helpers.js";
 import { buildRpm } from "./build.js";
-import { type CraftFile, type CpioMember, craftRpm, cpioNewc } from "./craft.js";
+import { type CpioMember, type CraftFile, cpioNewc, craftRpm } from "./craft.js";
 
 const REG = 0o100644;
 const DIR = 0o040755;
@@ -18,9 +18,10 @@ async function drain(path: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of rpmBackend.payload(path)) {
     out.push(e.file.path);
-    if (e.data && !Buffer.isBuffer(e.data)) for await (const _ of e.data) {
-      // consume
-    }
+    if (e.data && !Buffer.isBuffer(e.data))
+      for await (const _ of e.data) {
+        // consume
+      }
   }
   return out;
 }
@@ -43,7 +44,12 @@ function write(dir: string, name: string, files: CraftFile[], members: CpioMembe
 
 test("a well-formed crafted rpm reads, with implied directories", async (t) => {
   const dir = scratch(t);
-  const p = write(dir, "ok", [{ path: "/opt/x/file", mode: REG, size: 5 }], [{ name: "./opt/x/file", mode: REG, content: "hello" }]);
+  const p = write(
+    dir,
+    "ok",
+    [{ path: "/opt/x/file", mode: REG, size: 5 }],
+    [{ name: "./opt/x/file", mode: REG, content: "hello" }],
+  );
   assert.deepEqual(await drain(p), ["/opt", "/opt/x", "/opt/x/file"]);
   const r = tsostreePkg(["inspect", "--json", "--files", p]);
   assert.equal(r.status, 0, r.stderr);
@@ -52,33 +58,91 @@ test("a well-formed crafted rpm reads, with implied directories", async (t) => {
 
 test("payload tricks are refused with the member named", async (t) => {
   const dir = scratch(t);
-  const f = (path: string, mode = REG, size = 1, extra: Partial<CraftFile> = {}): CraftFile => ({ path, mode, size, ...extra });
+  const f = (path: string, mode = REG, size = 1, extra: Partial<CraftFile> = {}): CraftFile => ({
+    path,
+    mode,
+    size,
+    ...extra,
+  });
   const cases: [string, CraftFile[], CpioMember[], RegExp, RegExp][] = [
     ["dotdot", [f("/a")], [{ name: "./../../etc/passwd", mode: REG, content: "x" }], /etc\/passwd/, /'\.\.'/],
-    ["not-in-header", [f("/a")], [{ name: "./b", mode: REG, content: "x" }], /payload: \.\/b/, /not in the header/],
+    [
+      "not-in-header",
+      [f("/a")],
+      [{ name: "./b", mode: REG, content: "x" }],
+      /payload: \.\/b/,
+      /not in the header/,
+    ],
     [
       "symlink-write-through",
       [f("/d", DIR, 0), f("/d/l", LNK, 4, { link: "/etc" }), f("/d/l/passwd")],
-      [{ name: "./d", mode: DIR }, { name: "./d/l", mode: LNK, content: "/etc" }, { name: "./d/l/passwd", mode: REG, content: "x" }],
+      [
+        { name: "./d", mode: DIR },
+        { name: "./d/l", mode: LNK, content: "/etc" },
+        { name: "./d/l/passwd", mode: REG, content: "x" },
+      ],
       /\/d\/l\/passwd/,
       /through the symlink \/d\/l/,
     ],
-    ["device", [f("/dev/null", 0o020666, 0)], [{ name: "./dev/null", mode: 0o020666 }], /dev\/null/, /device node/],
+    [
+      "device",
+      [f("/dev/null", 0o020666, 0)],
+      [{ name: "./dev/null", mode: 0o020666 }],
+      /dev\/null/,
+      /device node/,
+    ],
     ["type-mismatch", [f("/a")], [{ name: "./a", mode: DIR }], /\/a/, /file type/],
-    ["size-lie", [f("/a", REG, 3)], [{ name: "./a", mode: REG, content: "hello" }], /\/a/, /archive says 5 bytes, header says 3/],
-    ["symlink-target-lie", [f("/l", LNK, 4, { link: "good" })], [{ name: "./l", mode: LNK, content: "/etc" }], /\/l/, /differs/],
-    ["twice", [f("/a")], [{ name: "./a", mode: REG, content: "x" }, { name: "./a", mode: REG, content: "x" }], /\/a/, /twice/],
-    ["missing", [f("/a"), f("/b")], [{ name: "./a", mode: REG, content: "x" }], /\/b/, /missing from the payload/],
+    [
+      "size-lie",
+      [f("/a", REG, 3)],
+      [{ name: "./a", mode: REG, content: "hello" }],
+      /\/a/,
+      /archive says 5 bytes, header says 3/,
+    ],
+    [
+      "symlink-target-lie",
+      [f("/l", LNK, 4, { link: "good" })],
+      [{ name: "./l", mode: LNK, content: "/etc" }],
+      /\/l/,
+      /differs/,
+    ],
+    [
+      "twice",
+      [f("/a")],
+      [
+        { name: "./a", mode: REG, content: "x" },
+        { name: "./a", mode: REG, content: "x" },
+      ],
+      /\/a/,
+      /twice/,
+    ],
+    [
+      "missing",
+      [f("/a"), f("/b")],
+      [{ name: "./a", mode: REG, content: "x" }],
+      /\/b/,
+      /missing from the payload/,
+    ],
     [
       "hardlink-no-content",
       [f("/a", REG, 1, { inode: 7 }), f("/b", REG, 1, { inode: 7 })],
-      [{ name: "./a", mode: REG, nlink: 2, ino: 7 }, { name: "./b", mode: REG, nlink: 2, ino: 7 }],
+      [
+        { name: "./a", mode: REG, nlink: 2, ino: 7 },
+        { name: "./b", mode: REG, nlink: 2, ino: 7 },
+      ],
       /\/b/,
       /archive says 0 bytes/,
     ],
-    ["truncated-content", [f("/a", REG, 100)], [{ name: "./a", mode: REG, size: 100, content: "short" }], /\/a/, /ends inside|missing|bad magic/],
+    [
+      "truncated-content",
+      [f("/a", REG, 100)],
+      [{ name: "./a", mode: REG, size: 100, content: "short" }],
+      /\/a/,
+      /ends inside|missing|bad magic/,
+    ],
   ];
-  for (const [name, files, members, where, detail] of cases) await expectError(write(dir, name, files, members), where, detail);
+  for (const [name, files, members, where, detail] of cases)
+    await expectError(write(dir, name, files, members), where, detail);
 });
 
 test("a hardlink set delivers content once and links the rest to it", async (t) => {
@@ -86,24 +150,42 @@ test("a hardlink set delivers content once and links the rest to it", async (t) 
   const p = write(
     dir,
     "links",
-    [{ path: "/a", mode: REG, size: 2, inode: 9 }, { path: "/b", mode: REG, size: 2, inode: 9 }],
-    [{ name: "./a", mode: REG, nlink: 2, ino: 9, size: 0 }, { name: "./b", mode: REG, nlink: 2, ino: 9, content: "hi" }],
+    [
+      { path: "/a", mode: REG, size: 2, inode: 9 },
+      { path: "/b", mode: REG, size: 2, inode: 9 },
+    ],
+    [
+      { name: "./a", mode: REG, nlink: 2, ino: 9, size: 0 },
+      { name: "./b", mode: REG, nlink: 2, ino: 9, content: "hi" },
+    ],
   );
   const got: [string, string, string | undefined][] = [];
   for await (const e of rpmBackend.payload(p)) got.push([e.file.path, e.file.type, e.file.linkTarget]);
-  assert.deepEqual(got, [["/b", "file", undefined], ["/a", "hardlink", "/b"]]);
+  assert.deepEqual(got, [
+    ["/b", "file", undefined],
+    ["/a", "hardlink", "/b"],
+  ]);
 });
 
 test("a decompression bomb stops at 4 × the declared size + 64 MiB", async (t) => {
   const dir = scratch(t);
   const big = 70 * 1024 * 1024;
-  const p = write(dir, "bomb", [{ path: "/z", mode: REG, size: big }], [{ name: "./z", mode: REG, content: Buffer.alloc(big) }], 1);
+  const p = write(
+    dir,
+    "bomb",
+    [{ path: "/z", mode: REG, size: big }],
+    [{ name: "./z", mode: REG, content: Buffer.alloc(big) }],
+    1,
+  );
   await expectError(p, /payload/, /decompression bomb/);
 });
 
 test("absurd header counts and offsets are refused before allocation", async (t) => {
   const dir = scratch(t);
-  const good = craftRpm([{ path: "/a", mode: REG, size: 1 }], cpioNewc([{ name: "./a", mode: REG, content: "x" }]));
+  const good = craftRpm(
+    [{ path: "/a", mode: REG, size: 1 }],
+    cpioNewc([{ name: "./a", mode: REG, content: "x" }]),
+  );
   const sigLen = 16 + 16 + 4; // one INT32 tag
   const hdr = 96 + sigLen + ((8 - (sigLen % 8)) % 8);
   const mutate = (name: string, fn: (b: Buffer) => void, detail: RegExp) => {
@@ -124,7 +206,11 @@ test("absurd header counts and offsets are refused before allocation", async (t)
     mutate("lead", (b) => b.writeUInt8(0, 0), /not an rpm/),
   ];
   for (const [p, detail] of cases) {
-    await assert.rejects(rpmBackend.read(p), (e: unknown) => e instanceof PackageFormatError && detail.test(e.message) && e.message.startsWith(p), p);
+    await assert.rejects(
+      rpmBackend.read(p),
+      (e: unknown) => e instanceof PackageFormatError && detail.test(e.message) && e.message.startsWith(p),
+      p,
+    );
     const r = tsostreePkg(["inspect", p]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^tsostree-pkg: .+\n$/);

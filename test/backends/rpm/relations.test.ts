@@ -4,13 +4,81 @@ import { formatRpmDep, opFromFlags, parseRpmRich, rpmDep } from "../../../backen
 
 test("rich dependencies parse into the model's tree and print back", () => {
   const cases: [string, unknown][] = [
-    ["(a or b >= 2)", { kind: "or", terms: [{ kind: "atom", atom: { name: "a" } }, { kind: "atom", atom: { name: "b", op: ">=", version: "2" } }] }],
-    ["(a and (b or c))", { kind: "and", terms: [{ kind: "atom", atom: { name: "a" } }, { kind: "or", terms: [{ kind: "atom", atom: { name: "b" } }, { kind: "atom", atom: { name: "c" } }] }] }],
-    ["(a if b else c)", { kind: "if", cond: { kind: "atom", atom: { name: "b" } }, then: { kind: "atom", atom: { name: "a" } }, else: { kind: "atom", atom: { name: "c" } } }],
-    ["(a unless b)", { kind: "unless", cond: { kind: "atom", atom: { name: "b" } }, then: { kind: "atom", atom: { name: "a" } } }],
-    ["(a with b)", { kind: "with", terms: [{ kind: "atom", atom: { name: "a" } }, { kind: "atom", atom: { name: "b" } }] }],
-    ["(a without b)", { kind: "without", terms: [{ kind: "atom", atom: { name: "a" } }, { kind: "atom", atom: { name: "b" } }] }],
-    ["(libc.so.6()(64bit) or foo = 1:2-3)", { kind: "or", terms: [{ kind: "atom", atom: { name: "libc.so.6()(64bit)" } }, { kind: "atom", atom: { name: "foo", op: "=", version: "1:2-3" } }] }],
+    [
+      "(a or b >= 2)",
+      {
+        kind: "or",
+        terms: [
+          { kind: "atom", atom: { name: "a" } },
+          { kind: "atom", atom: { name: "b", op: ">=", version: "2" } },
+        ],
+      },
+    ],
+    [
+      "(a and (b or c))",
+      {
+        kind: "and",
+        terms: [
+          { kind: "atom", atom: { name: "a" } },
+          {
+            kind: "or",
+            terms: [
+              { kind: "atom", atom: { name: "b" } },
+              { kind: "atom", atom: { name: "c" } },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      "(a if b else c)",
+      {
+        kind: "if",
+        cond: { kind: "atom", atom: { name: "b" } },
+        // biome-ignore lint/suspicious/noThenProperty: the model's conditional term names its branch "then"
+        then: { kind: "atom", atom: { name: "a" } },
+        else: { kind: "atom", atom: { name: "c" } },
+      },
+    ],
+    [
+      "(a unless b)",
+      {
+        kind: "unless",
+        cond: { kind: "atom", atom: { name: "b" } },
+        // biome-ignore lint/suspicious/noThenProperty: the model's conditional term names its branch "then"
+        then: { kind: "atom", atom: { name: "a" } },
+      },
+    ],
+    [
+      "(a with b)",
+      {
+        kind: "with",
+        terms: [
+          { kind: "atom", atom: { name: "a" } },
+          { kind: "atom", atom: { name: "b" } },
+        ],
+      },
+    ],
+    [
+      "(a without b)",
+      {
+        kind: "without",
+        terms: [
+          { kind: "atom", atom: { name: "a" } },
+          { kind: "atom", atom: { name: "b" } },
+        ],
+      },
+    ],
+    [
+      "(libc.so.6()(64bit) or foo = 1:2-3)",
+      {
+        kind: "or",
+        terms: [
+          { kind: "atom", atom: { name: "libc.so.6()(64bit)" } },
+          { kind: "atom", atom: { name: "foo", op: "=", version: "1:2-3" } },
+        ],
+      },
+    ],
   ];
   for (const [text, tree] of cases) {
     assert.deepEqual(parseRpmRich(text), tree, text);
@@ -24,7 +92,10 @@ test("plain dependencies from NAME/FLAGS/VERSION triples", () => {
   assert.equal(opFromFlags(2 | 8), "<=");
   assert.equal(opFromFlags(4), ">");
   assert.equal(opFromFlags(0), undefined);
-  assert.deepEqual(rpmDep("foo", 12, "1.0"), { kind: "atom", atom: { name: "foo", op: ">=", version: "1.0" } });
+  assert.deepEqual(rpmDep("foo", 12, "1.0"), {
+    kind: "atom",
+    atom: { name: "foo", op: ">=", version: "1.0" },
+  });
   assert.deepEqual(rpmDep("foo", 0, ""), { kind: "atom", atom: { name: "foo" } });
   assert.equal(rpmDep("(x or y)", 0, "").kind, "or");
 });

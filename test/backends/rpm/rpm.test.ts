@@ -85,8 +85,18 @@ test("inspect --json agrees with rpm -qp for every payload compression", (t) => 
     assert.deepEqual(j.triggers, [{ kind: "triggerin", condition: "bash >= 5" }]);
     assert.deepEqual(j.conffiles, ["/etc/tso-demo/demo.conf"]);
     const listed = j.files.filter((f: JsonFile) => !f.flags.includes("implied"));
-    assert.deepEqual(listed.map((f: JsonFile) => f.path), lines(q(rpm, "-l")), `${c}: rpm -qpl`);
-    const meta = lines(q(rpm, "--qf", "[%{FILEMODES:octal} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILESIZES} %{FILEFLAGS:fflags}|%{FILELINKTOS}\\n]"));
+    assert.deepEqual(
+      listed.map((f: JsonFile) => f.path),
+      lines(q(rpm, "-l")),
+      `${c}: rpm -qpl`,
+    );
+    const meta = lines(
+      q(
+        rpm,
+        "--qf",
+        "[%{FILEMODES:octal} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILESIZES} %{FILEFLAGS:fflags}|%{FILELINKTOS}\\n]",
+      ),
+    );
     listed.forEach((f: JsonFile, i: number) => {
       const [info, link] = meta[i].split("|");
       const [mode, user, group, size, fflags] = info.split(" ");
@@ -100,8 +110,12 @@ test("inspect --json agrees with rpm -qp for every payload compression", (t) => 
       if (f.type === "symlink") assert.equal(f.linkTarget, link);
     });
     const implied = j.files.filter((f: JsonFile) => f.flags.includes("implied")).map((f: JsonFile) => f.path);
-    assert.ok(implied.includes("/usr/bin") && implied.includes("/var/lib/tso-demo"), "implied parents listed");
-    for (const f of j.files.filter((x: JsonFile) => x.flags.includes("implied"))) assert.equal(f.mode, "0755");
+    assert.ok(
+      implied.includes("/usr/bin") && implied.includes("/var/lib/tso-demo"),
+      "implied parents listed",
+    );
+    for (const f of j.files.filter((x: JsonFile) => x.flags.includes("implied")))
+      assert.equal(f.mode, "0755");
   }
 });
 
@@ -141,7 +155,12 @@ test("payload() yields what rpm2cpio | cpio -idmu extracts, verified against hea
       if (f.type === "file") {
         const h = createHash("sha256");
         for await (const chunk of e.data as AsyncIterable<Buffer>) h.update(chunk);
-        assert.equal(h.digest("hex"), createHash("sha256").update(readFileSync(join(x, f.path))).digest("hex"));
+        assert.equal(
+          h.digest("hex"),
+          createHash("sha256")
+            .update(readFileSync(join(x, f.path)))
+            .digest("hex"),
+        );
         assert.equal(f.digest?.algo, "sha256");
       }
     }
