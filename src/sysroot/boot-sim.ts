@@ -6,6 +6,7 @@
 // deployment), with /etc being the deployment's own /etc and /var the stateroot's shared /var
 // (symlinks standing in for the bind mounts, so edits land where they would on a real system).
 import {
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -21,6 +22,8 @@ import { BOOTED_RECORD, type BootedRecord, isRealRoot } from "./booted.js";
 import type { Deployment } from "./deployment.js";
 import { stateroot } from "./layout.js";
 import { withLockedSysroot } from "./ops.js";
+import { finalizeStaged } from "./staged.js";
+import { stagedPath } from "./staged-plan.js";
 import { SysrootError } from "./sysroot.js";
 import { unmountBelow } from "./unlock.js";
 
@@ -51,6 +54,8 @@ export async function bootSimulated(path: string, index = 0): Promise<Deployment
     );
   const root = resolve(path);
   const run = join(root, "run");
+  // Shutdown first: a staged deployment is finalized (its /etc merged, its entry written).
+  if (existsSync(stagedPath(root))) await withLockedSysroot(root, (s) => finalizeStaged(s));
   // The previous boot's record must go before loading: its deployment may have been undeployed.
   clearRun(run);
   return withLockedSysroot(root, (s) => {

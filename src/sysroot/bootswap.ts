@@ -27,11 +27,13 @@ import type { Repo } from "../repo/repo.js";
 import { fsyncDir } from "../util/atomic.js";
 import { syncfs } from "../util/native.js";
 import { entryFileName, formatBootlink } from "./bls.js";
+import { removeTree } from "./cleanup.js";
 import { type Deployment, sameDeployment } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { KernelArgs } from "./kargs.js";
 import { findKernel } from "./kernel.js";
 import { bootcsumDirName, bootlinkDirRel, loaderEntriesRel } from "./layout.js";
+import { stagedLockedPath, stagedPath } from "./staged-plan.js";
 import { type Sysroot, SysrootError } from "./sysroot.js";
 
 /** Replaces a symlink atomically: a temporary link renamed over the old one. */
@@ -214,15 +216,24 @@ export interface WriteResult {
  * Makes `list` the deployment list. Every deployment directory must already exist and be complete.
  * The caller holds the sysroot lock and reloads the sysroot afterwards.
  */
-export function writeDeployments(s: Sysroot, list: Deployment[]): WriteResult {
-  if (list.some((d) => d.staged))
-    throw new SysrootError("staged deployments cannot be written with a boot entry yet");
+export function writeDeployments(s: Sysroot, requested: Deployment[]): WriteResult {
+  // A staged deployment has no boot entry yet. It survives only as the head of the new list;
+  // anywhere else (or absent) it is discarded with its /run state, as ostree does.
+  const staged = s.deployments.find((d) => d.staged);
+  if (staged && !(requested[0]?.staged && sameDeployment(requested[0], staged))) {
+    rmSync(stagedPath(s.path), { force: true });
+    rmSync(stagedLockedPath(s.path), { force: true });
+    removeTree(s.deploymentDir(staged));
+    rmSync(s.originFile(staged), { force: true });
+  }
+  const list = requested.filter((d) => !d.staged);
+  const current = s.deployments.filter((d) => !d.staged);
   assignBootserials(list);
-  let requiresBootswap = list.length !== s.deployments.length;
+  let requiresBootswap = list.length !== current.length;
   if (!requiresBootswap) {
     let noop = true;
     for (let i = 0; i < list.length; i++) {
-      const cur = s.deployments[i]!;
+      const cur = current[i]!;
       const next = list[i]!;
       if (!bootconfigsEqual(s.repo, cur, next)) {
         requiresBootswap = true;

@@ -18,6 +18,7 @@ import { faultPoint } from "./fault.js";
 import { KernelArgs, kargsFromProcCmdline } from "./kargs.js";
 import { findKernel } from "./kernel.js";
 import { deploymentRelPath, originRelPath, stateroot } from "./layout.js";
+import { writeStaged } from "./staged.js";
 import { Sysroot, SysrootError } from "./sysroot.js";
 
 export interface KargOptions {
@@ -90,16 +91,27 @@ function noteVarContent(root: string, csum: string): void {
     );
 }
 
+/** Turns a failure while writing a deployment into "nothing changed": the partial dir goes away. */
+function abandon(s: Sysroot, osname: string, csum: string, serial: number, e: unknown): never {
+  removeTree(join(s.path, deploymentRelPath(osname, csum, serial)));
+  rmSync(join(s.path, originRelPath(osname, csum, serial)), { force: true });
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === "ENOSPC" || err.code === "EDQUOT")
+    throw new SysrootError(
+      `out of disk space while writing deployment ${csum}.${serial} (${err.message}); nothing was changed — free space (e.g. \`tsostree admin undeploy\` an old deployment, then \`tsostree admin cleanup\`) and retry`,
+    );
+  throw e;
+}
+
 /**
- * Writes a complete deployment directory and its origin (ostree_sysroot_deploy_tree). On failure
- * the partial directory is removed again and the error says what to do.
+ * The first half (sysroot_initialize_deployment): checkout, kernel and bootcsum, /etc from
+ * usr/etc, origin. A staged deployment stops here until the next (simulated) shutdown.
  */
-export async function deployTree(
+export async function initializeDeployment(
   s: Sysroot,
   osname: string,
   csum: string,
   origin: KeyFile | null,
-  merge: Deployment | null,
   kargs: string | null,
 ): Promise<Deployment> {
   const osdir = stateroot(s.path, osname);
@@ -108,8 +120,7 @@ export async function deployTree(
       `stateroot '${osname}' is not initialized (no ${osdir}/var); run \`tsostree admin os-init ${osname}\``,
     );
   const serial = allocateDeployserial(s, osname, csum);
-  const rel = deploymentRelPath(osname, csum, serial);
-  const root = join(s.path, rel);
+  const root = join(s.path, deploymentRelPath(osname, csum, serial));
   try {
     mkdirSync(join(osdir, "deploy"), { recursive: true, mode: 0o775 });
     removeTree(root);
@@ -120,9 +131,24 @@ export async function deployTree(
     faultPoint("checkout");
     const kernel = findKernel(root);
     const d = newDeployment(osname, csum, serial, kernel.bootcsum, origin, kargs);
-    if (kargs === null && merge) d.bootconfig.set("options", merge.bootconfig.get("options") ?? "");
     prepareEtc(root);
     faultPoint("etc-prepared");
+    if (origin)
+      writeFileAtomic(join(s.path, originRelPath(osname, csum, serial)), origin.toString(), { fsync: false });
+    noteVarContent(root, csum);
+    return d;
+  } catch (e) {
+    abandon(s, osname, csum, serial, e);
+  }
+}
+
+/** The second half (sysroot_finalize_deployment): kargs and /etc from the merge deployment, /var. */
+export function finalizeDeployment(s: Sysroot, d: Deployment, merge: Deployment | null): void {
+  const root = s.deploymentDir(d);
+  const osdir = stateroot(s.path, d.osname);
+  try {
+    if (merge && d.bootconfig.get("options") === undefined)
+      d.bootconfig.set("options", merge.bootconfig.get("options") ?? "");
     if (merge) {
       const diff = mergeEtc(s.deploymentDir(merge), root);
       log(
@@ -136,28 +162,32 @@ export async function deployTree(
       log("Relabeling /var (no stamp file 'var/.ostree-selabeled' found)");
       writeFileSync(join(osdir, "var/.ostree-selabeled"), "");
     }
-    if (origin)
-      writeFileAtomic(join(s.path, originRelPath(osname, csum, serial)), origin.toString(), { fsync: false });
+    if (d.origin) writeFileAtomic(s.originFile(d), d.origin.toString(), { fsync: false });
     faultPoint("origin-written");
-    noteVarContent(root, csum);
     // The immutable bit needs CAP_LINUX_IMMUTABLE; only a real host gets it (docs/sysroot.md).
     if (isRealRoot(s.path)) spawnSync("chattr", ["+i", root], { stdio: "ignore" });
-    return d;
   } catch (e) {
-    removeTree(root);
-    rmSync(join(s.path, originRelPath(osname, csum, serial)), { force: true });
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "ENOSPC" || err.code === "EDQUOT")
-      throw new SysrootError(
-        `out of disk space while writing deployment ${csum}.${serial} (${err.message}); nothing was changed — free space (e.g. \`tsostree admin undeploy\` an old deployment, then \`tsostree admin cleanup\`) and retry`,
-      );
-    throw e;
+    abandon(s, d.osname, d.csum, d.deployserial, e);
   }
+}
+
+/** A complete deployment directory and origin (ostree_sysroot_deploy_tree). */
+export async function deployTree(
+  s: Sysroot,
+  osname: string,
+  csum: string,
+  origin: KeyFile | null,
+  merge: Deployment | null,
+  kargs: string | null,
+): Promise<Deployment> {
+  const d = await initializeDeployment(s, osname, csum, origin, kargs);
+  finalizeDeployment(s, d, merge);
+  return d;
 }
 
 /** ostree_sysroot_simple_write_deployment: the new list (new default first, GC of the rest). */
 export function simpleDeploymentList(
-  s: Sysroot,
+  s: Pick<Sysroot, "deployments" | "booted">,
   osname: string | null,
   added: Deployment,
   merge: Deployment | null,
@@ -207,6 +237,8 @@ export interface DeployRequest extends KargOptions, WriteFlags {
   origin: KeyFile | null;
   noMerge?: boolean;
   noPrune?: boolean;
+  /** Check out now, merge /etc and write the boot entries at the next (simulated) shutdown. */
+  stage?: boolean;
 }
 
 /** Writes the list, reports like ostree, reloads and cleans up. Caller holds the lock. */
@@ -232,6 +264,16 @@ export async function deploy(req: DeployRequest): Promise<{ sysroot: Sysroot; de
     const merge = req.noMerge ? null : s.mergeDeployment(osname);
     await cleanupSysroot(s); // leftovers of an interrupted run, as ostree's prepare_cleanup
     const kargs = computeKargs(merge, req, req.noMerge);
+    if (req.stage) {
+      if (!s.booted)
+        throw new SysrootError("Cannot stage deployment: Not currently booted into an OSTree system");
+      if (req.retainPending || req.retainRollback || req.notDefault)
+        throw new SysrootError("--stage cannot currently be combined with --retain-* or --not-as-default");
+      const d = await initializeDeployment(s, osname, csum, req.origin, kargs);
+      await writeStaged(s, d, merge, kargs);
+      const after = Sysroot.load(req.sysroot);
+      return { sysroot: after, deployment: after.deployments[0]! };
+    }
     const d = await deployTree(s, osname, csum, req.origin, merge, kargs);
     const list = simpleDeploymentList(s, osname, d, merge, req);
     const after = await commitDeploymentList(s, list, !req.noPrune);

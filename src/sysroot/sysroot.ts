@@ -6,10 +6,11 @@ import { join, resolve } from "node:path";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
 import { FileLock } from "../util/lock.js";
-import { parseBootlink, readEntries } from "./bls.js";
+import { BootConfig, parseBootlink, readEntries } from "./bls.js";
 import { type BootedIdentity, readBootedIdentity, runstatePath } from "./booted.js";
 import { type Deployment, deploymentPath, originPath, sameDeployment } from "./deployment.js";
 import { LayoutError, LOCK_FILE, loaderEntriesRel, parseDeployName, REPO_DIR } from "./layout.js";
+import { readPlan } from "./staged-plan.js";
 
 export class SysrootError extends Error {
   override name = "SysrootError";
@@ -84,6 +85,10 @@ export class Sysroot {
           ? `Unexpected state: ${path}/run/ostree-booted found, but the booted deployment ${identity.record.csum}.${identity.record.deployserial} has no boot entry; boot again with \`tsostree admin boot\``
           : "Unexpected state: /run/ostree-booted found and in / sysroot, but bootloader entry not found",
       );
+    if (booted) {
+      const staged = loadStaged(root);
+      if (staged) deployments.unshift(staged);
+    }
     deployments.forEach((d, i) => {
       d.index = i;
     });
@@ -206,4 +211,27 @@ function isBooted(root: string, d: Deployment, id: NonNullable<BootedIdentity>):
     );
   const st = statSync(deploymentPath(root, d));
   return st.dev === id.dev && st.ino === id.ino;
+}
+
+/** The staged deployment recorded under RUN/ostree (see staged.ts), if its directory exists. */
+function loadStaged(root: string): Deployment | null {
+  const plan = readPlan(root);
+  if (!plan) return null;
+  const t = plan.target;
+  const d: Deployment = {
+    osname: t.osname,
+    csum: t.csum,
+    deployserial: t.serial,
+    bootcsum: t.bootcsum,
+    bootserial: -1,
+    origin: null,
+    bootconfig: new BootConfig(),
+    index: -1,
+    staged: true,
+    unlocked: "none",
+  };
+  if (plan.kargs) d.bootconfig.set("options", plan.kargs.join(" "));
+  if (!existsSync(deploymentPath(root, d))) return null;
+  d.origin = readOrigin(originPath(root, d));
+  return d;
 }

@@ -1,7 +1,7 @@
 // Simulated boots: what is booted, pending and rollback; rollback flips and flips back; /etc edits
 // made in the running root are merged into the next deployment; cleanup keeps what it must.
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { haveTools, ostree } from "../helpers.js";
@@ -101,4 +101,33 @@ test("deploy keeps booted, merge and pinned deployments; --retain keeps all; cle
       .replace(/^\*/m, " ")
       .replace(/ \((pending|rollback)\)/g, ""),
   );
+});
+
+test("a staged deployment merges /etc at the simulated shutdown; a plain deploy discards it", (t) => {
+  if (!haveTools(t, "ostree")) return;
+  const dir = sysScratch(t);
+  const S = makeSysroot(join(dir, "S"), "ts");
+  commit(S, makeTree(join(dir, "t1")), "1");
+  ts(S, "deploy", "--os=testos", "testos/stable");
+  assert.throws(() => ts(S, "deploy", "--stage", "testos/stable"), /Not currently booted/);
+  ts(S, "boot");
+  commit(S, makeTree(join(dir, "t2"), { app: "a=2\n" }), "2");
+  ts(S, "deploy", "--stage", "testos/stable");
+  assert.match(ts(S, "status"), /^ {2}testos [0-9a-f]{64}\.0 \(staged\)\n {4}Version: 2\n/);
+  assert.equal(readdirSync(join(S, "boot/loader/entries")).length, 1, "no boot entry before shutdown");
+  // Edited after staging: still carried over, because the merge happens at shutdown.
+  appendFileSync(join(S, "run/root/etc/app.conf"), "late=1\n");
+  ts(S, "boot");
+  assert.deepEqual(versions(S), ["2", "1"]);
+  assert.equal(status(S).deployments[0]!.booted, true);
+  assert.equal(readFileSync(join(S, "run/root/etc/app.conf"), "utf8"), "a=1\nlate=1\n");
+  assert.equal(os(S, "status").includes("Version: 2"), true);
+  // Staged again, then a normal deploy: the staged one is dropped with its directory.
+  commit(S, makeTree(join(dir, "t3"), { app: "a=3\n" }), "3");
+  ts(S, "deploy", "--stage", "testos/stable");
+  commit(S, makeTree(join(dir, "t4"), { app: "a=4\n" }), "4");
+  ts(S, "deploy", "testos/stable");
+  assert.deepEqual(versions(S), ["4", "2"]);
+  assert.equal(deploymentDirs(S).length, 2, "the staged deployment's directory is gone");
+  assert.equal(existsSync(join(S, "run/ostree/staged-deployment")), false);
 });

@@ -77,6 +77,7 @@ export function registerAdmin(program: Command): void {
     .option("--retain-pending", "do not delete pending deployments")
     .option("--retain-rollback", "do not delete rollback deployments")
     .option("--not-as-default", "append rather than prepend the new deployment")
+    .option("--stage", "complete the deployment at (simulated) shutdown")
     .action(async (refspec: string, o: Opts, cmd: Command) => {
       setFaultOp("deploy");
       const origin = o.originFile
@@ -98,6 +99,7 @@ export function registerAdmin(program: Command): void {
         retainPending: !!o.retainPending,
         retainRollback: !!o.retainRollback,
         notDefault: !!o.notAsDefault,
+        stage: !!o.stage,
       });
     });
 
