@@ -19,7 +19,7 @@ export const debBackend: PackageBackend = {
     const layout = await openDeb(path);
     const control = await readDebControl(layout);
     const files: PackageFile[] = [];
-    for await (const e of debPayload(layout)) files.push(e.file);
+    for await (const e of debPayload(layout, control)) files.push(e.file);
     return {
       ...debMeta(path, control),
       files,

@@ -3,7 +3,7 @@
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { PayloadEntry } from "../../src/packages/model.js";
 import { EntryBody, PayloadGuard } from "../../src/packages/payload-guard.js";
-import { type DebLayout, debMd5sums, memberStream, readDebControl } from "./package.js";
+import { type DebControl, type DebLayout, debMd5sums, memberStream, readDebControl } from "./package.js";
 import { readBody, tarHeaderToFile, tarItems } from "./tar.js";
 
 const MiB = 1024 * 1024;
@@ -15,8 +15,9 @@ export function dataCap(installedSizeKiB: number | undefined): number {
   return Math.min(HARD_CAP, declared * 4 + 64 * MiB);
 }
 
-export async function* debPayload(layout: DebLayout): AsyncGenerator<PayloadEntry> {
-  const control = await readDebControl(layout);
+/** `control` may be passed when the caller already read it, to avoid decompressing it twice. */
+export async function* debPayload(layout: DebLayout, known?: DebControl): AsyncGenerator<PayloadEntry> {
+  const control = known ?? (await readDebControl(layout));
   const installed = /^\d+$/.test(control.stanza["Installed-Size"] ?? "")
     ? Number.parseInt(control.stanza["Installed-Size"], 10)
     : undefined;

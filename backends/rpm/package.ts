@@ -116,17 +116,38 @@ export function payloadDigest(l: RpmLayout): { algo: string; hex: string } | und
   return { algo, hex: d.toLowerCase() };
 }
 
-/** Hashes the compressed payload straight from the file and compares it with PAYLOADDIGEST. */
+/**
+ * Hashes the compressed payload straight from the file and compares it with PAYLOADDIGEST; in the same
+ * pass checks the signature header's MD5 over header + payload, which older packages rely on alone.
+ */
 export async function verifyPayloadDigest(l: RpmLayout): Promise<void> {
   const want = payloadDigest(l);
-  if (!want) return;
-  const h = createHash(want.algo);
-  for await (const c of createReadStream(l.path, { start: l.payloadOffset })) h.update(c as Buffer);
-  const got = h.digest("hex");
-  if (got !== want.hex)
+  let md5want: Buffer | undefined;
+  try {
+    md5want = l.sig.bin(SIG.MD5);
+  } catch (e) {
+    throw new PackageFormatError(l.path, "signature header", (e as Error).message);
+  }
+  if (!want && !md5want) return;
+  const h = want ? createHash(want.algo) : undefined;
+  const md5 = md5want ? createHash("md5").update(l.header.blob) : undefined;
+  for await (const c of createReadStream(l.path, { start: l.payloadOffset })) {
+    h?.update(c as Buffer);
+    md5?.update(c as Buffer);
+  }
+  if (h && want) {
+    const got = h.digest("hex");
+    if (got !== want.hex)
+      throw new PackageFormatError(
+        l.path,
+        "payload",
+        `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`,
+      );
+  }
+  if (md5 && md5want && !md5.digest().equals(md5want))
     throw new PackageFormatError(
       l.path,
       "payload",
-      `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`,
+      "MD5 digest of header and payload mismatch; the package is corrupt",
     );
 }

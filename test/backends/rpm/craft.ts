@@ -69,6 +69,8 @@ export interface CpioMember {
   size?: number;
   ino?: number;
   nlink?: number;
+  /** Write rpm's stripped header ("07070X" + this file index) instead of a newc header. */
+  stripped?: number;
 }
 
 export function cpioNewc(members: CpioMember[]): Buffer {
@@ -84,6 +86,13 @@ export function cpioNewc(members: CpioMember[]): Buffer {
   const all = [...members, { name: "TRAILER!!!", mode: 0, nlink: 1 }];
   all.forEach((m, i) => {
     const content = m.content === undefined ? Buffer.alloc(0) : Buffer.from(m.content);
+    if (m.stripped !== undefined) {
+      push(Buffer.from(`07070X${m.stripped.toString(16).padStart(8, "0")}`, "latin1"));
+      pad();
+      push(content);
+      pad();
+      return;
+    }
     const fields = [
       m.ino ?? i + 1,
       m.mode,

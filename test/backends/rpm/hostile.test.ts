@@ -167,6 +167,36 @@ test("a hardlink set delivers content once and links the rest to it", async (t) 
   ]);
 });
 
+test("rpm's stripped cpio headers (07070X, used for files over 4 GiB) are read by file index", async (t) => {
+  const dir = scratch(t);
+  const p = write(
+    dir,
+    "stripped",
+    [
+      { path: "/s/a", mode: REG, size: 5 },
+      { path: "/s/l", mode: LNK, size: 1, link: "a" },
+    ],
+    [
+      { name: "", mode: 0, stripped: 0, content: "hello" },
+      { name: "", mode: 0, stripped: 1, content: "a" },
+    ],
+  );
+  const got: string[] = [];
+  for await (const e of rpmBackend.payload(p)) {
+    let body = "";
+    if (e.data && !Buffer.isBuffer(e.data)) for await (const c of e.data) body += c.toString();
+    got.push(`${e.file.path}:${e.file.type}:${body}${e.file.linkTarget ?? ""}`);
+  }
+  assert.deepEqual(got, ["/s:dir:", "/s/a:file:hello", "/s/l:symlink:a"]);
+  const bad = write(
+    dir,
+    "stripped-bad",
+    [{ path: "/a", mode: REG, size: 1 }],
+    [{ name: "", mode: 0, stripped: 7, content: "x" }],
+  );
+  await expectError(bad, /payload/, /file index 7/);
+});
+
 test("a decompression bomb stops at 4 × the declared size + 64 MiB", async (t) => {
   const dir = scratch(t);
   const big = 70 * 1024 * 1024;
