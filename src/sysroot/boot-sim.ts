@@ -25,7 +25,7 @@ import { withLockedSysroot } from "./ops.js";
 import { finalizeStaged } from "./staged.js";
 import { stagedPath } from "./staged-plan.js";
 import { SysrootError } from "./sysroot.js";
-import { unmountBelow } from "./unlock.js";
+import { mountOverlay, unmountBelow } from "./unlock.js";
 
 function linkFarm(src: string, dest: string): void {
   const st = lstatSync(src);
@@ -68,7 +68,7 @@ export async function bootSimulated(path: string, index = 0): Promise<Deployment
     const tmp = join(run, "root.tmp");
     mkdirSync(tmp, { mode: lstatSync(dir).mode & 0o7777 });
     for (const name of readdirSync(dir)) {
-      if (name === "etc" || name === "var" || name === "sysroot") continue;
+      if (name === "etc" || name === "var" || name === "sysroot" || name.startsWith(".usr-ovl-")) continue;
       const s2 = join(dir, name);
       const st = lstatSync(s2);
       if (st.isDirectory()) linkFarm(s2, join(tmp, name));
@@ -80,6 +80,15 @@ export async function bootSimulated(path: string, index = 0): Promise<Deployment
     symlinkSync(relative(live, join(stateroot(root, d.osname), "var")), join(tmp, "var"));
     symlinkSync(relative(live, root), join(tmp, "sysroot"));
     renameSync(tmp, live);
+    // ostree-prepare-root mounts a hotfix's persistent overlay on /usr.
+    if (d.unlocked === "hotfix" && existsSync(join(dir, ".usr-ovl-upper")))
+      mountOverlay(
+        join(live, "usr"),
+        join(dir, ".usr-ovl-upper"),
+        join(dir, ".usr-ovl-work"),
+        join(live, "usr"),
+        false,
+      );
     const options = d.bootconfig.get("options") ?? "";
     const record: BootedRecord = {
       osname: d.osname,

@@ -26,7 +26,13 @@ const MESSAGES: Record<Exclude<UnlockedState, "none">, string> = {
     "A writable overlayfs is prepared for /usr, but is mounted read-only by default.\nAll changes there will be discarded on reboot.",
 };
 
-function mountOverlay(lower: string, upper: string, work: string, target: string, readOnly: boolean): void {
+export function mountOverlay(
+  lower: string,
+  upper: string,
+  work: string,
+  target: string,
+  readOnly: boolean,
+): void {
   const opts = `lowerdir=${lower},upperdir=${upper},workdir=${work}${readOnly ? ",ro" : ""}`;
   const r = spawnSync("mount", ["-t", "overlay", "overlay", "-o", opts, target], { encoding: "utf8" });
   if (r.status !== 0)

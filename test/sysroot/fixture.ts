@@ -21,7 +21,11 @@ export function sysScratch(t: { after(fn: () => void): void }): string {
   if (!process.env.KEEP_TMP)
     t.after(() => {
       spawnSync("chattr", ["-R", "-i", dir], { stdio: "ignore" });
-      spawnSync("umount", ["-R", "-l", join(dir, "mnt")], { stdio: "ignore" });
+      // Overlays (unlock) and tmpfs (ENOSPC test) mounted below the scratch dir go first.
+      for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+        const point = line.split(" ")[4];
+        if (point?.startsWith(`${dir}/`)) spawnSync("umount", ["-l", point], { stdio: "ignore" });
+      }
       rmSync(dir, { recursive: true, force: true });
     });
   return dir;
