@@ -60,6 +60,7 @@ export function rpmFiles(h: RpmHeader): RpmFileList {
   const mtimes = perFile(h.ints(TAG.FILEMTIMES), n, "FILEMTIMES") ?? [];
   const inodes = perFile(h.ints(TAG.FILEINODES), n, "FILEINODES") ?? [];
   const devices = perFile(h.ints(TAG.FILEDEVICES), n, "FILEDEVICES") ?? [];
+  const caps = perFile(h.stringArray(TAG.FILECAPS), n, "FILECAPS") ?? [];
   const algo = DIGEST_ALGO[h.int(TAG.FILEDIGESTALGO) ?? 1] ?? "md5";
   if (n && modes.length !== n) throw new Error("FILEMODES is missing");
 
@@ -88,6 +89,7 @@ export function rpmFiles(h: RpmHeader): RpmFileList {
       throw new Error(`${paths[i]}: unknown file type ${fmt.toString(8)}`);
     if (fmt === S_IFREG && digests[i]) f.digest = { algo, hex: digests[i] };
     if (mtimes[i] !== undefined) f.mtime = mtimes[i];
+    if (caps[i]) f.caps = caps[i];
     const fl = flags[i] ?? 0;
     if (fl & FILEFLAG.CONFIG) f.config = true;
     if (fl & FILEFLAG.GHOST) f.ghost = true;

@@ -71,6 +71,7 @@ export function inspectJson(
       size: f.size,
       linkTarget: f.linkTarget,
       digest: f.digest ? `${f.digest.algo}:${f.digest.hex}` : undefined,
+      caps: f.caps,
       flags: fileFlags(f),
     }));
   return out;

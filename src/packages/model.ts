@@ -74,6 +74,8 @@ export interface PackageFile {
    * readers add it with mode 0755 root:root before its first child.
    */
   implied?: boolean;
+  /** File capabilities in cap_to_text(3) form ("cap_net_raw=ep"), from rpm's %caps; import sets the xattr. */
+  caps?: string;
 }
 
 export interface Script {

@@ -34,6 +34,7 @@ printf '#!/bin/sh\\necho demo\\n' > %{buildroot}/usr/bin/demo
 chmod 0755 %{buildroot}/usr/bin/demo
 ln %{buildroot}/usr/bin/demo %{buildroot}/usr/bin/demo-hardlink
 printf 'suid stand-in\\n' > %{buildroot}/usr/bin/demo-suid
+printf 'caps stand-in\\n' > %{buildroot}/usr/bin/demo-caps
 ln -s demo %{buildroot}/usr/bin/demo-link
 echo key=value > %{buildroot}/etc/tso-demo/demo.conf
 echo doc > %{buildroot}/usr/share/doc/tso-demo/README
@@ -60,6 +61,7 @@ echo trigger-bash
 /usr/bin/demo-hardlink
 /usr/bin/demo-link
 %attr(4755,root,root) /usr/bin/demo-suid
+%caps(cap_net_raw=ep) /usr/bin/demo-caps
 %config(noreplace) /etc/tso-demo/demo.conf
 %dir /etc/tso-demo
 %doc /usr/share/doc/tso-demo/README

@@ -45,6 +45,7 @@ interface JsonFile {
   group: string;
   size: number;
   linkTarget?: string;
+  caps?: string;
   flags: string[];
 }
 
@@ -94,11 +95,12 @@ test("inspect --json agrees with rpm -qp for every payload compression", (t) => 
       q(
         rpm,
         "--qf",
-        "[%{FILEMODES:octal} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILESIZES} %{FILEFLAGS:fflags}|%{FILELINKTOS}\\n]",
+        "[%{FILEMODES:octal} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILESIZES} %{FILEFLAGS:fflags}|%{FILELINKTOS}|%{FILECAPS}\\n]",
       ),
     );
     listed.forEach((f: JsonFile, i: number) => {
-      const [info, link] = meta[i].split("|");
+      const [info, link, caps] = meta[i].split("|");
+      assert.equal(f.caps ?? "", caps, `caps of ${f.path}`);
       const [mode, user, group, size, fflags] = info.split(" ");
       assert.equal(Number.parseInt(f.mode, 8), Number.parseInt(mode, 8) & 0o7777, `mode of ${f.path}`);
       assert.equal(f.user, user);
