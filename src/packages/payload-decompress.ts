@@ -8,7 +8,7 @@
 // reader has enough. bzip2 decodes one block (at most ~45 MiB even for pathological input) at a time.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline, type Readable, Transform, type TransformCallback } from "node:stream";
 import { createGunzip } from "node:zlib";
 
 export type PayloadCompression = "gzip" | "xz" | "zstd" | "bzip2" | "lzma" | "none";
@@ -80,14 +80,18 @@ export function byteCap(limit: number, what: string): Transform {
   });
 }
 
-/** Piped source → transforms, as one Readable; any stage's error surfaces on the result. */
+/**
+ * Piped source → transforms, as one Readable. Any stage's error surfaces on the result, and destroying
+ * the result (a reader that stops early) closes the whole chain, file descriptor included.
+ */
 export function chain(source: Readable, ...stages: Transform[]): Readable {
-  let cur: Readable = source;
-  for (const st of stages) {
-    cur.on("error", (e) => st.destroy(e));
-    cur = cur.pipe(st);
-  }
-  return cur;
+  if (stages.length === 0) return source;
+  const last = stages[stages.length - 1];
+  pipeline([source, ...stages], (err) => {
+    // pipeline has already destroyed every stage with `err`; the reader sees it on `last`.
+    if (err && !last.destroyed) last.destroy(err);
+  });
+  return last;
 }
 
 // --- bzip2: unbzip2-stream is a CommonJS "through" stream without types; adapt it to a Transform.

@@ -17,6 +17,9 @@ export class UnsafePathError extends Error {
  */
 export function treePath(raw: string): string {
   if (raw.includes("\0")) throw new UnsafePathError("name contains a NUL byte");
+  // Archive names are decoded as UTF-8; bytes that are not valid UTF-8 would be silently replaced
+  // (and could collide), and OSTree trees hold UTF-8 names only.
+  if (raw.includes("\uFFFD")) throw new UnsafePathError("name is not valid UTF-8");
   const parts: string[] = [];
   for (const p of raw.split("/")) {
     if (p === "" || p === ".") continue;
