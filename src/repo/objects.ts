@@ -3,6 +3,7 @@
 // timestamps big-endian inside otherwise little-endian GVariants, so those fields are swapped here.
 import { createHash } from "node:crypto";
 import { deserialize, type GVValue, parseType, serialize, type Variant } from "../gvariant/index.js";
+import { readDirTree } from "./dirtree-reader.js";
 
 export type ObjectType = "file" | "dirtree" | "dirmeta" | "commit" | "commitmeta" | "tombstone-commit";
 
@@ -231,28 +232,9 @@ export function serializeDirTree(t: DirTree): Buffer {
   ]);
 }
 
+/** Parses and validates a dirtree (normal form, names, order); see dirtree-reader.ts. */
 export function parseDirTree(b: Buffer): DirTree {
-  const [files, dirs] = deserialize(T_DIRTREE, b) as [[string, Buffer][], [string, Buffer, Buffer][]];
-  const t: DirTree = {
-    files: files.map(([n, c]) => [n, bytesToHex(c)]),
-    dirs: dirs.map(([n, tc, mc]) => [n, bytesToHex(tc), bytesToHex(mc)]),
-  };
-  const seen = new Set<string>();
-  let prev: string | null = null;
-  for (const [n] of t.files) {
-    validateName(n);
-    if (prev !== null && compareNames(prev, n) >= 0) throw new ObjectFormatError("dirtree files not sorted");
-    prev = n;
-    seen.add(n);
-  }
-  prev = null;
-  for (const [n] of t.dirs) {
-    validateName(n);
-    if (prev !== null && compareNames(prev, n) >= 0) throw new ObjectFormatError("dirtree dirs not sorted");
-    if (seen.has(n)) throw new ObjectFormatError(`dirtree names '${n}' both as file and directory`);
-    prev = n;
-  }
-  return t;
+  return readDirTree(b);
 }
 
 export function serializeCommit(c: Commit): Buffer {

@@ -7,7 +7,7 @@ import { buildRepo } from "../repo/fixture.js";
 function same(repo: string, args: string[]): void {
   const o = ostree([`--repo=${repo}`, ...args]);
   const t = tsostree([`--repo=${repo}`, ...args]);
-  assert.equal(t.stdout, o.stdout, `stdout of ${args.join(" ")}`);
+  assert.equal(t.stdout, o.stdout, `stdout of ${args.join(" ")}: ${t.stderr}`);
   assert.equal(t.status === 0, o.status === 0, `status of ${args.join(" ")}: ${t.stderr}`);
 }
 
