@@ -182,12 +182,13 @@ export async function tarball(entries: TarEntry[]): Promise<Buffer> {
 /** A .deb built by hand around a data.tar with the given entries (gzip-compressed). */
 export async function craftDeb(
   entries: TarEntry[],
-  opts: { installedSize?: number; dataGz?: Buffer } = {},
+  opts: { installedSize?: number; dataGz?: Buffer; md5sums?: string } = {},
 ): Promise<Buffer> {
   const control = `Package: crafted\nVersion: 1.0\nArchitecture: all\nMaintainer: x <x@y>\nInstalled-Size: ${opts.installedSize ?? 1}\nDescription: crafted\n`;
   const controlTar = await tarball([
     { name: "./", type: "directory" },
     { name: "./control", content: control },
+    ...(opts.md5sums === undefined ? [] : [{ name: "./md5sums", content: opts.md5sums }]),
   ]);
   const dataGz = opts.dataGz ?? gzipSync(await tarball(entries));
   return arArchive([

@@ -1,6 +1,7 @@
 // Hostile .debs: every trick must end in a PackageFormatError that names the package and the member,
 // never in a file outside the tree, a crash or unbounded memory.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -127,6 +128,22 @@ test("sizes that lie and truncated archives are caught", async (t) => {
     writeFileSync(p, whole.subarray(0, cut));
     await assert.rejects(drain(p), PackageFormatError, `truncated at ${cut}`);
   }
+});
+
+test("content that does not match md5sums is refused", async (t) => {
+  const dir = scratch(t);
+  const p = join(dir, "md5.deb");
+  const md5 = createHash("md5").update("good").digest("hex");
+  writeFileSync(
+    p,
+    await craftDeb([...base, { name: "./usr/f", content: "evil" }], { md5sums: `${md5}  usr/f\n` }),
+  );
+  await expectError(p, /usr\/f/, /md5 digest mismatch/);
+  writeFileSync(
+    p,
+    await craftDeb([...base, { name: "./usr/f", content: "good" }], { md5sums: `${md5}  usr/f\n` }),
+  );
+  assert.deepEqual(await drain(p), ["/usr", "/usr/f"]);
 });
 
 test("a decompression bomb stops at Installed-Size × 4 + 64 MiB", async (t) => {

@@ -124,6 +124,8 @@ export interface CraftFile {
   link?: string;
   inode?: number;
   flags?: number;
+  /** sha256 hex of the content, recorded in FILEDIGESTS. */
+  sha256?: string;
 }
 
 /** A complete .rpm with the given header file list and cpio payload (gzip), no signature digests. */
@@ -161,6 +163,10 @@ export function craftRpm(
     tags.set(1039, { type: 8, value: files.map(() => "root") });
     tags.set(1040, { type: 8, value: files.map(() => "root") });
     tags.set(1095, { type: 4, value: files.map(() => 1) });
+    if (files.some((f) => f.sha256)) {
+      tags.set(1035, { type: 8, value: files.map((f) => f.sha256 ?? "") });
+      tags.set(5011, { type: 4, value: [8] });
+    }
     tags.set(1096, { type: 4, value: files.map((f, i) => f.inode ?? i + 1) });
     tags.set(1116, { type: 4, value: dirIndexes });
     tags.set(1117, { type: 8, value: basenames });

@@ -1,6 +1,7 @@
 // Hostile .rpms: crafted headers and payloads must end in a PackageFormatError naming package and
 // member (or header part), never in a crash, a hang or a write outside the tree.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -195,6 +196,20 @@ test("rpm's stripped cpio headers (07070X, used for files over 4 GiB) are read b
     [{ name: "", mode: 0, stripped: 7, content: "x" }],
   );
   await expectError(bad, /payload/, /file index 7/);
+});
+
+test("content that does not match the header's FILEDIGESTS is refused", async (t) => {
+  const dir = scratch(t);
+  const sha256 = createHash("sha256").update("good").digest("hex");
+  const files = [{ path: "/f", mode: REG, size: 4, sha256 }];
+  await expectError(
+    write(dir, "evil", files, [{ name: "./f", mode: REG, content: "evil" }]),
+    /\/f/,
+    /sha256 digest mismatch/,
+  );
+  assert.deepEqual(await drain(write(dir, "good", files, [{ name: "./f", mode: REG, content: "good" }])), [
+    "/f",
+  ]);
 });
 
 test("a decompression bomb stops at 4 × the declared size + 64 MiB", async (t) => {
