@@ -121,6 +121,7 @@ export async function setOrigin(
   url: string,
   branch: string | undefined,
   index: string | undefined,
+  remoteOptions: string[] = [],
 ): Promise<void> {
   await withLockedSysroot(path, (s) => {
     const d = index === undefined ? s.booted : s.deploymentAt(index);
@@ -128,6 +129,11 @@ export async function setOrigin(
     const section = `remote "${remote}"`;
     if (!s.repo.config.hasGroup(section)) {
       s.repo.setConfig(section, "url", url);
+      for (const kv of remoteOptions) {
+        const eq = kv.indexOf("=");
+        if (eq <= 0) throw new SysrootError(`--set expects KEY=VALUE, got '${kv}'`);
+        s.repo.setConfig(section, kv.slice(0, eq), kv.slice(eq + 1));
+      }
     }
     const old = originRefspec(d.origin);
     const ref = branch ?? (old ? parseRefspec(old).ref : null);

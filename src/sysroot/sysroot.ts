@@ -5,7 +5,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "nod
 import { join, resolve } from "node:path";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
-import { FileLock } from "../util/lock.js";
+import { FileLock, LockTimeoutError } from "../util/lock.js";
 import { BootConfig, parseBootlink, readEntries } from "./bls.js";
 import { type BootedIdentity, readBootedIdentity, runstatePath } from "./booted.js";
 import { type Deployment, deploymentPath, originPath, sameDeployment } from "./deployment.js";
@@ -100,8 +100,18 @@ export class Sysroot {
     return this._repo;
   }
 
-  lock(timeoutMs = Number(process.env.TSOSTREE_LOCK_TIMEOUT_MS ?? 300_000)): Promise<FileLock> {
-    return FileLock.acquire(join(this.path, LOCK_FILE), "exclusive", timeoutMs);
+  /** The exclusive sysroot lock; says so when it has to wait instead of hanging silently. */
+  async lock(timeoutMs = Number(process.env.TSOSTREE_LOCK_TIMEOUT_MS ?? 300_000)): Promise<FileLock> {
+    const path = join(this.path, LOCK_FILE);
+    try {
+      return await FileLock.acquire(path, "exclusive", Math.min(timeoutMs, 200));
+    } catch (e) {
+      if (!(e instanceof LockTimeoutError) || timeoutMs <= 200) throw e;
+    }
+    process.stderr.write(
+      `Waiting for sysroot lock (${path} is held by another ostree or tsostree process)...\n`,
+    );
+    return FileLock.acquire(path, "exclusive", timeoutMs - 200);
   }
 
   deploymentDir(d: Deployment): string {

@@ -3,7 +3,7 @@
 // shows exactly the old or the new set, that the repo passes ostree's fsck, and that the next run
 // recovers.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { haveTools, ostree, run, tsostreeBin } from "../helpers.js";
@@ -30,7 +30,10 @@ function checkEntries(sysroot: string): void {
       assert.ok(existsSync(join(sysroot, "boot", p)), `${name}: ${key} ${p} missing`);
     }
     const link = /ostree=(\S+)/.exec(text)![1]!;
-    assert.ok(existsSync(join(sysroot, link, "usr/lib/os-release")), `${name}: ${link} incomplete`);
+    // Complete = checked out, /etc prepared and merged, origin written (the last deploy steps).
+    for (const p of ["usr/lib/os-release", "etc/app.conf"])
+      assert.ok(existsSync(join(sysroot, link, p)), `${name}: ${link} incomplete (no ${p})`);
+    assert.ok(existsSync(`${realpathSync(join(sysroot, link))}.origin`), `${name}: ${link} has no origin`);
   }
 }
 

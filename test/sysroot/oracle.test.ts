@@ -127,3 +127,34 @@ test("kargs edit-in-place and rollback produce entries ostree reads", (t) => {
   ts(S, "rollback");
   assert.match(os(S, "status"), /Version: 1\.0[\s\S]*Version: 2\.0/);
 });
+
+test("set-origin writes the remote and origin ostree writes; switch follows it", (t) => {
+  if (!haveTools(t, "ostree")) return;
+  const dir = sysScratch(t);
+  const [A, B] = [makeSysroot(join(dir, "A")), makeSysroot(join(dir, "B"))];
+  const t1 = makeTree(join(dir, "t1"));
+  const t2 = makeTree(join(dir, "t2"), { app: "devel\n" });
+  for (const s of [A, B]) {
+    commit(s, t1, "1");
+    os(s, "deploy", "--os=testos", "testos/stable");
+  }
+  os(A, "set-origin", "--index=0", "--set=gpg-verify=false", "origin", "https://example.com/repo");
+  ts(B, "set-origin", "--index=0", "--set=gpg-verify=false", "origin", "https://example.com/repo");
+  const origin = (s: string) =>
+    readFileSync(join(s, "ostree/deploy/testos/deploy", `${deploymentDirs(s)[0]}.origin`), "utf8");
+  assert.equal(
+    readFileSync(join(B, "ostree/repo/config"), "utf8"),
+    readFileSync(join(A, "ostree/repo/config"), "utf8"),
+  );
+  assert.equal(origin(B), origin(A));
+  // switch resolves from refs already in the repo (no pull yet): seed the remote refs.
+  const devel = commit(B, t2, "2", "testos/devel");
+  must(ostree(["refs", `--repo=${B}/ostree/repo`, "--create=origin:testos/devel", devel]), "refs");
+  must(ostree(["refs", `--repo=${B}/ostree/repo`, "--create=origin:testos/stable", "testos/stable"]), "refs");
+  assert.match(ts(B, "switch", "testos/devel"), /Deleting ref 'origin:testos\/stable'/);
+  assert.match(
+    os(B, "status"),
+    /^ {2}testos [0-9a-f]{64}\.0\n {4}Version: 2\n {4}origin refspec: origin:testos\/devel\n/,
+  );
+  assert.throws(() => ts(B, "switch", "origin:testos/devel"), /Old and new refs are equal/);
+});

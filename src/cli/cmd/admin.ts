@@ -163,9 +163,16 @@ export function registerAdmin(program: Command): void {
     .argument("<url>")
     .argument("[branch]")
     .option("--index <index>", "deployment index (default: booted)")
-    .option("--set <KEY=VALUE>", "remote option (accepted for compatibility)", collect)
+    .option("--set <KEY=VALUE>", "set a remote option (e.g. gpg-verify=false) when adding it", collect)
     .action(async (remote: string, url: string, branch: string | undefined, o: Opts, cmd: Command) => {
-      await setOrigin(sysrootOf(cmd), remote, url, branch, o.index as string | undefined);
+      await setOrigin(
+        sysrootOf(cmd),
+        remote,
+        url,
+        branch,
+        o.index as string | undefined,
+        (o.set as string[]) ?? [],
+      );
     });
 
   admin
