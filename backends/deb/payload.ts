@@ -9,9 +9,13 @@ import { readBody, tarHeaderToFile, tarItems } from "./tar.js";
 const MiB = 1024 * 1024;
 const HARD_CAP = 8 * 1024 * MiB;
 
-/** The most decompressed data.tar bytes we accept: Installed-Size (KiB) × 4 + 64 MiB, never above 8 GiB. */
-export function dataCap(installedSizeKiB: number | undefined): number {
-  const declared = (installedSizeKiB ?? 0) * 1024;
+/**
+ * The most decompressed data.tar bytes we accept: Installed-Size (KiB) × 4 + 64 MiB, never above 8 GiB.
+ * Installed-Size is optional in a .deb; without it, 100 × the compressed member size stands in (real
+ * packages compress 3–20×, so only a bomb comes near).
+ */
+export function dataCap(installedSizeKiB: number | undefined, compressedSize: number): number {
+  const declared = installedSizeKiB === undefined ? compressedSize * 25 : installedSizeKiB * 1024;
   return Math.min(HARD_CAP, declared * 4 + 64 * MiB);
 }
 
@@ -27,7 +31,12 @@ export async function* debPayload(layout: DebLayout, known?: DebControl): AsyncG
   let member = "";
   const fail = (detail: string) => new PackageFormatError(layout.path, `${what}: ${member}`, detail);
   try {
-    const src = await memberStream(layout, layout.data, layout.dataCompression, dataCap(installed));
+    const src = await memberStream(
+      layout,
+      layout.data,
+      layout.dataCompression,
+      dataCap(installed, layout.data.size),
+    );
     for await (const item of tarItems(src)) {
       member = item.header.name;
       let file: ReturnType<typeof tarHeaderToFile>;

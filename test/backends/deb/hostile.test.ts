@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { debBackend } from "../../../backends/deb/index.js";
+import { dataCap } from "../../../backends/deb/payload.js";
 import { PackageFormatError } from "../../../src/packages/errors.js";
 import { scratch, tsostreePkg } from "../../helpers.js";
 import { arArchive, craftDeb, patchTarSize, type TarEntry, tarball } from "./build.js";
@@ -156,6 +157,10 @@ test("a decompression bomb stops at Installed-Size × 4 + 64 MiB", async (t) => 
     }),
   );
   await expectError(p, /data\.tar\.gz/, /decompression bomb/);
+  // Without Installed-Size, 100 × the compressed size stands in; 8 GiB is the ceiling either way.
+  assert.equal(dataCap(undefined, 1000), 100_000 + 64 * 1024 * 1024);
+  assert.equal(dataCap(10, 1), 40 * 1024 + 64 * 1024 * 1024);
+  assert.equal(dataCap(1e9, 1), 8 * 1024 * 1024 * 1024);
 });
 
 test("wrong magic, wrong member order and bad debian-binary are refused", async (t) => {
