@@ -17,7 +17,7 @@ export interface BootedRecord {
 
 export type BootedIdentity =
   | { kind: "record"; record: BootedRecord }
-  | { kind: "inode"; dev: number; ino: number }
+  | { kind: "inode"; dev: number; ino: number; bootlink: string | null }
   | null;
 
 /** True when PATH is this machine's `/`. */
@@ -38,7 +38,17 @@ export function readBootedIdentity(sysroot: string): BootedIdentity {
   if (isRealRoot(sysroot)) {
     if (!existsSync("/run/ostree-booted")) return null;
     const st = statSync("/");
-    return { kind: "inode", dev: st.dev, ino: st.ino };
+    let bootlink: string | null = null;
+    try {
+      const arg = readFileSync("/proc/cmdline", "utf8")
+        .trim()
+        .split(" ")
+        .find((a) => a.startsWith("ostree="));
+      bootlink = arg ? arg.slice("ostree=".length) : null;
+    } catch {
+      // No /proc: the inode comparison alone decides.
+    }
+    return { kind: "inode", dev: st.dev, ino: st.ino, bootlink };
   }
   const run = join(resolve(sysroot), "run");
   if (!existsSync(join(run, "ostree-booted"))) return null;

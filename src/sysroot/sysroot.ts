@@ -1,7 +1,7 @@
 // Loading a sysroot the way ostree does: the bootloader entries are the source of truth. Read
 // `boot/loader` → loader.N, every entry's `ostree=` bootlink → the deployment directory it points
 // to, the origin files, and which deployment is booted.
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
@@ -220,7 +220,15 @@ function isBooted(root: string, d: Deployment, id: NonNullable<BootedIdentity>):
       id.record.osname === d.osname && id.record.csum === d.csum && id.record.deployserial === d.deployserial
     );
   const st = statSync(deploymentPath(root, d));
-  return st.dev === id.dev && st.ino === id.ino;
+  if (st.dev === id.dev && st.ino === id.ino) return true;
+  // Fallback when / is not the deployment directory itself (e.g. an overlay root): the ostree=
+  // argument the initramfs followed, if its bootlink still resolves to this deployment.
+  if (!id.bootlink) return false;
+  try {
+    return realpathSync(join(root, id.bootlink)) === realpathSync(deploymentPath(root, d));
+  } catch {
+    return false;
+  }
 }
 
 /** The staged deployment recorded under RUN/ostree (see staged.ts), if its directory exists. */
