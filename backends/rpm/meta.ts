@@ -16,10 +16,21 @@ const DEP_TAGS: [RelationKind, number, number, number][] = [
   ["enhances", TAG.ENHANCENAME, TAG.ENHANCEFLAGS, TAG.ENHANCEVERSION],
 ];
 
-/** Requires(pre) / Requires(pretrans) (and legacy PreReq) must hold before the package is unpacked. */
-const PRE_MASK = SENSE.SCRIPT_PRE | SENSE.PRETRANS | SENSE.PREREQ;
-/** Other ordering hints: a requirement only for a scriptlet that runs later is still a plain Requires. */
-const NOT_ONLY_PRE = SENSE.SCRIPT_POST | SENSE.SCRIPT_PREUN | SENSE.SCRIPT_POSTUN | SENSE.POSTTRANS;
+/** Requires(pre) / Requires(pretrans) must hold before the package is unpacked. */
+const PRE_MASK = SENSE.SCRIPT_PRE | SENSE.PRETRANS;
+/** Scriptlet qualifiers: legacy PreReq counts as "pre" only when no scriptlet qualifier says otherwise. */
+const SCRIPT_MASK =
+  SENSE.SCRIPT_PRE |
+  SENSE.SCRIPT_POST |
+  SENSE.SCRIPT_PREUN |
+  SENSE.SCRIPT_POSTUN |
+  SENSE.PRETRANS |
+  SENSE.POSTTRANS;
+
+/** Whether a Requires entry with these flags is needed before unpacking (deb Pre-Depends). */
+export function isPreRequire(flags: number): boolean {
+  return (flags & PRE_MASK) !== 0 || ((flags & SENSE.PREREQ) !== 0 && (flags & SCRIPT_MASK) === 0);
+}
 
 function sameLength(what: string, ...arrays: (unknown[] | undefined)[]): void {
   const n = arrays[0]?.length ?? 0;
@@ -43,7 +54,7 @@ export function rpmRelations(h: RpmHeader): Relations {
       const f = flags[i] ?? 0;
       const dep: Dep = rpmDep(name, f, versions[i] ?? "");
       let k = kind;
-      if (kind === "depends" && f & PRE_MASK && !(f & NOT_ONLY_PRE)) k = "pre-depends";
+      if (kind === "depends" && isPreRequire(f)) k = "pre-depends";
       const list = rel[k] ?? [];
       list.push(dep);
       rel[k] = list;

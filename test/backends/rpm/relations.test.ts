@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { isPreRequire } from "../../../backends/rpm/meta.js";
 import { formatRpmDep, opFromFlags, parseRpmRich, rpmDep } from "../../../backends/rpm/relations.js";
 
 test("rich dependencies parse into the model's tree and print back", () => {
@@ -98,4 +99,8 @@ test("plain dependencies from NAME/FLAGS/VERSION triples", () => {
   });
   assert.deepEqual(rpmDep("foo", 0, ""), { kind: "atom", atom: { name: "foo" } });
   assert.equal(rpmDep("(x or y)", 0, "").kind, "or");
+  // Requires(pre) 512, Requires(pre,post) 512|1024, pretrans 128, legacy PreReq 64 → before unpack;
+  // Requires(post) 1024|64, interpreters 256|1024 → ordinary requirements.
+  for (const f of [512, 512 | 1024, 128, 64, 768]) assert.equal(isPreRequire(f), true, String(f));
+  for (const f of [0, 1024 | 64, 1280, 2304, 16384, 288]) assert.equal(isPreRequire(f), false, String(f));
 });
