@@ -1,5 +1,7 @@
 // Our read commands print exactly what ostree prints, on repos the real ostree wrote.
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { haveTools, ostree, scratch, tsostree } from "../helpers.js";
 import { buildRepo } from "../repo/fixture.js";
@@ -35,6 +37,17 @@ for (const mode of ["bare", "bare-user", "archive"]) {
         ["diff", "--stats", "test^", "test"],
       ])
         same(repo, args);
+      // `show CHECKSUM` finds whichever object carries it.
+      const fileCsum = ostree([`--repo=${repo}`, "ls", "-C", "test^", "/xa"]).stdout.split(/\s+/)[4]!;
+      const [, , , , , tree, meta] = ostree([
+        `--repo=${repo}`,
+        "ls",
+        "-d",
+        "-C",
+        "test",
+        "/usr",
+      ]).stdout.split(/\s+/);
+      for (const c of [fileCsum, tree!, meta!]) same(repo, ["show", c]);
       // ostree fails on a missing key and on a missing path; so do we, with the same message.
       const o = ostree([`--repo=${repo}`, "ls", "test", "/nope"]);
       const r = tsostree([`--repo=${repo}`, "ls", "test", "/nope"]);
@@ -54,4 +67,15 @@ test("cat prints file content; --json gives structured output", (t) => {
   assert.ok(ls.some((e) => e.path === "/usr/bin/hi"));
   const log = JSON.parse(tsostree([`--repo=${repo}`, "log", "--json", "test"]).stdout) as unknown[];
   assert.equal(log.length, 2);
+});
+
+test("log stops where history was not fetched, as ostree's", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const { repo, first } = buildRepo(scratch(t), "archive");
+  rmSync(join(repo, "objects", first.slice(0, 2), `${first.slice(2)}.commit`));
+  same(repo, ["log", "test"]);
+  assert.match(
+    tsostree([`--repo=${repo}`, "log", "test"]).stdout,
+    /<< History beyond this commit not fetched >>/,
+  );
 });

@@ -79,7 +79,7 @@ export function registerShow(program: Command): void {
       }
       write(
         `Object: ${rev}\nType: file\nFile Type: ${isLink ? `symlink\nTarget: ${f.meta.symlinkTarget}` : `regular\nSize: ${f.size}`}\n` +
-          `Mode: 0${f.meta.mode.toString(8)}\nUid: ${f.meta.uid}\nGid: ${f.meta.gid}\nExtended Attributes: ${f.meta.xattrs.length ? xattrsText(f.meta.xattrs) : "(none)"}\n`,
+          `Mode: 0${f.meta.mode.toString(8)}\nUid: ${f.meta.uid}\nGid: ${f.meta.gid}\nExtended Attributes: { ${xattrsText(f.meta.xattrs)} }\n`,
       );
     });
 }
