@@ -41,12 +41,25 @@ export interface CommitDirOptions extends CommitModifier {
   onProgress?: (p: CommitProgress) => void;
 }
 
-const TYPE_NAMES: Record<number, string> = {
-  2401: "fifo",
-  4802: "character device",
-  14406: "block device",
-  26411: "socket",
-};
+/** What a special file is called in errors (numeric object keys would be octal-unfriendly). */
+function specialName(type: number): string {
+  switch (type) {
+    case S_IFIFO:
+      return "fifo";
+    case S_IFCHR:
+      return "character device";
+    case S_IFBLK:
+      return "block device";
+    case S_IFSOCK:
+      return "socket";
+    default:
+      return "special file";
+  }
+}
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFSOCK = 0o140000;
 
 /** Walks `dir` into the transaction; resolves once every file is stored. */
 export async function commitFromDirectory(
@@ -134,7 +147,7 @@ class DirectoryWalk {
         this.addFile(node, name, path, st, type === S_IFLNK);
       } else {
         throw new CommitError(
-          `${path}: a ${TYPE_NAMES[type] ?? "special file"} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
+          `${path}: a ${specialName(type)} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
         );
       }
       if (++this.sinceYield >= 256) await this.yieldNow();

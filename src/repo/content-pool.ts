@@ -35,6 +35,7 @@ export class ContentPool {
   private idleWaiters: (() => void)[] = [];
   private failure: Error | null = null;
   private inline: ContentStore | null = null;
+  private flushScheduled = false;
   private readonly size: number;
 
   constructor(
@@ -48,8 +49,20 @@ export class ContentPool {
     );
   }
 
-  submit(job: SourceJob): Promise<StoreResult> {
+  /**
+   * Queues a job. With `autoFlush`, jobs that do not justify starting workers are stored inline at
+   * the next turn of the event loop; without it (directory walks) they wait for drain(), so that a
+   * walk can first see how much work there is.
+   */
+  submit(job: SourceJob, autoFlush = false): Promise<StoreResult> {
     if (this.failure) return Promise.reject(this.failure);
+    if (autoFlush && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (this.workers.length === 0) void this.drain();
+      });
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       this.queuedBytes += job.size;

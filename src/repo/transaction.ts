@@ -114,13 +114,16 @@ export class Transaction {
     let r: StoreResult;
     if (Buffer.isBuffer(data)) return this.writeContentSync(meta, data);
     if (typeof data === "string")
-      return this.writeContentFromPath({
-        src: data,
-        meta,
-        size: size ?? -1,
-        readXattrs: false,
-        adopt: false,
-      });
+      return this.writeContentFromPath(
+        {
+          src: data,
+          meta,
+          size: size ?? -1,
+          readXattrs: false,
+          adopt: false,
+        },
+        true,
+      );
     else {
       const sink = this.store.openSink(meta, size);
       try {
@@ -143,12 +146,15 @@ export class Transaction {
     return r.csum;
   }
 
-  /** Queues a file on disk for the worker pool (what commitFromDirectory uses). */
-  async writeContentFromPath(job: SourceJob): Promise<string> {
+  /**
+   * Queues a file on disk for the worker pool (what commitFromDirectory uses). Without `autoFlush`
+   * the job may wait for drain() when no worker is running.
+   */
+  async writeContentFromPath(job: SourceJob, autoFlush = false): Promise<string> {
     this.requireOpen();
     if (job.size < 0) job.size = lstatSync(job.src).size;
     this.pool ??= new ContentPool(this.store.target, this.opts.workers);
-    const r = await this.pool.submit(job);
+    const r = await this.pool.submit(job, autoFlush);
     this.countContent(r);
     return r.csum;
   }
@@ -220,11 +226,10 @@ export class Transaction {
       this.pool = null;
       if (this.fsync) syncDir(this.repo.tmpDir());
       fault("before-rename");
-      const touched = this.renameStaged();
-      if (this.fsync) {
-        for (const d of touched) fsyncPath(join(this.repo.path, "objects", d));
-        fsyncPath(join(this.repo.path, "objects"));
-      }
+      // Commit objects go last, once everything they reference is durable in objects/: a crash
+      // in between leaves only unreferenced objects, never a commit with missing trees.
+      this.fsyncDirs(this.renameStaged((name) => !name.endsWith(".commit")));
+      this.fsyncDirs(this.renameStaged(() => true));
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
@@ -254,15 +259,15 @@ export class Transaction {
     }
   }
 
-  private renameStaged(): Set<string> {
+  /** Moves staged objects whose names pass `which` into objects/; returns the XX dirs touched. */
+  private renameStaged(which: (name: string) => boolean): Set<string> {
     const objects = join(this.repo.path, "objects");
     const touched = new Set<string>();
     const dirs = readdirSync(this.stagingDir).filter((d) => d.length === 2);
     let done = 0;
     for (const d of dirs) {
-      const names = readdirSync(join(this.stagingDir, d));
-      if (names.length === 0) continue;
-      mkdirSync(join(objects, d), { recursive: true, mode: 0o775 });
+      const names = readdirSync(join(this.stagingDir, d)).filter(which);
+      if (names.length) mkdirSync(join(objects, d), { recursive: true, mode: 0o775 });
       for (const name of names) {
         renameSync(join(this.stagingDir, d, name), join(objects, d, name));
         touched.add(d);
@@ -270,6 +275,12 @@ export class Transaction {
       if (++done === Math.ceil(dirs.length / 2)) fault("mid-rename");
     }
     return touched;
+  }
+
+  private fsyncDirs(dirs: Set<string>): void {
+    if (!this.fsync || dirs.size === 0) return;
+    for (const d of dirs) fsyncPath(join(this.repo.path, "objects", d));
+    fsyncPath(join(this.repo.path, "objects"));
   }
 
   private removeStaging(): void {
