@@ -13,6 +13,7 @@ import { isRealRoot } from "./booted.js";
 import { writeDeployments } from "./bootswap.js";
 import { cleanupSysroot, removeTree } from "./cleanup.js";
 import { type Deployment, deploymentPinned, newDeployment, sameDeployment } from "./deployment.js";
+import { startEarlyBootcsum } from "./early-bootcsum.js";
 import { mergeEtc, prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";
 import { KernelArgs, kargsFromProcCmdline } from "./kargs.js";
@@ -127,9 +128,14 @@ export async function initializeDeployment(
     // Checked out in place (not via a temp sibling) so that an interrupted deploy leaves a
     // CSUM.SERIAL directory that both our cleanup and ostree's recognize and remove.
     mkdirSync(root, { mode: 0o755 });
+    const early = startEarlyBootcsum(s.repo, csum);
     await checkout(s.repo, csum, root, { ...checkoutMode(s), union: true });
     faultPoint("checkout");
-    const kernel = findKernel(root);
+    let kernel = findKernel(root, { checksum: false });
+    const sameKernel = early && kernel.srcDir === join(root, "usr/lib/modules", early.kver);
+    const hinted = sameKernel ? await early.bootcsum : null;
+    if (hinted) kernel.bootcsum = hinted;
+    else kernel = findKernel(root);
     const d = newDeployment(osname, csum, serial, kernel.bootcsum, origin, kargs);
     prepareEtc(root);
     faultPoint("etc-prepared");
