@@ -10,7 +10,7 @@ import { haveTools, ostree, run, tsostreeBin } from "../helpers.js";
 import { commit, deploymentDirs, makeSysroot, makeTree, must, os, sysScratch, ts } from "./fixture.js";
 
 test("our sysroot lock blocks ostree admin, and ostree's blocks us", async (t) => {
-  if (!haveTools(t, "ostree", "python3")) return;
+  if (!haveTools(t, "ostree")) return;
   const dir = sysScratch(t);
   const S = makeSysroot(join(dir, "S"));
   commit(S, makeTree(join(dir, "t1")), "1");
@@ -31,6 +31,10 @@ test("our sysroot lock blocks ostree admin, and ostree's blocks us", async (t) =
   lock.release();
   assert.equal(await exited, 0);
   // A POSIX record lock conflicts with ostree's OFD lock the same way; hold one and deploy.
+  if (spawnSync("sh", ["-c", "command -v python3"]).status !== 0) {
+    t.diagnostic("python3 missing: skipped holding a foreign fcntl lock");
+    return;
+  }
   const holder = spawn("python3", [
     "-c",
     "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)",
