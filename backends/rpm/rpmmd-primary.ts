@@ -3,6 +3,7 @@
 import { SaxesParser } from "saxes";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
+import { ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
 
 export class RpmMdError extends Error {
   override name = "RpmMdError";
@@ -26,8 +27,23 @@ function evr(a: Record<string, string>): string {
   return `${e}${a.ver}${a.rel ? `-${a.rel}` : ""}`;
 }
 
-/** Parses primary.xml text into records; `baseUrl` makes locations absolute. */
+/**
+ * Parses primary.xml text into records; `baseUrl` makes locations absolute. The fast scanner handles
+ * what createrepo_c writes; anything unusual goes through the general streaming XML parser, which
+ * also gives well-formedness errors their line numbers.
+ */
 export function parsePrimary(xml: string, baseUrl: string, what: string): RpmRecord[] {
+  if (!xml.includes("<metadata") || !/<\/metadata>\s*$/.test(xml.slice(-64)))
+    throw new RpmMdError(`${what}: truncated or not rpm-md primary metadata; refresh it`);
+  try {
+    return scanPrimary(xml, baseUrl);
+  } catch (e) {
+    if (!(e instanceof ScanUnsupported)) throw e;
+    return parsePrimaryXml(xml, baseUrl, what);
+  }
+}
+
+function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[] {
   const out: RpmRecord[] = [];
   const parser = new SaxesParser({ xmlns: false });
   let cur: RpmRecord | undefined;
