@@ -57,7 +57,11 @@ export function inspectJson(
     source: info.source,
     relations,
     conffiles: info.conffiles,
-    triggers: info.triggers.map((t) => ({ kind: t.kind, condition: t.condition })),
+    triggers: info.triggers.map((t) =>
+      opts.scripts && t.script
+        ? { kind: t.kind, condition: t.condition, interpreter: t.script.interpreter, body: t.script.body }
+        : { kind: t.kind, condition: t.condition },
+    ),
     fields: info.extra ?? {},
   };
   out.scripts = opts.scripts ? info.scripts : info.scripts.map((s) => s.phase);

@@ -55,6 +55,10 @@ echo preun
 echo posttrans
 %triggerin -- bash >= 5
 echo trigger-bash
+%filetriggerin -- /usr/lib/tso-demo /usr/share/tso-demo
+echo file-trigger
+%transfiletriggerpostun -p <lua> -- /usr/lib/tso-demo
+print("trans-file-trigger")
 
 %files
 /usr/bin/demo

@@ -83,7 +83,17 @@ test("inspect --json agrees with rpm -qp for every payload compression", (t) => 
       assert.equal(s.body, body === "(none)" ? "" : body, `${phase} body`);
       assert.equal(s.interpreter, prog, `${phase} interpreter`);
     }
-    assert.deepEqual(j.triggers, [{ kind: "triggerin", condition: "bash >= 5" }]);
+    // rpm prints one block per trigger script: "KIND scriptlet (using INTERP) -- COND, COND\nBODY".
+    const blocks = `${q(rpm, "--triggers")}${q(rpm, "--filetriggers")}`
+      .split(/^(?=\S+ scriptlet \(using )/m)
+      .filter((b) => b.trim());
+    const want = blocks.flatMap((b) => {
+      const m = /^(\S+) scriptlet \(using (.*?)\) -- (.*)\n([\s\S]*?)\n?$/.exec(b);
+      assert.ok(m, b);
+      return m[3].split(", ").map((condition) => ({ kind: m[1], condition, interpreter: m[2], body: m[4] }));
+    });
+    assert.equal(want.length, 4);
+    assert.deepEqual(j.triggers, want, `${c}: triggers`);
     assert.deepEqual(j.conffiles, ["/etc/tso-demo/demo.conf"]);
     const listed = j.files.filter((f: JsonFile) => !f.flags.includes("implied"));
     assert.deepEqual(
