@@ -95,9 +95,11 @@ function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[
         if (DEP_ELEMENTS.has(tag.name)) depKind = tag.name.slice(4) as typeof depKind;
     }
   });
-  parser.on("text", (t) => {
+  const onText = (t: string) => {
     if (textEl) text += t;
-  });
+  };
+  parser.on("text", onText);
+  parser.on("cdata", onText);
   parser.on("closetag", (tag) => {
     if (DEP_ELEMENTS.has(tag.name)) depKind = undefined;
     else if (tag.name === textEl && cur) {
