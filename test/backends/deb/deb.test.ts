@@ -69,6 +69,8 @@ test("inspect --json agrees with dpkg-deb -f / -c for every compression", (t) =>
       ["preinst", "postinst", "prerm", "postrm", "config"],
     );
     assert.equal(j.scripts[1].interpreter, "/bin/sh");
+    for (const sc of j.scripts)
+      assert.equal(sc.body, sh("dpkg-deb", ["--info", deb, sc.phase]), `${c}: ${sc.phase}`);
     assert.deepEqual(j.triggers, [
       { kind: "interest-noawait", condition: "/usr/share/tso-demo" },
       { kind: "activate-noawait", condition: "ldconfig" },
