@@ -1,7 +1,16 @@
 // Loading a sysroot the way ostree does: the bootloader entries are the source of truth. Read
 // `boot/loader` → loader.N, every entry's `ostree=` bootlink → the deployment directory it points
 // to, the origin files, and which deployment is booted.
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import {
+  existsSync,
+  fstatSync,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
@@ -49,6 +58,11 @@ export function readOrigin(path: string): KeyFile | null {
     throw e;
   }
   return KeyFile.parse(text);
+}
+
+/** The held sysroot lock; release() lets the next ostree or tsostree process in. */
+export interface SysrootLock {
+  release(): void;
 }
 
 export class Sysroot {
@@ -101,17 +115,35 @@ export class Sysroot {
   }
 
   /** The exclusive sysroot lock; says so when it has to wait instead of hanging silently. */
-  async lock(timeoutMs = Number(process.env.TSOSTREE_LOCK_TIMEOUT_MS ?? 300_000)): Promise<FileLock> {
+  async lock(timeoutMs = Number(process.env.TSOSTREE_LOCK_TIMEOUT_MS ?? 300_000)): Promise<SysrootLock> {
     const path = join(this.path, LOCK_FILE);
-    try {
-      return await FileLock.acquire(path, "exclusive", Math.min(timeoutMs, 200));
-    } catch (e) {
-      if (!(e instanceof LockTimeoutError) || timeoutMs <= 200) throw e;
+    const deadline = Date.now() + timeoutMs;
+    let warned = false;
+    for (;;) {
+      let lock: FileLock;
+      try {
+        lock = await FileLock.acquire(path, "exclusive", Math.min(Math.max(deadline - Date.now(), 0), 200));
+      } catch (e) {
+        if (!(e instanceof LockTimeoutError) || Date.now() >= deadline) throw e;
+        if (!warned)
+          process.stderr.write(
+            `Waiting for sysroot lock (${path} is held by another ostree or tsostree process)...\n`,
+          );
+        warned = true;
+        continue;
+      }
+      // ostree (libglnx) unlinks the lock file when it lets go; a lock won on that dead inode
+      // excludes nobody, so take it again on the file that is there now.
+      if (lockedFileIsLive(lock, path))
+        return {
+          release: () => {
+            // Like libglnx: the exclusive owner removes the file, so no stale lock file stays.
+            rmSync(path, { force: true });
+            lock.release();
+          },
+        };
+      lock.release();
     }
-    process.stderr.write(
-      `Waiting for sysroot lock (${path} is held by another ostree or tsostree process)...\n`,
-    );
-    return FileLock.acquire(path, "exclusive", timeoutMs - 200);
   }
 
   deploymentDir(d: Deployment): string {
@@ -252,4 +284,16 @@ function loadStaged(root: string): Deployment | null {
   if (!existsSync(deploymentPath(root, d))) return null;
   d.origin = readOrigin(originPath(root, d));
   return d;
+}
+
+function lockedFileIsLive(lock: FileLock, path: string): boolean {
+  // FileLock keeps its descriptor private; fstat on it is the only way to see the locked inode.
+  const fd = (lock as unknown as { fd: number }).fd;
+  try {
+    const held = fstatSync(fd);
+    const now = statSync(path);
+    return held.nlink > 0 && held.ino === now.ino && held.dev === now.dev;
+  } catch {
+    return false;
+  }
 }
