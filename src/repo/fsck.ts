@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gHashOrder } from "../util/ghash.js";
 import {
   checksumPrefix,
   type ObjectType,
@@ -125,50 +126,61 @@ export function fsck(
   result.partialCommits = commits.length - complete.length;
   say(`Verifying content integrity of ${complete.length} commit objects...`);
   const reachable = new Set<ObjectName>();
-  const parents = new Map<ObjectName, Set<string>>();
+  const parents = new Map<ObjectName, ObjectName[]>();
   for (const c of complete) {
     traverseCommit(repo, c, reachable, {
       depth: 0,
-      onObject: (n, commit) => {
-        const s = parents.get(n);
-        if (s) s.add(commit);
-        else parents.set(n, new Set([commit]));
+      onParent: (n, parent) => {
+        const list = parents.get(n);
+        if (!list) parents.set(n, [parent]);
+        else if (!list.includes(parent)) list.push(parent);
       },
       onMissing: () => {},
     });
   }
-  const corrupt = new Set<ObjectName>();
+  /** The commits that reach an object, in the order ostree lists them (a GHashTable's). */
+  const commitsOf = (name: ObjectName): string[] => {
+    const found: string[] = [];
+    const seen = new Set<ObjectName>();
+    const up = (n: ObjectName) => {
+      if (seen.has(n)) return;
+      seen.add(n);
+      if (n.endsWith(".commit")) found.push(parseObjectName(n).checksum);
+      else for (const p of parents.get(n) ?? []) up(p);
+    };
+    up(name);
+    return gHashOrder(found);
+  };
+  // Objects whose commits become partial: missing ones always (as ostree), corrupt ones once deleted.
+  const lost = new Set<ObjectName>();
   const check = (name: ObjectName) => {
     const { checksum, type } = parseObjectName(name);
     result.objectsChecked++;
-    const owners = [...(parents.get(name) ?? [])];
+    const owners = name.endsWith(".commit") ? [] : commitsOf(name);
     if (!repo.hasObject(checksum, type)) {
-      problem(name, "missing", `Object missing: ${name}`, owners);
-      corrupt.add(name);
+      const where = owners.length ? ` in commits ${owners.join(", ")}` : "";
+      problem(name, "missing", `Object missing${where}: ${name}`, owners);
+      lost.add(name);
       return;
     }
     const msg = verifyObject(repo, checksum, type);
-    if (msg) {
-      problem(name, "corrupt", owners.length ? `In commits ${owners.join(", ")}: ${msg}` : msg, owners);
-      corrupt.add(name);
+    if (!msg) return;
+    problem(name, "corrupt", owners.length ? `In commits ${owners.join(", ")}: ${msg}` : msg, owners);
+    if (opts.delete) {
+      unlinkSync(repo.objectPath(checksum, type));
+      result.deleted.push(name);
+      lost.add(name);
     }
   };
   for (const name of reachable) check(name);
   // Beyond ostree: loose objects no commit reaches are verified too.
   for (const name of all) if (!reachable.has(name)) check(name);
-  if (opts.delete) {
-    for (const name of corrupt) {
-      const { checksum, type } = parseObjectName(name);
-      if (repo.hasObject(checksum, type)) {
-        unlinkSync(repo.objectPath(checksum, type));
-        result.deleted.push(name);
-      }
-      if (type === "commit") continue;
-      for (const c of parents.get(name) ?? []) {
-        if (isPartialCommit(repo, c) || result.markedPartial.includes(c)) continue;
-        markCommitPartial(repo, c);
-        result.markedPartial.push(c);
-      }
+  for (const name of lost) {
+    if (name.endsWith(".commit")) continue;
+    for (const c of commitsOf(name)) {
+      if (isPartialCommit(repo, c) || result.markedPartial.includes(c)) continue;
+      markCommitPartial(repo, c);
+      result.markedPartial.push(c);
     }
   }
   return result;

@@ -25,13 +25,21 @@ export function isPartialCommit(repo: Repo, csum: string): boolean {
 export interface TraverseOptions {
   /** Ancestors to include: 0 = the commit only, -1 = all. */
   depth?: number;
-  /** Called for every object reached, with the commit it was reached from. */
-  onObject?: (name: ObjectName, commit: string) => void;
+  /**
+   * Called for every (object, parent) edge, as ostree records them: a commit's root dirtree and
+   * dirmeta have the commit as parent, everything else the dirtree that lists it. Edges into an
+   * already-reached dirtree are reported too (its subtree is not walked again).
+   */
+  onParent?: (name: ObjectName, parent: ObjectName) => void;
   /** Objects that could not be read are reported here instead of failing the walk. */
-  onMissing?: (name: ObjectName, commit: string) => void;
+  onMissing?: (name: ObjectName) => void;
 }
 
-/** Adds to `reachable` every object of `commit` (and its ancestors, per depth). */
+/**
+ * Adds to `reachable` every object of `commit` (and its ancestors, per depth). Like ostree, the
+ * walk stops at a commit already reached or not present (history may be shallow), and a partial
+ * commit's missing objects are not errors.
+ */
 export function traverseCommit(
   repo: Repo,
   commit: string,
@@ -42,63 +50,54 @@ export function traverseCommit(
   let csum: string | null = commit;
   while (csum) {
     const cname = objectName(csum, "commit");
-    if (!repo.hasObject(csum, "commit")) {
-      // A missing ancestor is shallow history; a missing starting commit is a real loss.
-      if (csum === commit) opts.onMissing?.(cname, commit);
-      return;
-    }
+    if (reachable.has(cname) || !repo.hasObject(csum, "commit")) return;
     reachable.add(cname);
-    opts.onObject?.(cname, csum);
     let c: ReturnType<Repo["loadCommit"]>;
     try {
       c = repo.loadCommit(csum);
     } catch (e) {
       // An unreadable commit is reported like a missing one when the caller collects problems.
       if (!opts.onMissing) throw e;
-      opts.onMissing(cname, commit);
+      opts.onMissing(cname);
       return;
     }
-    const tolerate = isPartialCommit(repo, csum) ? () => {} : opts.onMissing;
-    walkTree(repo, c.rootTree, c.rootMeta, csum, reachable, { ...opts, onMissing: tolerate });
+    const tolerant = isPartialCommit(repo, csum) ? { ...opts, onMissing: () => {} } : opts;
+    walkDir(repo, c.rootTree, c.rootMeta, cname, reachable, tolerant);
     if (depth === 0) return;
     if (depth > 0) depth--;
     csum = c.parent;
   }
 }
 
-function walkTree(
+function walkDir(
   repo: Repo,
   tree: string,
   meta: string,
-  commit: string,
+  parent: ObjectName,
   reachable: Set<ObjectName>,
   opts: TraverseOptions,
 ): void {
   const metaName = objectName(meta, "dirmeta");
-  if (!reachable.has(metaName)) {
-    reachable.add(metaName);
-    opts.onObject?.(metaName, commit);
-    if (!repo.hasObject(meta, "dirmeta")) opts.onMissing?.(metaName, commit);
-  }
+  opts.onParent?.(metaName, parent);
+  reachable.add(metaName);
   const treeName = objectName(tree, "dirtree");
+  opts.onParent?.(treeName, parent);
   if (reachable.has(treeName)) return;
   reachable.add(treeName);
-  opts.onObject?.(treeName, commit);
   let t: ReturnType<Repo["loadDirTree"]>;
   try {
     t = repo.loadDirTree(tree);
   } catch (e) {
     if (!opts.onMissing) throw e;
-    opts.onMissing(treeName, commit);
+    opts.onMissing(treeName);
     return;
   }
   for (const [, csum] of t.files) {
     const n = objectName(csum, "file");
-    if (reachable.has(n)) continue;
+    opts.onParent?.(n, treeName);
     reachable.add(n);
-    opts.onObject?.(n, commit);
   }
-  for (const [, st, sm] of t.dirs) walkTree(repo, st, sm, commit, reachable, opts);
+  for (const [, st, sm] of t.dirs) walkDir(repo, st, sm, treeName, reachable, opts);
 }
 
 const LISTED: Record<string, ObjectType> = {

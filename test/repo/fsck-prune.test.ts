@@ -91,3 +91,18 @@ test("prune --delete-commit refuses a referenced commit", (t) => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /is referenced by 'test'/);
 });
+
+test("fsck on a missing object: same messages as ostree, commit marked partial", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo } = buildRepo(dir, "archive");
+  const [[csum]] = victims(repo) as [[string, string]];
+  const theirs = join(dir, "theirs");
+  sh("cp", ["-a", repo, theirs]);
+  for (const r of [repo, theirs]) sh("rm", [Repo.open(r).objectPath(csum, "file")]);
+  const o = ostree([`--repo=${theirs}`, "fsck"]);
+  const ours = tsostree([`--repo=${repo}`, "fsck"]);
+  assert.equal(ours.status, 1);
+  assert.equal(ours.stderr, o.stderr);
+  assert.deepEqual(sh("ls", [join(repo, "state")]), sh("ls", [join(theirs, "state")]));
+});
