@@ -340,6 +340,10 @@ export async function checkout(
 
 function writeEntry(co: Checkout, entry: TreeEntry, path: string, existing: boolean): void {
   if (entry.kind === "dir") co.dir(entry, path, existing);
-  else co.file(entry.checksum, path);
+  else {
+    // Like ostree, a file subpath lands inside DEST, which is created as a private directory.
+    if (!existing) mkdirSync(path, 0o700);
+    co.file(entry.checksum, `${path}/${entry.name}`);
+  }
   co.finish();
 }

@@ -53,6 +53,8 @@ test("hardlink checkout shares inodes with the repo; subpath and union modes", a
   await checkout(repo, "test^", sub, { userMode: true, subpath: "/usr/bin", union: true });
   await checkout(repo, "test", sub, { userMode: true, subpath: "/a", unionAdd: true });
   assert.ok(existsSync(join(sub, "b/c/d/e")));
+  await checkout(repo, "test", join(dir, "one"), { userMode: true, subpath: "/usr/bin/tool" });
+  assert.deepEqual(readdirSync(join(dir, "one")), ["tool"]);
   await checkout(repo, "test", join(dir, "none"), { subpath: "/nope", allowNoent: true });
   assert.equal(existsSync(join(dir, "none")), false);
   await assert.rejects(
