@@ -188,6 +188,20 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
     assert.equal(o.status, 0, o.stderr);
     assert.deepEqual(o.set, a.set, c);
   }
+  // --root: the tree's own deb822 sources (key inside the tree) and its dpkg status.
+  const tree = join(dir, "tree");
+  mkdirSync(join(tree, "etc/apt/sources.list.d"), { recursive: true });
+  mkdirSync(join(tree, "etc/apt/keyrings"), { recursive: true });
+  mkdirSync(join(tree, "var/lib/dpkg"), { recursive: true });
+  writeFileSync(join(tree, "etc/apt/keyrings/test.gpg"), readFileSync(keyring));
+  writeFileSync(
+    join(tree, "etc/apt/sources.list.d/test.sources"),
+    `Types: deb\nURIs: file:${repo}\nSuites: test\nComponents: main\nSigned-By: /etc/apt/keyrings/test.gpg\n`,
+  );
+  writeFileSync(join(tree, "var/lib/dpkg/status"), `${STATUS}\n`);
+  const viaRoot = ours(["--root", tree, "app", "newimpl"]);
+  assert.equal(viaRoot.status, 0, viaRoot.stderr);
+  assert.deepEqual(viaRoot.set, aptSim(join(dir, "apt"), sources, status, ["app", "newimpl"]).set);
   // --no-install-recommends drops `extra`.
   assert.ok(!ours([...base, "--no-install-recommends", "app"]).set.includes("+extra 1.0"));
   // Unsolvable: exit 1 and a readable chain.

@@ -1,9 +1,10 @@
 // Oracle: an rpm-md repository built at test time (rpmbuild + createrepo_c); our resolution must
 // equal what `dnf --installroot=… --assumeno install` would do on the same repo and rpmdb.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
 
 interface Spec {
@@ -160,4 +161,54 @@ test("rpm-md test repository: resolve equals dnf --assumeno install", { timeout:
   const bad = tsostreePkg(["resolve", ...base, "needy"]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /needy depends on lib >= 9 but only 2\.1-1 is available/);
+
+  // Signed repomd (repo_gpgcheck) and bad metadata: each refused, the previous cache kept.
+  const gnupg = join(dir, "gnupg");
+  mkdirSync(gnupg, { mode: 0o700 });
+  const env = { ...process.env, GNUPGHOME: gnupg };
+  sh(
+    "gpg",
+    [
+      "--batch",
+      "--passphrase",
+      "",
+      "--quick-gen-key",
+      "tsostree rpm <t@example.org>",
+      "ed25519",
+      "sign",
+      "1d",
+    ],
+    { env },
+  );
+  sh("gpg", ["--batch", "--armor", "--output", join(dir, "key.asc"), "--export"], { env });
+  const repomd = join(repo, "repodata/repomd.xml");
+  const sign = () =>
+    sh("gpg", ["--batch", "--yes", "--armor", "--detach-sign", "--output", `${repomd}.asc`, repomd], { env });
+  sign();
+  writeFileSync(
+    repoFile,
+    `[test]\nname=test\nbaseurl=file://${repo}\nrepo_gpgcheck=1\ngpgkey=file://${join(dir, "key.asc")}\n`,
+  );
+  const cache = join(dir, "md");
+  const refresh = () => tsostreePkg(["refresh-md", "--force", "--repo-file", repoFile, "--cache-dir", cache]);
+  const ok = refresh();
+  assert.equal(ok.status, 0, ok.stderr);
+  const snapshot = () => sh("sh", ["-c", `cd ${cache} && find . -type f | sort | xargs sha256sum`]);
+  const before = snapshot();
+  const refused = (what: string, re: RegExp) => {
+    const r = refresh();
+    assert.equal(r.status, 1, what);
+    assert.match(r.stderr, re, what);
+    assert.equal(snapshot(), before, `${what}: cache changed`);
+  };
+  const goodMd = readFileSync(repomd, "utf8");
+  writeFileSync(repomd, goodMd.replace("<revision>", "<revision>1"));
+  refused("bad signature", /signature/i);
+  writeFileSync(repomd, goodMd);
+  const primaryHref = /href="(repodata\/[^"]*primary\.xml\.gz)"/.exec(goodMd)?.[1] ?? "";
+  const primaryPath = join(repo, primaryHref);
+  const goodPrimary = readFileSync(primaryPath);
+  writeFileSync(primaryPath, gzipSync(Buffer.from("<metadata>")));
+  refused("repomd checksum mismatch", /checksum mismatch/);
+  writeFileSync(primaryPath, goodPrimary);
 });
