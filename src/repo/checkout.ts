@@ -19,7 +19,6 @@ import {
   renameSync,
   rmSync,
   symlinkSync,
-  unlinkSync,
   utimesSync,
   writeSync,
 } from "node:fs";
