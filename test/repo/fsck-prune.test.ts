@@ -1,7 +1,7 @@
 // fsck finds a flipped byte in every object kind, like `ostree fsck`; prune keeps exactly what
 // `ostree prune` keeps on a copy of the same repo.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Repo } from "../../src/repo/repo.js";
@@ -105,4 +105,39 @@ test("fsck on a missing object: same messages as ostree, commit marked partial",
   assert.equal(ours.status, 1);
   assert.equal(ours.stderr, o.stderr);
   assert.deepEqual(sh("ls", [join(repo, "state")]), sh("ls", [join(theirs, "state")]));
+});
+
+test("prune --keep-younger-than keeps the same commits as ostree", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo, tree } = buildRepo(dir, "archive");
+  for (const [i, ts] of ["2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"].entries()) {
+    writeFileSync(join(tree, "gen"), String(i));
+    ostreeCommit(repo, "hist", tree, `gen ${i}`, [`--timestamp=${ts}`]);
+  }
+  const theirs = join(dir, "theirs");
+  sh("cp", ["-a", repo, theirs]);
+  const args = ["prune", "--keep-younger-than=2020-06-01 00:00:00 +0000"];
+  const o = ostree([`--repo=${theirs}`, ...args]);
+  assert.equal(o.status, 0, o.stderr);
+  const r = tsostree([`--repo=${repo}`, ...args]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, o.stdout);
+  assert.deepEqual(listObjects(Repo.open(repo)).sort(), listObjects(Repo.open(theirs)).sort());
+});
+
+test("a corrupt dirtree fails the checkout and leaves no destination", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo } = buildRepo(dir, "bare-user");
+  const [, [tree]] = victims(repo) as [unknown, [string, string]];
+  flipLastByte(Repo.open(repo).objectPath(tree, "dirtree"));
+  const r = tsostree([`--repo=${repo}`, "checkout", "-U", "test", join(dir, "co")]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`Corrupted dirtree object ${tree}|invalid dirtree`));
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.includes("co")),
+    [],
+  );
 });
