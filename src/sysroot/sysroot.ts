@@ -156,7 +156,10 @@ export class Sysroot {
 
   /** The stateroot commands act on: --os, else the booted one, else the only one there is. */
   resolveOsname(osname: string | undefined): string {
-    if (osname) return osname;
+    if (osname) {
+      validateOsname(osname);
+      return osname;
+    }
     if (this.booted) return this.booted.osname;
     const names = [...new Set(this.deployments.map((d) => d.osname))];
     if (names.length === 1) return names[0]!;
