@@ -18,7 +18,14 @@ import { FileLock, LockTimeoutError } from "../util/lock.js";
 import { BootConfig, parseBootlink, readEntries } from "./bls.js";
 import { type BootedIdentity, readBootedIdentity, runstatePath } from "./booted.js";
 import { type Deployment, deploymentPath, originPath, sameDeployment } from "./deployment.js";
-import { LayoutError, LOCK_FILE, loaderEntriesRel, parseDeployName, REPO_DIR } from "./layout.js";
+import {
+  LayoutError,
+  LOCK_FILE,
+  loaderEntriesRel,
+  parseDeployName,
+  REPO_DIR,
+  validateOsname,
+} from "./layout.js";
 import { readPlan } from "./staged-plan.js";
 
 export class SysrootError extends Error {
