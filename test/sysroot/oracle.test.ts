@@ -57,6 +57,8 @@ test("deploy writes what ostree admin deploy writes, twice, with the /etc merge"
     editEtc(s);
     commit(s, t2, "42.2");
   }
+  const sorted = (x: string) => x.split("\n").sort().join("\n");
+  assert.equal(sorted(ts(B, "config-diff", "--os=testos")), sorted(os(A, "config-diff", "--os=testos")));
   os(A, "deploy", "--os=testos", "testos/stable", "--karg-append=console=ttyS0");
   ts(B, "deploy", "--os=testos", "testos/stable", "--karg-append=console=ttyS0");
   assert.deepEqual(layout(B), layout(A));
