@@ -193,6 +193,7 @@ class DirectoryWalk {
   private async yieldNow(): Promise<void> {
     this.sinceYield = 0;
     await new Promise<void>((r) => setImmediate(r));
+    await this.tx.throttle();
     const now = Date.now();
     if (this.opts.onProgress && now - this.lastReport > 100) {
       this.lastReport = now;

@@ -76,6 +76,17 @@ export class ContentPool {
     });
   }
 
+  /** Jobs queued but not yet handed to a worker (directory walks pause while this is large). */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once the backlog is below `n` (immediately when no worker is running). */
+  async waitBacklog(n: number): Promise<void> {
+    while (this.workers.length && this.queue.length >= n && !this.failure)
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
   /** Resolves when every submitted job has finished (inline ones are done here). */
   async drain(): Promise<void> {
     if (this.workers.length === 0) {
@@ -103,7 +114,11 @@ export class ContentPool {
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL("./content-worker.js", import.meta.url), { workerData: this.target });
+      // Small heaps: a worker holds one file at a time, and RSS is part of the performance budget.
+      const w = new Worker(new URL("./content-worker.js", import.meta.url), {
+        workerData: this.target,
+        resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 },
+      });
       w.unref();
       w.on("message", (m: WorkerReply) => this.onReply(w, m));
       w.on("error", (e) => this.fail(new ContentError(`content worker failed: ${e.message}`)));
@@ -144,7 +159,7 @@ export class ContentPool {
       } else p.resolve(r);
     });
     this.pump();
-    if (!this.queue.length && !this.inflight.size) for (const r of this.idleWaiters.splice(0)) r();
+    for (const r of this.idleWaiters.splice(0)) r();
   }
 
   private fail(e: Error): void {

@@ -70,7 +70,7 @@ export class ContentError extends RepoError {
 }
 
 /** Files up to this size are read whole; bigger ones stream in CHUNK-sized pieces. */
-const SMALL_MAX = 8 << 20;
+const SMALL_MAX = 2 << 20;
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 const OBJECT_TIMESTAMP = 0;

@@ -159,6 +159,11 @@ export class Transaction {
     return r.csum;
   }
 
+  /** Lets a producer (a directory walk) pause while many queued files wait for a worker. */
+  async throttle(): Promise<void> {
+    if (this.pool && this.pool.backlog >= 512) await this.pool.waitBacklog(128);
+  }
+
   /** Waits until every queued file is stored. */
   async drain(): Promise<void> {
     await this.pool?.drain();
