@@ -81,3 +81,27 @@ export function formatStatus(s: Sysroot): string {
   }
   return out;
 }
+
+export interface SysrootStatus {
+  booted: boolean;
+  /** `STATEROOT CSUM.SERIAL` the bootloader starts next, or null without deployments. */
+  nextBoot: string | null;
+  /** What `admin rollback` would make the default, or null when there is nothing to roll back to. */
+  rollbackTarget: string | null;
+  deployments: DeploymentStatus[];
+}
+
+/** The JSON of `admin status --json`; `rollbackTarget` comes from the same rule `rollback` uses. */
+export function sysrootStatus(
+  s: Sysroot,
+  rollbackPick: (s: Sysroot, osname: string) => Deployment | null,
+): SysrootStatus {
+  const id = (d: Deployment | null | undefined) => (d ? `${d.osname} ${d.csum}.${d.deployserial}` : null);
+  const os = s.booted?.osname ?? s.deployments[0]?.osname;
+  return {
+    booted: !!s.booted,
+    nextBoot: id(s.deployments[0]),
+    rollbackTarget: os ? id(rollbackPick(s, os)) : null,
+    deployments: deploymentStatuses(s),
+  };
+}

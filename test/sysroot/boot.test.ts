@@ -9,6 +9,8 @@ import { commit, deploymentDirs, makeSysroot, makeTree, must, os, sysScratch, ts
 
 interface St {
   booted: boolean;
+  nextBoot: string | null;
+  rollbackTarget: string | null;
   deployments: {
     checksum: string;
     booted: boolean;
@@ -46,6 +48,9 @@ test("boot, edit /etc in the running root, upgrade, rollback twice, cleanup", (t
   assert.deepEqual(versions(S), ["2.0", "1.0"]);
   assert.equal(st.deployments[0]!.pending, true);
   assert.equal(st.deployments[1]!.booted, true);
+  // status --json says what boots next and what a rollback would pick (here: the booted one).
+  assert.equal(st.nextBoot, `testos ${st.deployments[0]!.checksum}.0`);
+  assert.equal(st.rollbackTarget, `testos ${st.deployments[1]!.checksum}.0`);
   assert.match(os(S, "status"), /2\.0[\s\S]*1\.0/);
 
   // rollback while an update is pending: the booted one becomes the default again; twice = undo.

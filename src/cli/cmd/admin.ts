@@ -13,13 +13,14 @@ import {
   osInit,
   pin,
   rollback,
+  rollbackList,
   setOrigin,
   undeploy,
   upgrade,
   withLockedSysroot,
 } from "../../sysroot/ops.js";
 import { originFromRefspec } from "../../sysroot/origin.js";
-import { deploymentStatuses, formatStatus } from "../../sysroot/status.js";
+import { formatStatus, sysrootStatus } from "../../sysroot/status.js";
 import { Sysroot, SysrootError } from "../../sysroot/sysroot.js";
 import { unlock } from "../../sysroot/unlock.js";
 import { KeyFile } from "../../util/keyfile.js";
@@ -109,7 +110,14 @@ export function registerAdmin(program: Command): void {
     .option("--json", "machine-readable output")
     .action((o: Opts, cmd: Command) => {
       const s = Sysroot.load(sysrootOf(cmd));
-      if (o.json) printJson({ booted: !!s.booted, deployments: deploymentStatuses(s) });
+      const pick = (x: Sysroot, os: string) => {
+        try {
+          return rollbackList(x, os).target;
+        } catch {
+          return null;
+        }
+      };
+      if (o.json) printJson(sysrootStatus(s, pick));
       else process.stdout.write(formatStatus(s));
     });
 
