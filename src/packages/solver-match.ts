@@ -83,4 +83,28 @@ export class Matcher {
     if (atom.name.startsWith("/")) for (const v of this.u.fileOwners(atom.name)) add(this.candidate(v), v);
     return out.sort((a, b) => d.preferProvider(a, b, atom));
   }
+
+  /** Versions in the target state that satisfy any atom of the term (for reachability). */
+  inStateSatisfying(dep: Dep): PkgVersion[] {
+    const out: PkgVersion[] = [];
+    const visit = (t: Dep) => {
+      if (t.kind !== "atom") {
+        if ("terms" in t) t.terms.forEach(visit);
+        else {
+          visit(t.cond);
+          visit(t.then);
+          if (t.else) visit(t.else);
+        }
+        return;
+      }
+      const atom = t.atom;
+      for (const v of this.u.byName(atom.name)) if (this.inState(v) && this.realMatches(atom, v)) out.push(v);
+      for (const h of this.u.providers(atom.name))
+        if (this.inState(h.pkg) && this.u.dialect.provideMatches(h.provide, atom)) out.push(h.pkg);
+      if (atom.name.startsWith("/"))
+        for (const v of this.u.fileOwners(atom.name)) if (this.inState(v)) out.push(v);
+    };
+    visit(dep);
+    return out;
+  }
 }

@@ -95,6 +95,7 @@ export class Solver {
       if (f) throw new UnsolvableError(f.chain);
     }
     this.repairInstalled();
+    this.sweepOrphans();
     return this.transaction(unchanged);
   }
 
@@ -438,6 +439,35 @@ export class Solver {
       }
       if (!changed) return;
     }
+  }
+
+  /**
+   * New packages that nothing in the result needs any more (their dependent was unmarked by a
+   * conflict) are not installed: apt unmarks such garbage before it acts.
+   */
+  private sweepOrphans(): void {
+    const d = this.u.dialect;
+    const reached = new Set<PkgVersion>();
+    const queue: PkgVersion[] = [];
+    for (const [slot, p] of this.state)
+      if (p && (this.original.has(slot) || this.userSlots.has(slot) || p.essential)) {
+        reached.add(p);
+        queue.push(p);
+      }
+    while (queue.length) {
+      const p = queue.pop() as PkgVersion;
+      const r = p.relations;
+      for (const dep of [...(r["pre-depends"] ?? []), ...(r.depends ?? []), ...(r.recommends ?? [])])
+        for (const hit of this.m.inStateSatisfying(dep)) {
+          const q = this.state.get(d.slot(hit));
+          if (q && !reached.has(q)) {
+            reached.add(q);
+            queue.push(q);
+          }
+        }
+    }
+    for (const [slot, p] of [...this.state])
+      if (p && !this.original.has(slot) && !reached.has(p)) this.state.delete(slot);
   }
 
   private transaction(unchanged: PkgVersion[]): Transaction {
