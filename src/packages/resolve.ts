@@ -1,7 +1,8 @@
 // Backend-neutral front of the resolver: requests in, transaction out, printed the way the CLI and
 // tests want it. The backend supplies the world (dialect, repositories, installed set).
 import type { Dialect, PackageSet, PkgVersion } from "./index.js";
-import { type InstallRequest, Solver, type Transaction, UnsolvableError } from "./solver.js";
+import { Solver } from "./solver.js";
+import { type InstallRequest, type Transaction, UnsolvableError } from "./solver-types.js";
 import { Universe } from "./universe.js";
 
 export interface World {

@@ -5,38 +5,14 @@
 import type { PkgVersion } from "./index.js";
 import type { Atom, Dep } from "./model.js";
 import { Matcher } from "./solver-match.js";
+import {
+  buildTransaction,
+  type InstallRequest,
+  type SolveOptions,
+  type Transaction,
+  UnsolvableError,
+} from "./solver-types.js";
 import type { Universe } from "./universe.js";
-
-export interface InstallRequest {
-  name: string;
-  arch?: string;
-  /** Exact version (apt `pkg=version`, dnf `pkg-version`). */
-  version?: string;
-}
-
-export interface SolveOptions {
-  recommends: boolean;
-}
-
-export interface Upgrade {
-  from: PkgVersion;
-  to: PkgVersion;
-}
-
-export interface Transaction {
-  install: PkgVersion[];
-  upgrade: Upgrade[];
-  remove: PkgVersion[];
-  /** Requested packages that are already installed at their candidate version. */
-  unchanged: PkgVersion[];
-}
-
-export class UnsolvableError extends Error {
-  override name = "UnsolvableError";
-  constructor(readonly chain: string[]) {
-    super(chain.join("\n  "));
-  }
-}
 
 interface Failure {
   chain: string[];
@@ -96,7 +72,7 @@ export class Solver {
     }
     this.repairInstalled();
     this.sweepOrphans();
-    return this.transaction(unchanged);
+    return buildTransaction(this.state, this.original, unchanged);
   }
 
   private pickRequested(r: InstallRequest): PkgVersion {
@@ -468,21 +444,5 @@ export class Solver {
     }
     for (const [slot, p] of [...this.state])
       if (p && !this.original.has(slot) && !reached.has(p)) this.state.delete(slot);
-  }
-
-  private transaction(unchanged: PkgVersion[]): Transaction {
-    const t: Transaction = { install: [], upgrade: [], remove: [], unchanged };
-    for (const [slot, v] of this.state) {
-      const old = this.original.get(slot);
-      if (v === null) {
-        if (old) t.remove.push(old);
-      } else if (!old) t.install.push(v);
-      else if (old.evr !== v.evr || old.arch !== v.arch) t.upgrade.push({ from: old, to: v });
-    }
-    const byName = (a: PkgVersion, b: PkgVersion) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    t.install.sort(byName);
-    t.remove.sort(byName);
-    t.upgrade.sort((a, b) => byName(a.to, b.to));
-    return t;
   }
 }

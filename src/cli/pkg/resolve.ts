@@ -15,7 +15,7 @@ import {
   transactionText,
   type World,
 } from "../../packages/resolve.js";
-import { UnsolvableError } from "../../packages/solver.js";
+import { UnsolvableError } from "../../packages/solver-types.js";
 
 export interface RepoCliOptions {
   root?: string;
