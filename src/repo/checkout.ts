@@ -55,6 +55,9 @@ export interface CheckoutOptions {
   allowNoent?: boolean;
 }
 
+const EUID = process.geteuid?.() ?? -1;
+const EGID = process.getegid?.() ?? -1;
+
 export class CheckoutError extends RepoError {
   override name = "CheckoutError";
 }
@@ -161,12 +164,20 @@ class Checkout {
 
   private applyDirMeta(path: string, meta: DirMeta): void {
     if (!this.opts.userMode) {
-      lchownSync(path, meta.uid, meta.gid);
+      if (this.mustChown(meta)) lchownSync(path, meta.uid, meta.gid);
       this.applyXattrs(path, meta.xattrs);
     }
     chmodSync(path, meta.mode & 0o7777);
     // ostree leaves checked-out directories with mtime 0, like the objects themselves.
     utimesSync(path, 0, 0);
+  }
+
+  /**
+   * What we create is already ours, and a chown per entry would only cost a syscall — except in
+   * union mode, where an existing setgid directory hands its group to new entries.
+   */
+  private mustChown(meta: { uid: number; gid: number }): boolean {
+    return this.merge || meta.uid !== EUID || meta.gid !== EGID;
   }
 
   private applyXattrs(path: string, xattrs: Xattrs): void {
@@ -244,7 +255,7 @@ class Checkout {
     if ((meta.mode & S_IFMT) === S_IFLNK) {
       symlinkSync(meta.symlinkTarget, path);
       if (!this.opts.userMode) {
-        lchownSync(path, meta.uid, meta.gid);
+        if (this.mustChown(meta)) lchownSync(path, meta.uid, meta.gid);
         this.applyXattrs(path, meta.xattrs);
       }
       return;
@@ -264,7 +275,7 @@ class Checkout {
     }
     const fd = openSync(path, "r");
     try {
-      if (!this.opts.userMode) fchownSync(fd, meta.uid, meta.gid);
+      if (!this.opts.userMode && this.mustChown(meta)) fchownSync(fd, meta.uid, meta.gid);
       // chmod after chown: chown clears setuid/setgid.
       fchmodSync(fd, mode);
     } finally {
