@@ -69,7 +69,20 @@ export class DebDialect implements Dialect {
     if (q === "any")
       return pkg.multiArch === "allowed" || (viaProvide && pkg.multiArch === "foreign") || pkg.arch === "all";
     if (q === "native") return this.isNative(pkg.arch);
+    // "@arch": a plain dependency of a foreign-arch package (see apt-packageset's bindArch).
+    if (q[0] === "@")
+      return (
+        pkg.arch === q.slice(1) ||
+        pkg.multiArch === "foreign" ||
+        (pkg.arch === "all" && pkg.multiArch === "foreign")
+      );
     return pkg.arch === q || (pkg.arch === "all" && q === this.nativeArch);
+  }
+
+  /** Two architectures of one package coexist only when both are Multi-Arch: same, at one version. */
+  implicitClash(a: PkgVersion, b: PkgVersion): boolean {
+    if (a.name !== b.name || this.slot(a) === this.slot(b)) return false;
+    return !(a.multiArch === "same" && b.multiArch === "same" && a.evr === b.evr);
   }
 
   slot(pkg: PkgVersion): string {

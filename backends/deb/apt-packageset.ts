@@ -7,7 +7,7 @@ import type {
   Provide,
   ProviderHit,
 } from "../../src/packages/index.js";
-import type { Relations } from "../../src/packages/model.js";
+import type { Dep, Relations } from "../../src/packages/model.js";
 import type { PackagesIndex } from "./apt-packages.js";
 import { parseDebRelations } from "./relations.js";
 import { parseDebVersion } from "./version.js";
@@ -22,6 +22,13 @@ const RELATION_FIELDS: [string, keyof Relations][] = [
   ["Replaces", "replaces"],
   ["Enhances", "enhances"],
 ];
+
+function bindArch(d: Dep, arch: string): Dep {
+  if (d.kind === "atom")
+    return d.atom.archQualifier ? d : { kind: "atom", atom: { ...d.atom, archQualifier: `@${arch}` } };
+  if (d.kind === "or") return { kind: "or", terms: d.terms.map((t) => bindArch(t, arch)) };
+  return d;
+}
 
 class DebVersion implements PkgVersion {
   readonly kind = "deb" as const;
@@ -45,6 +52,7 @@ class DebVersion implements PkgVersion {
     readonly repo: string,
     readonly pin: number,
     baseUrl: string | undefined,
+    private readonly nativeArch?: string,
   ) {
     const f = index.fields(stanza);
     this.evr = f.get("Version") ?? "";
@@ -87,6 +95,11 @@ class DebVersion implements PkgVersion {
       const text = f.get(field);
       if (text) rel[kind] = parseDebRelations(text);
     }
+    // A foreign package's plain dependencies must be met in its own architecture (or by a
+    // Multi-Arch: foreign package); "@arch" carries that to the dialect's qualifier check.
+    if (this.nativeArch && this.arch !== this.nativeArch && this.arch !== "all")
+      for (const kind of ["depends", "pre-depends", "recommends", "suggests"] as const)
+        rel[kind] = rel[kind]?.map((d) => bindArch(d, this.arch));
     this.rel = rel;
     return rel;
   }
@@ -117,6 +130,8 @@ export interface DebSetOptions {
   baseUrl?: string;
   /** Architectures to keep (others are ignored, as apt ignores foreign archs it is not configured for). */
   archs?: ReadonlySet<string>;
+  /** The host's architecture: dependencies of foreign-arch packages are bound to their own arch. */
+  nativeArch?: string;
 }
 
 export class DebPackageSet implements PackageSet {
@@ -147,6 +162,7 @@ export class DebPackageSet implements PackageSet {
           this.opts.id,
           this.opts.pin,
           this.opts.baseUrl,
+          this.opts.nativeArch,
         );
       }
     }

@@ -31,6 +31,8 @@ export class AptRepoError extends Error {
 
 export interface AptLoadOptions {
   arch: string;
+  /** Foreign architectures (dpkg --add-architecture) whose indexes are loaded too. */
+  foreignArchs?: string[];
   /** Keyrings for sources without signed-by (the tree's trusted.gpg.d) plus --keyring files. */
   keyrings: string[];
   /** --keyring files: trusted for every source. */
@@ -51,9 +53,16 @@ export function sourceId(src: AptSource): string {
   return joinUrl(src.uri, distPath(src));
 }
 
-function indexBases(src: AptSource, arch: string): string[] {
+/** Index paths for the native arch, then each foreign arch (dpkg --add-architecture) the source offers. */
+function indexBases(src: AptSource, opts: AptLoadOptions): string[] {
   if (src.components.length === 0) return ["Packages"];
-  return src.components.map((c) => `${c}/binary-${arch}/Packages`);
+  const archs = [opts.arch, ...(opts.foreignArchs ?? [])].filter((a) => !src.archs || src.archs.includes(a));
+  return src.components.flatMap((c) => archs.map((a) => `${c}/binary-${a}/Packages`));
+}
+
+/** A foreign arch's index may be absent (many repositories are single-arch); the native one may not. */
+function optionalBase(base: string, opts: AptLoadOptions): boolean {
+  return !base.includes(`/binary-${opts.arch}/`) && base !== "Packages";
 }
 
 function sha256(b: Buffer): string {
@@ -126,17 +135,21 @@ function makeSets(
   bufs: Buffer[],
   bases: string[],
 ): DebPackageSet[] {
-  const archs = new Set([opts.arch, "all"]);
-  return bufs.map(
-    (b, i) =>
-      new DebPackageSet(new PackagesIndex(b, `${sourceId(src)}${bases[i]}`), {
-        id: `${sourceId(src)}${bases[i]}`,
-        pin: releasePin(release),
-        installed: false,
-        baseUrl: src.uri,
-        archs,
-      }),
-  );
+  return bufs.map((b, i) => {
+    // arch:all packages count as native: keep them from the native index only.
+    const arch = /\/binary-([^/]+)\//.exec(bases[i])?.[1];
+    const archs = new Set(
+      arch ? (arch === opts.arch ? [arch, "all"] : [arch]) : [opts.arch, "all", ...(opts.foreignArchs ?? [])],
+    );
+    return new DebPackageSet(new PackagesIndex(b, `${sourceId(src)}${bases[i]}`), {
+      id: `${sourceId(src)}${bases[i]}`,
+      pin: releasePin(release),
+      installed: false,
+      baseUrl: src.uri,
+      archs,
+      nativeArch: opts.arch,
+    });
+  });
 }
 
 /** Reads one source from apt's lists directory (apt keeps indexes recompressed, e.g. as .lz4). */
@@ -150,18 +163,25 @@ async function loadFromAptLists(
   const read = (name: string) =>
     existsSync(join(lists, prefix + name)) ? readFileSync(join(lists, prefix + name)) : undefined;
   const inRelease = read("InRelease");
-  const bases = indexBases(src, opts.arch);
+  const bases = indexBases(src, opts);
   // Warm path: apt's lists have not changed since we verified and unpacked them into our cache.
   const id = `apt-lists:${prefix}`;
   const key = sha256(inRelease ?? read("Release") ?? Buffer.alloc(0));
   const cached = opts.cache.manifest(id);
-  if (cached?.extra?.listsKey === key && !opts.force) {
+  const cachedBases = cached?.extra?.bases as string[] | undefined;
+  if (
+    cached?.extra?.listsKey === key &&
+    cachedBases &&
+    bases.every((b) => cachedBases.includes(b) || optionalBase(b, opts)) &&
+    !opts.force
+  ) {
+    const usedBases = cachedBases.filter((b) => bases.includes(b));
     const text = opts.cache.read(id, "Release");
-    const bufs = bases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    const bufs = usedBases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
     if (text && bufs.every((b) => b)) {
       const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
       checkValidUntil(release, what, opts.now);
-      return makeSets(src, release, opts, bufs as Buffer[], bases);
+      return makeSets(src, release, opts, bufs as Buffer[], usedBases);
     }
   }
   const { release, text } = await verifyRelease(
@@ -174,10 +194,12 @@ async function loadFromAptLists(
   );
   const names = readdirSync(lists);
   const bufs: Buffer[] = [];
+  const used: string[] = [];
   const files = new Map<string, Buffer>();
   for (const base of bases) {
     const stem = prefix + base.replace(/\//g, "_");
     const file = names.find((n) => n === stem || (n.startsWith(`${stem}.`) && compressionOf(n) !== "none"));
+    if (!file && optionalBase(base, opts)) continue;
     if (!file) throw new AptRepoError(`${what}: no ${base} in ${lists}; run apt-get update`);
     const data = await decompress(readFileSync(join(lists, file)), compressionOf(file), file);
     const entry = release.files.get(base);
@@ -185,14 +207,15 @@ async function loadFromAptLists(
       throw new AptRepoError(`${file}: the signed Release lists no checksum for ${base}; cannot trust it`);
     checkEntry(data, entry, `${file}`);
     bufs.push(data);
+    used.push(base);
     files.set(base.replace(/\//g, "_"), data);
   }
-  const sets = makeSets(src, release, opts, bufs, bases);
+  const sets = makeSets(src, release, opts, bufs, used);
   files.set("Release", Buffer.from(text));
   opts.cache.commit(id, files, {
     url: join(lists, prefix),
     fetchedAt: new Date().toISOString(),
-    extra: { listsKey: key },
+    extra: { listsKey: key, bases: used },
   });
   return sets;
 }
@@ -200,15 +223,22 @@ async function loadFromAptLists(
 export async function loadAptSource(src: AptSource, opts: AptLoadOptions): Promise<DebPackageSet[]> {
   if (opts.aptLists) return loadFromAptLists(src, opts, opts.aptLists);
   const id = sourceId(src);
-  const bases = indexBases(src, opts.arch);
+  const bases = indexBases(src, opts);
   const cached = opts.cache.manifest(id);
-  if (cached && !opts.refresh && !opts.force) {
+  const cachedBases = (cached?.extra?.bases as string[] | undefined) ?? [];
+  if (
+    cached &&
+    !opts.refresh &&
+    !opts.force &&
+    bases.every((b) => cachedBases.includes(b) || optionalBase(b, opts))
+  ) {
+    const used = cachedBases.filter((b) => bases.includes(b));
     const text = opts.cache.read(id, "Release");
-    const bufs = bases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    const bufs = used.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
     if (text && bufs.every((b) => b)) {
       const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
       checkValidUntil(release, `${id} (cache)`, opts.now);
-      return makeSets(src, release, opts, bufs as Buffer[], bases);
+      return makeSets(src, release, opts, bufs as Buffer[], used);
     }
   }
   return fetchAptSource(src, opts, bases);
@@ -233,8 +263,10 @@ async function fetchAptSource(
   const { release, text } = verified;
   const files = new Map<string, Buffer>();
   const bufs: Buffer[] = [];
+  const used: string[] = [];
   for (const base of bases) {
     const pick = pickIndex(release, base);
+    if (!pick && optionalBase(base, opts)) continue;
     if (!pick)
       throw new AptRepoError(
         `${id}: the Release lists no ${base}[.xz|.gz|...]; check the components and architecture`,
@@ -250,16 +282,18 @@ async function fetchAptSource(
     const plain = release.files.get(base);
     if (plain && pick.path !== base) checkEntry(data, plain, `${url} (decompressed)`);
     bufs.push(data);
+    used.push(base);
     files.set(base.replace(/\//g, "_"), data);
   }
   // Index before caching: a malformed index is refused here and the previous cache stays.
-  const sets = makeSets(src, release, opts, bufs, bases);
+  const sets = makeSets(src, release, opts, bufs, used);
   files.set("Release", Buffer.from(text));
   opts.cache.commit(id, files, {
     url: id,
     fetchedAt: new Date().toISOString(),
     etag: inrel.etag,
     lastModified: inrel.lastModified,
+    extra: { bases: used },
   });
   return sets;
 }

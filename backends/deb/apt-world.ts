@@ -4,7 +4,7 @@ import { EMPTY_SET, type World } from "../../src/packages/resolve.js";
 import { DebDialect } from "./apt-dialect.js";
 import { loadAptSource } from "./apt-repo.js";
 import { type AptSource, parseSourcesFile, treeSources, treeTrustedKeyrings } from "./apt-sources.js";
-import { findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
+import { dpkgForeignArchs, findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
 
 export interface AptWorldOptions {
   root?: string;
@@ -15,6 +15,8 @@ export interface AptWorldOptions {
   arch: string;
   cache: MetadataCache;
   aptLists?: string;
+  /** Foreign architectures; default: the tree's dpkg arch list. */
+  foreignArchs?: string[];
   refresh?: boolean;
   force?: boolean;
 }
@@ -35,6 +37,11 @@ export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
   const sources = aptSources(o);
   const keyrings = o.root ? treeTrustedKeyrings(o.root) : [];
   const lists = o.aptLists;
+  const foreignArchs = o.foreignArchs?.length
+    ? o.foreignArchs
+    : o.root
+      ? dpkgForeignArchs(o.root, o.arch)
+      : [];
   const repos = [];
   for (const src of sources)
     repos.push(
@@ -44,12 +51,13 @@ export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
         extraKeyrings: o.keyrings,
         cache: o.cache,
         aptLists: lists,
+        foreignArchs,
         root: o.root,
         refresh: o.refresh,
         force: o.force,
       })),
     );
   const statusPath = o.dpkgStatus ?? (o.root ? findDpkgStatus(o.root) : undefined);
-  const installed = statusPath ? readDpkgStatus(statusPath) : EMPTY_SET;
-  return { dialect: new DebDialect(o.arch), repos, installed };
+  const installed = statusPath ? readDpkgStatus(statusPath, o.arch) : EMPTY_SET;
+  return { dialect: new DebDialect(o.arch, foreignArchs), repos, installed };
 }

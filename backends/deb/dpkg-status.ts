@@ -22,9 +22,9 @@ const PRESENT = new Set([
 ]);
 
 /** The installed set from a dpkg status file's content. */
-export function dpkgStatusSet(buf: Buffer, id = "@installed"): DebPackageSet {
+export function dpkgStatusSet(buf: Buffer, nativeArch?: string, id = "@installed"): DebPackageSet {
   const index = new PackagesIndex(buf, "dpkg status");
-  return new DebPackageSet(index, { id, pin: 100, installed: true }, (stanza) => {
+  return new DebPackageSet(index, { id, pin: 100, installed: true, nativeArch }, (stanza) => {
     const status = (index.field(stanza, "Status") ?? "").split(/\s+/);
     return PRESENT.has(status[2] ?? "");
   });
@@ -38,7 +38,7 @@ export function findDpkgStatus(root: string): string | undefined {
   return undefined;
 }
 
-export function readDpkgStatus(path: string): DebPackageSet {
+export function readDpkgStatus(path: string, nativeArch?: string): DebPackageSet {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
@@ -47,5 +47,17 @@ export function readDpkgStatus(path: string): DebPackageSet {
       `cannot read dpkg status ${path}: ${(e as Error).message}; pass --dpkg-status=FILE or --root=DIR`,
     );
   }
-  return dpkgStatusSet(buf);
+  return dpkgStatusSet(buf, nativeArch);
+}
+
+/** Foreign architectures a tree's dpkg was told about (dpkg --add-architecture): var/lib/dpkg/arch. */
+export function dpkgForeignArchs(root: string, nativeArch: string): string[] {
+  for (const rel of ["var/lib/dpkg/arch", "usr/lib/dpkg/arch"]) {
+    const p = join(root, rel);
+    if (existsSync(p))
+      return readFileSync(p, "utf8")
+        .split(/\s+/)
+        .filter((a) => a && a !== nativeArch);
+  }
+  return [];
 }

@@ -78,6 +78,8 @@ export interface Dialect {
   archInstallable(arch: string): boolean;
   /** Does the atom's arch qualifier (deb `:any`, `:native`; rpm `(x86-64)`) accept this package? */
   qualifierAccepts(atom: Atom, pkg: PkgVersion, viaProvide: boolean): boolean;
+  /** Versions that cannot be installed together although nothing declares it (deb: two archs of one package). */
+  implicitClash?(a: PkgVersion, b: PkgVersion): boolean;
   /** The key under which two versions are "the same package" (deb: name:arch, rpm: name.arch). */
   slot(pkg: PkgVersion): string;
   /** Formats a relationship term the way the native tool prints it, for error messages. */

@@ -210,6 +210,7 @@ export class Solver {
       if (!p || s === slot) continue;
       for (const atom of this.negatives(p))
         if (this.m.matches(atom, v)) clashes.push([p, "is in conflict with"]);
+      if (d.implicitClash?.(v, p)) clashes.push([p, "cannot be installed next to"]);
     }
     // rpm: Obsoletes name packages (not what they provide) that the new one replaces.
     for (const dep of v.relations.obsoletes ?? [])
@@ -257,7 +258,8 @@ export class Solver {
   private clashes(a: PkgVersion, b: PkgVersion): boolean {
     return (
       this.negatives(a).some((x) => this.m.matches(x, b)) ||
-      this.negatives(b).some((x) => this.m.matches(x, a))
+      this.negatives(b).some((x) => this.m.matches(x, a)) ||
+      !!this.u.dialect.implicitClash?.(a, b)
     );
   }
 

@@ -29,6 +29,7 @@ export interface RepoCliOptions {
   cacheDir?: string;
   aptLists?: string;
   releasever?: string;
+  foreignArch: string[];
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -43,6 +44,12 @@ export function addRepoOptions(cmd: Command): Command {
     .option("--repo-url <spec>", "extra apt repository: 'URI SUITE [COMPONENT…]' (repeatable)", collect, [])
     .option("--keyring <file>", "extra trusted OpenPGP keyring (repeatable)", collect, [])
     .option("--arch <arch>", "native architecture", "amd64")
+    .option(
+      "--foreign-arch <arch>",
+      "foreign architecture, as dpkg --add-architecture (repeatable)",
+      collect,
+      [],
+    )
     .option("--cache-dir <dir>", "metadata cache directory")
     .option("--apt-lists <dir>", "read indexes from apt's lists directory (e.g. /var/lib/apt/lists)")
     .option("--releasever <ver>", "dnf $releasever (default: the tree's os-release VERSION_ID)");
@@ -76,6 +83,7 @@ export async function loadWorld(
     sourcesLists: o.sourcesList,
     repoUrls: o.repoUrl,
     aptLists: o.aptLists,
+    foreignArchs: o.foreignArch,
   });
 }
 

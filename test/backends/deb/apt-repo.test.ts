@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { aptSim, ours } from "./apt-oracle.js";
 
 const PACKAGES: Record<string, string> = {
   // plain and versioned depends, pre-depends
@@ -109,63 +110,6 @@ function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string 
     { env },
   );
   return { repo, keyring, gnupg };
-}
-
-function aptSim(
-  dir: string,
-  sources: string,
-  status: string,
-  pkgs: string[],
-): { status: number; set: string[] } {
-  const o = [
-    "-o",
-    `Dir::State::status=${status}`,
-    "-o",
-    `Dir::Etc::SourceList=${sources}`,
-    "-o",
-    "Dir::Etc::SourceParts=/dev/null",
-    "-o",
-    `Dir::State::Lists=${join(dir, "lists")}`,
-    "-o",
-    `Dir::Cache=${join(dir, "apt-cache")}`,
-    "-o",
-    "Dir::Etc::Parts=/dev/null",
-    "-o",
-    "Dir::Etc::Preferences=/dev/null",
-    "-o",
-    "Dir::Etc::PreferencesParts=/dev/null",
-    "-o",
-    "APT::Architecture=amd64",
-    "-o",
-    "APT::Architectures=amd64",
-    "-o",
-    "Debug::NoLocking=1",
-  ];
-  mkdirSync(join(dir, "lists/partial"), { recursive: true });
-  mkdirSync(join(dir, "apt-cache/archives/partial"), { recursive: true });
-  const upd = run("apt-get", [...o, "update"]);
-  assert.equal(upd.status, 0, upd.stderr);
-  const r = run("apt-get", [...o, "-s", "install", ...pkgs]);
-  const set = r.stdout
-    .split("\n")
-    .filter((l) => /^(Inst|Remv) /.test(l))
-    .map((l) => {
-      const m = /^(Inst|Remv) (\S+) ?(?:\[([^\]]*)\])? ?(?:\((\S+))?/.exec(l)!;
-      return m[1] === "Inst" ? `+${m[2]} ${m[4]}` : `-${m[2]} ${m[3]}`;
-    })
-    .sort();
-  return { status: r.status, set };
-}
-
-function ours(args: string[]): { status: number; set: string[]; stderr: string } {
-  const r = tsostreePkg(["resolve", "--json", ...args]);
-  if (r.status !== 0) return { status: r.status, set: [], stderr: r.stderr };
-  const j = JSON.parse(r.stdout) as Record<string, { name: string; version: string }[]>;
-  const set = [
-    ...[...j.install, ...j.upgrade].map((e) => `+${e.name} ${e.version}`),
-    ...j.remove.map((e) => `-${e.name} ${e.version}`),
-  ].sort();
-  return { status: 0, set, stderr: r.stderr };
 }
 
 test("signed test repository: resolve equals apt-get -s install; bad metadata is refused", {

@@ -1,0 +1,67 @@
+// apt-get -s as an oracle, and our resolve in the same shape: "+name[:arch] version" / "-name version".
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { run, tsostreePkg } from "../../helpers.js";
+
+/** apt prints the arch only for foreign packages. */
+function label(e: { name: string; arch: string }): string {
+  return e.arch === "amd64" || e.arch === "all" ? e.name : `${e.name}:${e.arch}`;
+}
+
+export function aptSim(
+  dir: string,
+  sources: string,
+  status: string,
+  pkgs: string[],
+  archs: string[] = ["amd64"],
+): { status: number; set: string[] } {
+  const o = [
+    "-o",
+    `Dir::State::status=${status}`,
+    "-o",
+    `Dir::Etc::SourceList=${sources}`,
+    "-o",
+    "Dir::Etc::SourceParts=/dev/null",
+    "-o",
+    `Dir::State::Lists=${join(dir, "lists")}`,
+    "-o",
+    `Dir::Cache=${join(dir, "apt-cache")}`,
+    "-o",
+    "Dir::Etc::Parts=/dev/null",
+    "-o",
+    "Dir::Etc::Preferences=/dev/null",
+    "-o",
+    "Dir::Etc::PreferencesParts=/dev/null",
+    "-o",
+    "APT::Architecture=amd64",
+    ...archs.flatMap((a) => ["-o", `APT::Architectures::=${a}`]),
+    "-o",
+    "Debug::NoLocking=1",
+  ];
+  mkdirSync(join(dir, "lists/partial"), { recursive: true });
+  mkdirSync(join(dir, "apt-cache/archives/partial"), { recursive: true });
+  const upd = run("apt-get", [...o, "update"]);
+  assert.equal(upd.status, 0, upd.stderr);
+  const r = run("apt-get", [...o, "-s", "install", ...pkgs]);
+  const set = r.stdout
+    .split("\n")
+    .filter((l) => /^(Inst|Remv) /.test(l))
+    .map((l) => {
+      const m = /^(Inst|Remv) (\S+) ?(?:\[([^\]]*)\])? ?(?:\((\S+))?/.exec(l)!;
+      return m[1] === "Inst" ? `+${m[2]} ${m[4]}` : `-${m[2]} ${m[3]}`;
+    })
+    .sort();
+  return { status: r.status, set };
+}
+
+export function ours(args: string[]): { status: number; set: string[]; stderr: string } {
+  const r = tsostreePkg(["resolve", "--json", ...args]);
+  if (r.status !== 0) return { status: r.status, set: [], stderr: r.stderr };
+  const j = JSON.parse(r.stdout) as Record<string, { name: string; version: string; arch: string }[]>;
+  const set = [
+    ...[...j.install, ...j.upgrade].map((e) => `+${label(e)} ${e.version}`),
+    ...j.remove.map((e) => `-${label(e)} ${e.version}`),
+  ].sort();
+  return { status: 0, set, stderr: r.stderr };
+}
