@@ -1,20 +1,11 @@
 // Loading a sysroot the way ostree does: the bootloader entries are the source of truth. Read
 // `boot/loader` → loader.N, every entry's `ostree=` bootlink → the deployment directory it points
 // to, the origin files, and which deployment is booted.
-import {
-  existsSync,
-  fstatSync,
-  lstatSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
-import { FileLock, LockTimeoutError } from "../util/lock.js";
+import { FileLock } from "../util/lock.js";
 import { BootConfig, parseBootlink, readEntries } from "./bls.js";
 import { type BootedIdentity, readBootedIdentity, runstatePath } from "./booted.js";
 import { type Deployment, deploymentPath, originPath, sameDeployment } from "./deployment.js";
@@ -124,33 +115,13 @@ export class Sysroot {
   /** The exclusive sysroot lock; says so when it has to wait instead of hanging silently. */
   async lock(timeoutMs = Number(process.env.TSOSTREE_LOCK_TIMEOUT_MS ?? 300_000)): Promise<SysrootLock> {
     const path = join(this.path, LOCK_FILE);
-    const deadline = Date.now() + timeoutMs;
-    let warned = false;
-    for (;;) {
-      let lock: FileLock;
-      try {
-        lock = await FileLock.acquire(path, "exclusive", Math.min(Math.max(deadline - Date.now(), 0), 200));
-      } catch (e) {
-        if (!(e instanceof LockTimeoutError) || Date.now() >= deadline) throw e;
-        if (!warned)
-          process.stderr.write(
-            `Waiting for sysroot lock (${path} is held by another ostree or tsostree process)...\n`,
-          );
-        warned = true;
-        continue;
-      }
-      // ostree (libglnx) unlinks the lock file when it lets go; a lock won on that dead inode
-      // excludes nobody, so take it again on the file that is there now.
-      if (lockedFileIsLive(lock, path))
-        return {
-          release: () => {
-            // Like libglnx: the exclusive owner removes the file, so no stale lock file stays.
-            rmSync(path, { force: true });
-            lock.release();
-          },
-        };
-      lock.release();
-    }
+    const lock = await FileLock.acquire(path, "exclusive", timeoutMs, () =>
+      process.stderr.write(
+        `Waiting for sysroot lock (${path} is held by another ostree or tsostree process)...\n`,
+      ),
+    );
+    // Like libglnx: the exclusive owner removes the file, so no stale lock file stays.
+    return { release: () => lock.releaseAndUnlink() };
   }
 
   deploymentDir(d: Deployment): string {
@@ -294,16 +265,4 @@ function loadStaged(root: string): Deployment | null {
   if (!existsSync(deploymentPath(root, d))) return null;
   d.origin = readOrigin(originPath(root, d));
   return d;
-}
-
-function lockedFileIsLive(lock: FileLock, path: string): boolean {
-  // FileLock keeps its descriptor private; fstat on it is the only way to see the locked inode.
-  const fd = (lock as unknown as { fd: number }).fd;
-  try {
-    const held = fstatSync(fd);
-    const now = statSync(path);
-    return held.nlink > 0 && held.ino === now.ino && held.dev === now.dev;
-  } catch {
-    return false;
-  }
 }
