@@ -98,3 +98,23 @@ test("export writes the entries ostree export writes", async (t) => {
     assert.equal(content(ours), content(theirs));
   }
 });
+
+test("the link worker gives the same tree and reports missing objects", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const { repo: path } = buildRepo(dir, "bare-user");
+  const env = { ...process.env, TSOSTREE_PARALLEL_LINKS: "1" };
+  const viaWorker = join(dir, "w");
+  const r = tsostree([`--repo=${path}`, "checkout", "-U", "test", viaWorker], { env });
+  assert.equal(r.status, 0, r.stderr);
+  const inline = join(dir, "i");
+  await checkout(Repo.open(path), "test", inline, { userMode: true });
+  assert.deepEqual(describeTree(viaWorker), describeTree(inline));
+  assert.equal(statSync(join(viaWorker, "empty")).nlink, 1);
+  const csum = ostree(["ls", `--repo=${path}`, "-C", "test", "/usr/bin/tool"]).stdout.trim().split(/\s+/)[4]!;
+  unlinkSync(Repo.open(path).objectPath(csum, "file"));
+  const bad = tsostree([`--repo=${path}`, "checkout", "-U", "test", join(dir, "bad")], { env });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, new RegExp(`${csum}.file not found`));
+  assert.deepEqual(readdirSync(dir).sort(), readdirSync(dir).sort().filter((n) => !n.includes("bad")));
+});
