@@ -111,10 +111,17 @@ test("the link worker gives the same tree and reports missing objects", async (t
   await checkout(Repo.open(path), "test", inline, { userMode: true });
   assert.deepEqual(describeTree(viaWorker), describeTree(inline));
   assert.equal(statSync(join(viaWorker, "empty")).nlink, 1);
-  const csum = ostree(["ls", `--repo=${path}`, "-C", "test", "/usr/bin/tool"]).stdout.trim().split(/\s+/)[4]!;
+  const csum = ostree(["ls", `--repo=${path}`, "-C", "test", "/usr/bin/tool"])
+    .stdout.trim()
+    .split(/\s+/)[4]!;
   unlinkSync(Repo.open(path).objectPath(csum, "file"));
   const bad = tsostree([`--repo=${path}`, "checkout", "-U", "test", join(dir, "bad")], { env });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, new RegExp(`${csum}.file not found`));
-  assert.deepEqual(readdirSync(dir).sort(), readdirSync(dir).sort().filter((n) => !n.includes("bad")));
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    readdirSync(dir)
+      .sort()
+      .filter((n) => !n.includes("bad")),
+  );
 });
