@@ -265,24 +265,26 @@ class Checkout {
     }
     // User mode never creates setuid/setgid files, as ostree's -U.
     const mode = this.opts.userMode ? meta.mode & 0o1777 : meta.mode & 0o7777;
-    if (f.path && !this.repo.isArchive) copyFileSync(f.path, path, constants.COPYFILE_EXCL);
-    else {
+    const chown = !this.opts.userMode && this.mustChown(meta);
+    if (f.path && !this.repo.isArchive) {
+      // copy_file_range; libuv gives the copy the object's mode, which in a bare repo is already
+      // the file's own. Otherwise (bare-user stores masked modes) or after a chown (which clears
+      // setuid/setgid) the mode is set again.
+      copyFileSync(f.path, path, constants.COPYFILE_EXCL);
+      if (chown) lchownSync(path, meta.uid, meta.gid);
+      if (chown || this.repo.mode !== "bare" || mode !== (meta.mode & 0o7777)) chmodSync(path, mode);
+    } else {
       const fd = openSync(path, "wx", 0o600);
       try {
         const data = f.read();
         let off = 0;
         while (off < data.length) off += writeSync(fd, data, off);
+        if (chown) fchownSync(fd, meta.uid, meta.gid);
+        // chmod after chown: chown clears setuid/setgid.
+        fchmodSync(fd, mode);
       } finally {
         closeSync(fd);
       }
-    }
-    const fd = openSync(path, "r");
-    try {
-      if (!this.opts.userMode && this.mustChown(meta)) fchownSync(fd, meta.uid, meta.gid);
-      // chmod after chown: chown clears setuid/setgid.
-      fchmodSync(fd, mode);
-    } finally {
-      closeSync(fd);
     }
     if (!this.opts.userMode) this.applyXattrs(path, meta.xattrs);
   }
