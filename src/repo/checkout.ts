@@ -16,6 +16,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -103,6 +104,8 @@ class Checkout {
   private sent = 0;
   /** Directories whose metadata is applied once their contents exist (children before parents). */
   private readonly pendingDirs: [string, DirMeta][] = [];
+  private readonly dirMetas = new Map<string, DirMeta>();
+  private scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     private readonly repo: Repo,
@@ -124,12 +127,44 @@ class Checkout {
     return parseDirTree(this.verified(csum, "dirtree"));
   }
 
+  /** A tree has few distinct dirmetas (mostly "root, 0755"); read each once. */
   loadDirMeta(csum: string): DirMeta {
-    return parseDirMeta(this.verified(csum, "dirmeta"));
+    let m = this.dirMetas.get(csum);
+    if (!m) {
+      m = parseDirMeta(Buffer.from(this.verified(csum, "dirmeta")));
+      this.dirMetas.set(csum, m);
+    }
+    return m;
   }
 
+  /**
+   * The object's bytes, checked against its name, in a scratch buffer that the next call reuses:
+   * parsers copy out what they keep, and one allocation per directory only fed the GC.
+   */
   private verified(csum: string, type: "dirtree" | "dirmeta"): Buffer {
-    const b = this.repo.readMetadataBytes(csum, type);
+    let fd: number;
+    try {
+      fd = openSync(`${this.objects}/${csum.slice(0, 2)}/${csum.slice(2)}.${type}`, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ObjectMissingError(csum, type);
+      throw e;
+    }
+    let len = 0;
+    try {
+      for (;;) {
+        if (len === this.scratch.length) {
+          const bigger = Buffer.allocUnsafe(this.scratch.length * 2);
+          this.scratch.copy(bigger, 0, 0, len);
+          this.scratch = bigger;
+        }
+        const n = readSync(fd, this.scratch, len, this.scratch.length - len, null);
+        if (n === 0) break;
+        len += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const b = this.scratch.subarray(0, len);
     if (createHash("sha256").update(b).digest("hex") !== csum)
       throw new CorruptObjectError(`Corrupted ${type} object ${csum}; run fsck`);
     return b;
