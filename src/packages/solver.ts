@@ -34,6 +34,8 @@ export class Solver {
   private readonly original = new Map<string, PkgVersion>();
   private readonly overrides = new Map<string, PkgVersion>();
   private readonly m: Matcher;
+  /** Choices known to fail in the dependency group being redone (see deps()). */
+  private banned = new Set<PkgVersion>();
 
   constructor(
     private readonly u: Universe,
@@ -271,8 +273,30 @@ export class Solver {
     return f;
   }
 
+  /**
+   * Satisfies v's dependencies. When a choice fails only once its own dependencies are explored
+   * (breadth-first mode), v's dependencies are redone with that choice banned.
+   */
   private deps(v: PkgVersion, depth: number): Failure | undefined {
     if (this.processed.has(v) || v === this.original.get(this.u.dialect.slot(v))) return undefined;
+    const start = this.snapshot();
+    const bannedBefore = new Set(this.banned);
+    let deep: Failure | undefined;
+    try {
+      for (let attempt = 0; attempt < 16; attempt++) {
+        const r = this.depsOnce(v, depth);
+        if (!r.culprit) return r.failure && deep ? deep : r.failure;
+        deep ??= r.failure;
+        this.restore(start);
+        this.banned.add(r.culprit);
+      }
+      return deep;
+    } finally {
+      this.banned = bannedBefore;
+    }
+  }
+
+  private depsOnce(v: PkgVersion, depth: number): { failure?: Failure; culprit?: PkgVersion } {
     this.processed.add(v);
     const d = this.u.dialect;
     const later: { pkg: PkgVersion; critical: boolean; dep: Dep }[] = [];
@@ -284,7 +308,9 @@ export class Solver {
       if (!f) continue;
       this.restore(snap);
       if (g.critical)
-        return { chain: [`${this.label(v)} depends on ${d.formatDep(g.dep)}`, ...f.chain].slice(0, 8) };
+        return {
+          failure: { chain: [`${this.label(v)} depends on ${d.formatDep(g.dep)}`, ...f.chain].slice(0, 8) },
+        };
     }
     for (const l of later) {
       const snap = this.snapshot();
@@ -292,14 +318,17 @@ export class Solver {
       if (!f) continue;
       this.restore(snap);
       if (l.critical)
-        return { chain: [`${this.label(v)} depends on ${d.formatDep(l.dep)}`, ...f.chain].slice(0, 8) };
+        return {
+          failure: { chain: [`${this.label(v)} depends on ${d.formatDep(l.dep)}`, ...f.chain].slice(0, 8) },
+          culprit: l.pkg,
+        };
       // A Recommends whose own dependencies fail is dropped, as apt and dnf drop it.
       const slot = d.slot(l.pkg);
       const old = this.original.get(slot);
       if (old) this.state.set(slot, old);
       else this.state.delete(slot);
     }
-    return undefined;
+    return {};
   }
 
   private siblings?: Map<string, PkgVersion[]>;
@@ -343,6 +372,7 @@ export class Solver {
       case "atom": {
         let first: Failure | undefined;
         for (const t of this.m.targets(dep.atom)) {
+          if (this.banned.has(t)) continue;
           const f = this.u.dialect.breadthFirst ? this.shallow(t, depth + 1) : this.install(t, depth + 1);
           if (!f) {
             if (this.u.dialect.breadthFirst) later.push({ pkg: t, critical, dep });
