@@ -15,6 +15,9 @@ test("summary bytes equal ostree's for the same last-modified time; --view match
   const { repo, tree } = buildRepo(dir, "archive");
   ostreeCommit(repo, "os/x86_64/stable", join(tree, "a"), "s", ["--add-metadata-string=version=42"]);
   ostreeCommit(repo, "aaa", join(tree, "usr"), "s");
+  // A static delta adds ostree.static-deltas (name -> superblock digest) to the summary.
+  const head = ostree([`--repo=${repo}`, "rev-parse", "aaa"]).stdout.trim();
+  assert.equal(ostree(["static-delta", "generate", `--repo=${repo}`, "--empty", `--to=${head}`]).status, 0);
   assert.equal(ostree([`--repo=${repo}`, "summary", "-u"]).status, 0);
   const theirs = readFileSync(join(repo, "summary"));
   const lm = parseSummary(theirs).metadata.find(([k]) => k === "ostree.summary.last-modified")![1];
