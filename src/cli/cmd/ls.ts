@@ -1,5 +1,6 @@
 // `tsostree ls [-R] [-C] [-d] [-X] REV [PATH…]`: list a commit's tree in ostree's exact format.
 import type { Command } from "commander";
+import type { DirMeta } from "../../repo/objects.js";
 import { resolveRev } from "../../repo/refs.js";
 import type { Repo } from "../../repo/repo.js";
 import { lookupPath, rootEntry, splitTreePath, type TreeEntry, walk } from "../../repo/walk.js";
@@ -16,10 +17,17 @@ interface LsOpts {
   nulFilenamesOnly?: boolean;
 }
 
-/** The printable facts about one tree entry (reads the file object's or dirmeta's metadata). */
-export function lsItem(repo: Repo, e: TreeEntry): LsItem {
+/**
+ * The printable facts about one tree entry (reads the file object's or dirmeta's metadata).
+ * `dirMetas` caches dirmetas across calls: a tree has few distinct ones.
+ */
+export function lsItem(repo: Repo, e: TreeEntry, dirMetas = new Map<string, DirMeta>()): LsItem {
   if (e.kind === "dir") {
-    const m = repo.loadDirMeta(e.meta);
+    let m = dirMetas.get(e.meta);
+    if (!m) {
+      m = repo.loadDirMeta(e.meta);
+      dirMetas.set(e.meta, m);
+    }
     return { path: e.path, meta: m, size: 0, checksums: [e.tree, e.meta] };
   }
   const f = repo.loadFile(e.checksum);
@@ -40,10 +48,11 @@ export function registerLs(program: Command): void {
       const repo = openRepo(opts);
       const root = rootEntry(repo, resolveRev(repo, rev) as string);
       const out = new LineWriter();
+      const dirMetas = new Map<string, DirMeta>();
       const json: unknown[] = [];
       const emit = (e: TreeEntry) => {
         if (opts.nulFilenamesOnly) return process.stdout.write(`${e.path}\0`);
-        const item = lsItem(repo, e);
+        const item = lsItem(repo, e, dirMetas);
         if (opts.json) json.push(jsonItem(item, e));
         else out.line(formatLsLine(item, opts));
       };
