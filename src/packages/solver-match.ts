@@ -107,4 +107,34 @@ export class Matcher {
     visit(dep);
     return out;
   }
+
+  /** Everything the roots need through Pre-Depends, Depends and Recommends, as state versions. */
+  reachable(roots: PkgVersion[], stateOf: (hit: PkgVersion) => PkgVersion | undefined): Set<PkgVersion> {
+    const reached = new Set<PkgVersion>(roots);
+    const queue = [...roots];
+    while (queue.length) {
+      const r = (queue.pop() as PkgVersion).relations;
+      for (const dep of [...(r["pre-depends"] ?? []), ...(r.depends ?? []), ...(r.recommends ?? [])])
+        for (const hit of this.inStateSatisfying(dep)) {
+          const q = stateOf(hit);
+          if (q && !reached.has(q)) {
+            reached.add(q);
+            queue.push(q);
+          }
+        }
+    }
+    return reached;
+  }
+
+  /** Why no alternative of a group has any candidate at all (undefined when one has). */
+  hopeless(dep: Dep): string | undefined {
+    if (dep.kind === "or") {
+      const whys = dep.terms.map((t) => this.hopeless(t));
+      return whys.every((w) => w) ? whys[whys.length - 1] : undefined;
+    }
+    if (dep.kind !== "atom" || this.targets(dep.atom).length) return undefined;
+    const known = new Set(this.u.byName(dep.atom.name).map((v) => this.candidate(v)?.evr));
+    known.delete(undefined);
+    return known.size ? `only ${[...known].join(", ")} is available` : "it is not available";
+  }
 }

@@ -160,7 +160,7 @@ export class Solver {
     // apt's fail-fast: a critical group no alternative of which has any candidate cannot be met.
     for (const g of this.groups(v)) {
       if (!g.critical || this.m.satisfied(g.dep)) continue;
-      const why = this.hopeless(g.dep);
+      const why = this.m.hopeless(g.dep);
       if (why) {
         this.restore(snap);
         return { chain: [`${this.label(v)} depends on ${d.formatDep(g.dep)} but ${why}`] };
@@ -172,26 +172,6 @@ export class Solver {
       return f;
     }
     return undefined;
-  }
-
-  /** Why no alternative of a group has any candidate at all (undefined when one has). */
-  private hopeless(dep: Dep): string | undefined {
-    if (dep.kind === "or") {
-      const whys = dep.terms.map((t) => this.hopeless(t));
-      return whys.every((w) => w) ? whys[whys.length - 1] : undefined;
-    }
-    if (dep.kind !== "atom") return undefined;
-    if (this.m.targets(dep.atom).length) return undefined;
-    const known = [
-      ...new Set(
-        this.u
-          .byName(dep.atom.name)
-          .map((v) => this.candidate(v)?.evr)
-          .filter(Boolean),
-      ),
-    ];
-    if (known.length) return `only ${known.join(", ")} is available`;
-    return "it is not available";
   }
 
   private negatives(v: PkgVersion): Atom[] {
@@ -382,7 +362,7 @@ export class Solver {
         }
         return (
           first ?? {
-            chain: [`${this.u.dialect.formatDep(dep)} ${this.hopeless(dep) ?? "cannot be installed"}`],
+            chain: [`${this.u.dialect.formatDep(dep)} ${this.m.hopeless(dep) ?? "cannot be installed"}`],
           }
         );
       }
@@ -454,26 +434,10 @@ export class Solver {
    * conflict) are not installed: apt unmarks such garbage before it acts.
    */
   private sweepOrphans(): void {
-    const d = this.u.dialect;
-    const reached = new Set<PkgVersion>();
-    const queue: PkgVersion[] = [];
+    const roots: PkgVersion[] = [];
     for (const [slot, p] of this.state)
-      if (p && (this.original.has(slot) || this.userSlots.has(slot) || p.essential)) {
-        reached.add(p);
-        queue.push(p);
-      }
-    while (queue.length) {
-      const p = queue.pop() as PkgVersion;
-      const r = p.relations;
-      for (const dep of [...(r["pre-depends"] ?? []), ...(r.depends ?? []), ...(r.recommends ?? [])])
-        for (const hit of this.m.inStateSatisfying(dep)) {
-          const q = this.state.get(d.slot(hit));
-          if (q && !reached.has(q)) {
-            reached.add(q);
-            queue.push(q);
-          }
-        }
-    }
+      if (p && (this.original.has(slot) || this.userSlots.has(slot) || p.essential)) roots.push(p);
+    const reached = this.m.reachable(roots, (hit) => this.state.get(this.u.dialect.slot(hit)) ?? undefined);
     for (const [slot, p] of [...this.state])
       if (p && !this.original.has(slot) && !reached.has(p)) this.state.delete(slot);
   }
