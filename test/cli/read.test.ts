@@ -48,6 +48,7 @@ for (const mode of ["bare", "bare-user", "archive"]) {
         "/usr",
       ]).stdout.split(/\s+/);
       for (const c of [fileCsum, tree!, meta!]) same(repo, ["show", c]);
+      for (const c of [tree!, meta!]) same(repo, ["show", "--raw", c]);
       // ostree fails on a missing key and on a missing path; so do we, with the same message.
       const o = ostree([`--repo=${repo}`, "ls", "test", "/nope"]);
       const r = tsostree([`--repo=${repo}`, "ls", "test", "/nope"]);

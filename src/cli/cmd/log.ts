@@ -1,7 +1,7 @@
 // `tsostree log REV`: the commit and its ancestors, as `ostree log` prints them.
 import type { Command } from "commander";
 import { byteswapValue } from "../../gvariant/byteswap.js";
-import { deserialize, printValue } from "../../gvariant/index.js";
+import { deserialize, type GVType, printValue } from "../../gvariant/index.js";
 import { contentChecksumOfCommit } from "../../repo/commit-info.js";
 import { T_COMMIT } from "../../repo/objects.js";
 import { resolveRev } from "../../repo/refs.js";
@@ -27,10 +27,14 @@ export function commitJson(repo: Repo, csum: string) {
   };
 }
 
+/** A metadata object as ostree's `--raw` prints it: byte-swapped, in GVariant text form. */
+export function rawVariant(type: GVType, bytes: Buffer): string {
+  return `${printValue(type, byteswapValue(type, deserialize(type, bytes)))}\n`;
+}
+
 /** `ostree show --raw` / `log --raw`: `commit CSUM` then the byte-swapped commit variant. */
 export function rawCommit(repo: Repo, csum: string): string {
-  const v = deserialize(T_COMMIT, repo.readMetadataBytes(csum, "commit"));
-  return `commit ${csum}\n${printValue(T_COMMIT, byteswapValue(T_COMMIT, v))}\n`;
+  return `commit ${csum}\n${rawVariant(T_COMMIT, repo.readMetadataBytes(csum, "commit"))}`;
 }
 
 export function registerLog(program: Command): void {

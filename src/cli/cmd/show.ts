@@ -2,12 +2,20 @@
 // a checksum) whichever object carries it.
 import type { Command } from "commander";
 import { contentChecksumOfCommit } from "../../repo/commit-info.js";
-import { isChecksum, metadataGet, parseMetadata, S_IFLNK, S_IFMT } from "../../repo/objects.js";
+import {
+  isChecksum,
+  metadataGet,
+  parseMetadata,
+  S_IFLNK,
+  S_IFMT,
+  T_DIRMETA,
+  T_DIRTREE,
+} from "../../repo/objects.js";
 import { resolveRev } from "../../repo/refs.js";
 import { RepoError } from "../../repo/repo.js";
 import { openRepo, printJson, withJson, withRepo } from "../common.js";
 import { formatCommit, formatVariant, xattrsText } from "../format.js";
-import { commitJson, rawCommit } from "./log.js";
+import { commitJson, rawCommit, rawVariant } from "./log.js";
 
 interface ShowOpts {
   repo?: string;
@@ -60,7 +68,10 @@ export function registerShow(program: Command): void {
       for (const type of ["dirmeta", "dirtree"] as const)
         if (repo.hasObject(rev, type)) {
           if (opts.json) printJson({ checksum: rev, type });
-          else write(`${type} ${rev}\n`);
+          else
+            write(
+              `${type} ${rev}\n${opts.raw ? rawVariant(type === "dirtree" ? T_DIRTREE : T_DIRMETA, repo.readMetadataBytes(rev, type)) : ""}`,
+            );
           return;
         }
       const f = repo.loadFile(rev);
