@@ -1,8 +1,11 @@
 // Checking out a commit (or a subpath of it) into the filesystem, as `ostree checkout` does:
 // hardlinks into the object store where the repo mode allows it, copies otherwise. A checkout into
 // a new destination is built in a temporary sibling and renamed into place at the end, so a
-// failure never leaves a half-written destination. The per-file loop is synchronous on purpose:
-// link/mkdir/symlink through libuv's thread pool costs more than the syscalls themselves.
+// failure never leaves a half-written destination. The per-file work is synchronous on purpose:
+// link/mkdir/symlink through libuv's thread pool costs more than the syscalls themselves; large
+// trees hand their hardlinks to one worker thread instead (checkout-linker.ts). Existing files are
+// replaced (union modes) by unlink + create, never written in place: they may share an inode with
+// the object store.
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
