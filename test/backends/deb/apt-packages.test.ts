@@ -87,3 +87,28 @@ test("bookworm Packages: lz4 + index in well under a few seconds, memory below 1
   assert.ok(grown < buf.length * 2, `index grew RSS by ${grown} for a ${buf.length}-byte file`);
   assert.equal(idx.field(idx.byName("strace")[0], "Package"), "strace");
 });
+
+test("index decompression: gz, xz, zst, bz2, lz4 as the real tools write them", async (t) => {
+  const { decompress, sniffCompression } = await import("../../../src/packages/decompress.js");
+  const plain = Buffer.from("Package: a\nVersion: 1\n\n".repeat(5000));
+  const tools: [string, string[], string][] = [
+    ["gzip", ["-c"], "gz"],
+    ["xz", ["-c"], "xz"],
+    ["zstd", ["-q", "-c"], "zst"],
+    ["bzip2", ["-c"], "bz2"],
+    ["lz4", ["-q", "-c"], "lz4"],
+  ];
+  for (const [tool, args, kind] of tools) {
+    const r = spawnSync(tool, args, { input: plain, maxBuffer: 1 << 26 });
+    if (r.error || r.status !== 0) {
+      t.diagnostic(`${tool} not available; skipped`);
+      continue;
+    }
+    assert.equal(sniffCompression(r.stdout), kind);
+    assert.ok((await decompress(r.stdout, kind as "gz", tool)).equals(plain), tool);
+  }
+  await assert.rejects(
+    () => decompress(Buffer.from([0x1f, 0x8b, 8, 0, 1, 2]), "gz", "bad.gz"),
+    /truncated or corrupt/,
+  );
+});
