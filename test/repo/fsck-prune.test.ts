@@ -141,3 +141,20 @@ test("a corrupt dirtree fails the checkout and leaves no destination", async (t)
     [],
   );
 });
+
+test("prune waits for the exclusive repo lock (held shared here, as a running commit would)", async (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const { repo } = buildRepo(scratch(t), "archive");
+  assert.equal(tsostree([`--repo=${repo}`, "config", "set", "core.lock-timeout-secs", "1"]).status, 0);
+  const lock = await Repo.open(repo).lock("shared");
+  try {
+    const r = tsostree([`--repo=${repo}`, "prune"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /exclusive lock/);
+    // The real ostree sees our lock too.
+    assert.notEqual(ostree([`--repo=${repo}`, "prune"]).status, 0);
+  } finally {
+    lock.release();
+  }
+  assert.equal(tsostree([`--repo=${repo}`, "prune"]).status, 0);
+});
