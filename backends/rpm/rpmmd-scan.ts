@@ -21,7 +21,7 @@ const KINDS = [
 ] as const;
 const ENTITY: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
 
-function unescape(s: string): string {
+function xmlUnescape(s: string): string {
   if (s.indexOf("&") < 0) return s;
   return s.replace(/&(#x[0-9a-fA-F]+|#\d+|\w+);/g, (m, e: string) => {
     if (e[0] === "#")
@@ -41,7 +41,7 @@ function attrs(xml: string, start: number, end: number): Record<string, string> 
     if (q !== '"' && q !== "'") throw new ScanUnsupported("unquoted attribute");
     const close = xml.indexOf(q, eq + 2);
     if (close < 0 || close > end) throw new ScanUnsupported("unterminated attribute");
-    out[xml.slice(p, eq).trim()] = unescape(xml.slice(eq + 2, close));
+    out[xml.slice(p, eq).trim()] = xmlUnescape(xml.slice(eq + 2, close));
     p = close + 1;
   }
 }
@@ -54,7 +54,7 @@ function textOf(xml: string, from: number, to: number, tag: string): string | un
   if (e < 0 || e > to) throw new ScanUnsupported(`unterminated <${tag}>`);
   const t = xml.slice(s, e);
   if (t.startsWith("<![CDATA[")) throw new ScanUnsupported("CDATA");
-  return unescape(t);
+  return xmlUnescape(t);
 }
 
 function evr(a: Record<string, string>): string {
@@ -111,7 +111,7 @@ function scanPackage(xml: string, baseUrl: string, intern: (s: string) => string
     const gt = xml.indexOf(">", f);
     const fe = xml.indexOf("</file>", gt);
     if (fe < 0) throw new ScanUnsupported("unterminated <file>");
-    rec.files.push(unescape(xml.slice(gt + 1, fe)));
+    rec.files.push(xmlUnescape(xml.slice(gt + 1, fe)));
     f = xml.indexOf("<file", fe);
   }
   return rec;
