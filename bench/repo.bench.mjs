@@ -122,12 +122,15 @@ export async function run() {
         const ok = (a) => a.length && a.every((x) => x);
         const oMs = ok(o) ? median(o.map((x) => x.ms)) : null;
         const tMs = ok(t) ? median(t.map((x) => x.ms)) : null;
+        const mb = (a) => (ok(a) ? Math.round(Math.max(...a.map((x) => x.rssKiB)) / 1024) : null);
         rows.push({
           name: `${name}: ${op}`,
           ostreeMs: oMs && Math.round(oMs),
           tsostreeMs: tMs && Math.round(tMs),
           ratio: oMs && tMs ? Number((tMs / oMs).toFixed(2)) : null,
           bar: BAR,
+          ostreeMB: mb(o),
+          tsostreeMB: mb(t),
         });
       }
     }
@@ -148,20 +151,17 @@ export async function run() {
 
 function printTable(rows) {
   const w = Math.max(...rows.map((r) => r.name.length));
-  console.log(`${"operation".padEnd(w)}  ${"ostree".padStart(9)}  ${"tsostree".padStart(9)}  ratio`);
+  const head = `${"operation".padEnd(w)}  ${"ostree".padStart(9)}  ${"tsostree".padStart(9)}  ratio`;
+  console.log(`${head}  ${"RSS MB ostree/ts".padStart(16)}`);
   for (const r of rows) {
     const f = (v) => (v === null || v === undefined ? "n/a" : String(v)).padStart(9);
-    const verdict =
-      r.ratio === null
-        ? r.pass === undefined
-          ? ""
-          : r.pass
-            ? "  ok"
-            : "  OVER"
-        : r.ratio <= r.bar
-          ? "  ok"
-          : "  SLOW";
-    console.log(`${r.name.padEnd(w)}  ${f(r.ostreeMs)}  ${f(r.tsostreeMs)}  ${r.ratio ?? "  -"}${verdict}`);
+    let verdict = "";
+    if (r.ratio !== null) verdict = r.ratio <= r.bar ? "  ok" : "  SLOW";
+    else if (r.pass !== undefined) verdict = r.pass ? "  ok" : "  OVER";
+    const mem = r.ostreeMB === undefined ? "" : `${r.ostreeMB}/${r.tsostreeMB}`;
+    console.log(
+      `${r.name.padEnd(w)}  ${f(r.ostreeMs)}  ${f(r.tsostreeMs)}  ${String(r.ratio ?? "-").padStart(5)}  ${mem.padStart(16)}${verdict}`,
+    );
   }
   console.log(
     `(ms, median of ${runs}; ratio = tsostree/ostree, bar ≤ ${BAR}; memory bar < ${MEM_BAR_MB} MB)`,

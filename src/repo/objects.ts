@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { deserialize, type GVValue, parseType, serialize, type Variant } from "../gvariant/index.js";
 import { readDirTree } from "./dirtree-reader.js";
+import { writeDirTree } from "./dirtree-writer.js";
 
 export type ObjectType = "file" | "dirtree" | "dirmeta" | "commit" | "commitmeta" | "tombstone-commit";
 
@@ -226,10 +227,9 @@ export function validateName(name: string): void {
 export function serializeDirTree(t: DirTree): Buffer {
   const files = sortByName(t.files);
   const dirs = sortByName(t.dirs);
-  return serialize(T_DIRTREE, [
-    files.map(([n, c]) => [n, hexToBytes(c)]),
-    dirs.map(([n, tc, mc]) => [n, hexToBytes(tc), hexToBytes(mc)]),
-  ]);
+  for (const [n] of files) validateName(n);
+  for (const [n] of dirs) validateName(n);
+  return writeDirTree(files, dirs);
 }
 
 /** Parses and validates a dirtree (normal form, names, order); see dirtree-reader.ts. */

@@ -3,12 +3,11 @@
 // assembled in the order ostree 2022.7 serializes it (--add-metadata-string, --add-metadata,
 // --keep-metadata, then ostree.ref-binding and ostree.collection-binding), so that the same inputs
 // give the same commit checksum as the real tool.
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parseText, Variant } from "../../gvariant/index.js";
 import { type CommitProgress, commitFromDirectory, writeCommitObject } from "../../repo/commit.js";
 import { resolveModifier } from "../../repo/commit-modifier.js";
-import { commitFromTar } from "../../repo/commit-tar.js";
 import { MutableTree } from "../../repo/mtree.js";
 import { isChecksum, metadataGet } from "../../repo/objects.js";
 import { resolveRev } from "../../repo/refs.js";
@@ -102,7 +101,7 @@ async function runCommit(repo: Repo, path: string | undefined, opts: CommitOpts)
   if (opts.keepMetadata.length && !parent)
     throw new UsageError("Either --branch or --parent must be specified when using --keep-metadata");
   const metadata = buildMetadata(repo, parent, opts);
-  const body = opts.bodyFile ? (await import("node:fs")).readFileSync(opts.bodyFile, "utf8") : opts.body;
+  const body = opts.bodyFile ? readFileSync(opts.bodyFile, "utf8") : opts.body;
   const timestamp = opts.timestamp === undefined ? undefined : parseTimestamp(opts.timestamp);
   const modifier = {
     ownerUid: opts.ownerUid === undefined ? undefined : parseId(opts.ownerUid, "--owner-uid"),
@@ -135,6 +134,8 @@ async function runCommit(repo: Repo, path: string | undefined, opts: CommitOpts)
         });
       } else if (kind === "tar") {
         const input = arg === "-" ? process.stdin : createReadStream(arg);
+        // Loaded on demand: tar-stream and the decompressors cost startup time every commit pays.
+        const { commitFromTar } = await import("../../repo/commit-tar.js");
         await commitFromTar(tx, input, { ...modifier, mtree, autocreateParents: opts.tarAutocreateParents });
       } else if (kind === "ref") {
         // A committed tree already went through the modifier, unless one is given now.
