@@ -30,7 +30,9 @@ export function debOpMatches(cmp: number, op: VersionOp): boolean {
 
 export class DebDialect implements Dialect {
   readonly kind = "deb" as const;
-  readonly breadthFirst = true;
+  // apt 2.6 descends into each dependency as soon as it marks it (its Debug::pkgDepCache::AutoInstall
+  // trace shows it); checked against apt on the desktop metapackages of bookworm.
+  readonly breadthFirst = false;
   readonly upgradeBySource = true;
   private readonly archs: ReadonlySet<string>;
 

@@ -86,7 +86,7 @@ export interface Dialect {
   formatDep(dep: Dep): string;
   /** Order among several versions that satisfy one atom: negative when `a` is preferred. */
   preferProvider(a: PkgVersion, b: PkgVersion, atom: Atom): number;
-  /** apt marks all direct dependencies before descending into any of them; dnf does not. */
+  /** Mark all direct dependencies of a package before descending into any of them (else depth first). */
   readonly breadthFirst: boolean;
   /** apt ≥ 2.3 (APT::Get::Upgrade-By-Source-Package): upgrading one binary upgrades its installed siblings. */
   readonly upgradeBySource: boolean;

@@ -50,7 +50,7 @@ function aptSet(status: string, sourcesFile: string, cacheDir: string, pkgs: str
     .sort();
 }
 
-test("bookworm + minbase: our set equals apt-get -s install", { timeout: 60_000 }, async (t) => {
+test("bookworm + minbase: our set equals apt-get -s install", { timeout: 90_000 }, async (t) => {
   if (!haveTools(t, "apt-get")) return;
   const hasLists =
     existsSync(LISTS) && readdirSync(LISTS).some((n) => n.includes("bookworm_main_binary-amd64_Packages"));

@@ -66,6 +66,10 @@ test("an alternative that fails deep down is undone and the next one taken", () 
     "Package: y\nVersion: 1",
   ]);
   assert.deepEqual(names(deb([r]), ["a"]), ["a=1", "y=1"]);
+  // The same in breadth-first mode, where the dead end shows only after all of a's deps are chosen.
+  const bfs = deb([r]);
+  Object.defineProperty(bfs.dialect, "breadthFirst", { value: true });
+  assert.deepEqual(names(bfs, ["a"]), ["a=1", "y=1"]);
 });
 
 test("no solution: a short chain of why", () => {
