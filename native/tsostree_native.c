@@ -204,20 +204,25 @@ static napi_value list_xattrs(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* scanDir(path): every entry of a directory with its lstat, in one call, for tree walks that would
- * otherwise pay for a JS Stats object per file. Returns { names: string[], stats: Float64Array }
- * with SCAN_FIELDS numbers per entry: mode, uid, gid, size, ino, nlink, dev. Entries that vanish
- * between readdir and fstatat are skipped. */
+/* scanDir(path[, suffix]): every entry of a directory with its lstat, in one call, for tree walks
+ * that would otherwise pay for a JS Stats object per file. Returns { names: string[], stats:
+ * Float64Array } with SCAN_FIELDS numbers per entry: mode, uid, gid, size, ino, nlink, dev. With
+ * `suffix`, only names ending in it are listed (and stat'ed). Entries that vanish between readdir
+ * and fstatat are skipped. */
 #define SCAN_FIELDS 7
 static napi_value scan_dir(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  char path[4096];
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[4096], suffix[64] = "";
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || get_string(env, argv[0], path, sizeof path)) {
-    napi_throw_type_error(env, NULL, "scanDir(path)");
+  napi_valuetype t2 = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t2);
+  if (argc < 1 || get_string(env, argv[0], path, sizeof path) ||
+      (t2 == napi_string && get_string(env, argv[1], suffix, sizeof suffix))) {
+    napi_throw_type_error(env, NULL, "scanDir(path[, suffix])");
     return NULL;
   }
+  size_t suffix_len = strlen(suffix);
   int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return throw_errno(env, "open", path);
   DIR *d = fdopendir(dfd);
@@ -233,6 +238,10 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   errno = 0;
   while (vals && (de = readdir(d)) != NULL) {
     if (de->d_name[0] == '.' && (de->d_name[1] == 0 || (de->d_name[1] == '.' && de->d_name[2] == 0))) continue;
+    if (suffix_len) {
+      size_t l = strlen(de->d_name);
+      if (l < suffix_len || memcmp(de->d_name + l - suffix_len, suffix, suffix_len) != 0) continue;
+    }
     struct stat st;
     if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
       if (errno == ENOENT) { errno = 0; continue; }

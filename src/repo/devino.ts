@@ -21,7 +21,7 @@ export class DevInoCache {
     if (repo.isArchive) return new DevInoCache(dev, byIno);
     for (const xx of readdirSync(objects)) {
       if (xx.length !== 2) continue;
-      const { names, stats } = scanDir(join(objects, xx));
+      const { names, stats } = scanDir(join(objects, xx), ".file");
       names.forEach((name, i) => {
         // 62 hex characters + ".file"
         if (name.length !== 67 || !name.endsWith(".file")) return;

@@ -10,7 +10,9 @@ interface NativeAddon {
   getXattr(target: string | number, name: string): Buffer | null;
   setXattr(target: string | number, name: string, value: Buffer): void;
   listXattrs(target: string | number): string[];
-  scanDir?(path: string): DirScan;
+  checkoutLinks?(objects: string, plan: Buffer, flags: number): Int32Array;
+  checkoutDirMeta?(plan: Buffer): Int32Array;
+  scanDir?(path: string, suffix?: string): DirScan;
 }
 
 const require = createRequire(import.meta.url);
@@ -67,15 +69,62 @@ export interface DirScan {
  * A directory's entries with their lstat data in one native call; tree walks (commit, the devino
  * cache) would otherwise spend most of their time building a Stats object per file.
  */
-export function scanDir(path: string): DirScan {
+export function scanDir(path: string, suffix?: string): DirScan {
   const a = load();
-  if (a.scanDir) return a.scanDir(path);
+  // The suffix filter came after scanDir itself: an older addon ignores it, so filter here too.
+  if (a.scanDir) return suffix ? keepSuffix(a.scanDir(path, suffix), suffix) : a.scanDir(path);
   // An addon built before scanDir existed: same result, slower.
-  const names = readdirSync(path);
+  const names = readdirSync(path).filter((n) => !suffix || n.endsWith(suffix));
   const stats = new Float64Array(names.length * SCAN_FIELDS);
   names.forEach((name, i) => {
     const st = lstatSync(join(path, name));
     stats.set([st.mode, st.uid, st.gid, st.size, st.ino, st.nlink, st.dev], i * SCAN_FIELDS);
   });
   return { names, stats };
+}
+
+function keepSuffix(scan: DirScan, suffix: string): DirScan {
+  if (scan.names.every((n) => n.endsWith(suffix))) return scan;
+  const names: string[] = [];
+  const stats: number[] = [];
+  scan.names.forEach((n, i) => {
+    if (!n.endsWith(suffix)) return;
+    names.push(n);
+    for (let f = 0; f < SCAN_FIELDS; f++) stats.push(scan.stats[i * SCAN_FIELDS + f]!);
+  });
+  return { names, stats: Float64Array.from(stats) };
+}
+
+/** Flags of checkoutLinks: how ostree decides between linking an object and creating the file. */
+export const CO_BARE_USER = 1;
+export const CO_BARE = 2;
+export const CO_USER_MODE = 4;
+/** EXDEV/EMLINK are reported and the run goes on (the caller copies); otherwise they end it. */
+export const CO_COPY_OK = 8;
+/** checkoutLinks codes besides errno values: create the file instead of linking it. */
+export const CO_CODE_COPY = -1;
+/** A bare-user object without user.ostreemeta. */
+export const CO_CODE_NOMETA = -2;
+export const CO_CODE_MISSING = -3;
+
+function checkoutOps(): Required<Pick<NativeAddon, "checkoutLinks" | "checkoutDirMeta">> {
+  const a = load();
+  if (!a.checkoutLinks || !a.checkoutDirMeta)
+    throw new Error("the native helper predates checkout ops; run `npm run build`");
+  return a as Required<NativeAddon>;
+}
+
+/**
+ * Runs a checkout plan (see native/checkout_ops.c for its encoding): mkdirs and object hardlinks
+ * in one call, since through Node each costs more than the syscall. Returns (op index, code)
+ * pairs for what was not done; a code other than CO_CODE_COPY (or EXDEV/EMLINK with CO_COPY_OK)
+ * ended the run and is the last pair.
+ */
+export function checkoutLinks(objects: string, plan: Buffer, flags: number): Int32Array {
+  return checkoutOps().checkoutLinks(objects, plan, flags);
+}
+
+/** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
+export function checkoutDirMeta(plan: Buffer): Int32Array {
+  return checkoutOps().checkoutDirMeta(plan);
 }
