@@ -1,14 +1,18 @@
-// Builds the small N-API addon once; skips the build when the binary is newer than its source.
+// Builds the small N-API addon once; skips the build when the binary is newer than every source
+// (each native/*.c and binding.gyp).
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build", "Release", "tsostree_native.node");
-const src = join(here, "tsostree_native.c");
-if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) process.exit(0);
+const sources = readdirSync(here)
+  .filter((f) => f.endsWith(".c") || f === "binding.gyp")
+  .map((f) => join(here, f));
+const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+if (existsSync(out) && statSync(out).mtimeMs >= newest) process.exit(0);
 const require = createRequire(import.meta.url);
 let gyp;
 try {

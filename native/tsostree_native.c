@@ -286,6 +286,8 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   return out;
 }
 
+void register_checkout_ops(napi_env env, napi_value exports); /* checkout_ops.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
@@ -296,6 +298,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"scanDir", NULL, scan_dir, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  register_checkout_ops(env, exports);
   return exports;
 }
 

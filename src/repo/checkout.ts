@@ -1,11 +1,12 @@
 // Checking out a commit (or a subpath of it) into the filesystem, as `ostree checkout` does:
 // hardlinks into the object store where the repo mode allows it, copies otherwise. A checkout into
 // a new destination is built in a temporary sibling and renamed into place at the end, so a
-// failure never leaves a half-written destination. The per-file work is synchronous on purpose:
-// link/mkdir/symlink through libuv's thread pool costs more than the syscalls themselves; large
-// trees hand their hardlinks to one worker thread instead (checkout-linker.ts). Existing files are
-// replaced (union modes) by unlink + create, never written in place: they may share an inode with
-// the object store.
+// failure never leaves a half-written destination. A hardlink checkout into a new destination is
+// one plan of mkdirs and links run by the native helper (checkout-plan.ts): through Node, even
+// synchronously, each syscall cost several times its own time. The other modes are synchronous JS:
+// link/mkdir/symlink through libuv's thread pool cost more than the syscalls themselves. Existing
+// files are replaced (union modes) by unlink + create, never written in place: they may share an
+// inode with the object store.
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -26,10 +27,19 @@ import {
   utimesSync,
   writeSync,
 } from "node:fs";
-import { availableParallelism, loadavg } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { setXattr } from "../util/native.js";
-import { Linker, type LinkFailure, LinkWorker } from "./checkout-linker.js";
+import {
+  CO_BARE,
+  CO_BARE_USER,
+  CO_CODE_COPY,
+  CO_CODE_MISSING,
+  CO_CODE_NOMETA,
+  CO_COPY_OK,
+  CO_USER_MODE,
+  setXattr,
+} from "../util/native.js";
+import { Linker } from "./checkout-linker.js";
+import { CheckoutPlan, errnoError, errnoName } from "./checkout-plan.js";
 import {
   type DirMeta,
   type DirTree,
@@ -98,13 +108,11 @@ class Checkout {
   private readonly ext: string;
   readonly hardlink: boolean;
   private readonly merge: boolean;
-  /** Link jobs (object, destination) collected while directories are created. */
-  private readonly jobCsum: string[] = [];
-  private readonly jobDst: string[] = [];
+  /** Hardlink checkout into a new directory: every mkdir, link and chmod goes through the plan. */
+  private readonly plan: CheckoutPlan | null;
+  /** Directory xattrs of a plan checkout, set from here (rare: SELinux labels and the like). */
+  private readonly planXattrs: [string, Xattrs][] = [];
   private readonly linker: Linker;
-  /** Started once the tree proves large; links then run while we keep walking. */
-  private worker: LinkWorker | null = null;
-  private sent = 0;
   /** Directories whose metadata is applied once their contents exist (children before parents). */
   private readonly pendingDirs: [string, DirMeta][] = [];
   private readonly dirMetas = new Map<string, DirMeta>();
@@ -119,6 +127,7 @@ class Checkout {
     this.hardlink = hardlinkPolicy(repo, opts);
     this.merge = opts.union === true || opts.unionAdd === true;
     this.linker = new Linker({ objects: this.objects, mode: repo.mode, userMode: opts.userMode === true });
+    this.plan = this.hardlink && !this.merge ? new CheckoutPlan(this.objects, this.linkFlags()) : null;
   }
 
   private objectPath(csum: string): string {
@@ -175,56 +184,73 @@ class Checkout {
 
   dir(entry: Extract<TreeEntry, { kind: "dir" }>, path: string, isRoot: boolean): void {
     const meta = this.loadDirMeta(entry.meta);
+    const plan = this.plan;
     let created = true;
-    try {
-      mkdirSync(path, 0o700);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !(this.merge || isRoot)) throw e;
-      if (!lstatSync(path).isDirectory()) throw new CheckoutError(`${path} exists and is not a directory`);
-      created = false;
+    // A plan checkout never writes into an existing directory: the destination is new.
+    if (plan) plan.mkdir(path);
+    else {
+      try {
+        mkdirSync(path, 0o700);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || !(this.merge || isRoot)) throw e;
+        if (!lstatSync(path).isDirectory()) throw new CheckoutError(`${path} exists and is not a directory`);
+        created = false;
+      }
     }
     const tree = this.loadDirTree(entry.tree);
-    for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
+    if (plan) for (const [name, csum] of tree.files) plan.link(csum, `${path}/${name}`);
+    else for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
     for (const [name, t, m] of tree.dirs)
       this.dir({ kind: "dir", name, path: "", tree: t, meta: m }, `${path}/${name}`, false);
-    if (created || isRoot) this.pendingDirs.push([path, meta]);
+    if (!created && !isRoot) return;
+    if (!plan) this.pendingDirs.push([path, meta]);
+    else {
+      const chown = !this.opts.userMode && this.mustChown(meta);
+      plan.dirMeta(path, meta.mode, chown ? meta.uid : -1, chown ? meta.gid : -1);
+      if (!this.opts.userMode && meta.xattrs.length) this.planXattrs.push([path, meta.xattrs]);
+    }
   }
 
-  /** Makes the collected hardlinks, then applies directory metadata bottom-up. */
+  /** Runs the plan (or not), creates what ostree does not link, then directory metadata bottom-up. */
   async finish(): Promise<void> {
-    let failures: LinkFailure[];
-    if (this.worker) {
-      this.flush(0);
-      failures = await this.worker.done();
-      this.worker = null;
-    } else {
-      this.linker.run(0, this.jobCsum, this.jobDst);
-      failures = this.linker.failures;
-    }
-    for (const [i, code] of failures) {
-      const csum = this.jobCsum[i]!;
-      const dst = this.jobDst[i]!;
-      if (code === "ENOENT") throw new ObjectMissingError(csum, "file");
-      if (code === "NOMETA")
-        throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
-      if (code === "COPY" || ((code === "EXDEV" || code === "EMLINK") && !this.opts.requireHardlinks))
-        this.copy(this.repo.loadFile(csum), dst);
-      else throw new CheckoutError(`cannot hardlink ${dst}: ${code}`);
-    }
+    if (this.plan) return this.finishPlan(this.plan);
     for (const [path, meta] of this.pendingDirs) this.applyDirMeta(path, meta);
   }
 
+  /** Stops a plan still running before the caller removes what it wrote. */
   abort(): void {
-    this.worker?.abort();
-    this.worker = null;
+    this.plan?.cancel();
   }
 
-  /** Ships pending jobs to the worker once at least `min` are waiting. */
-  private flush(min: number): void {
-    const n = this.jobCsum.length - this.sent;
-    if (!this.worker || n === 0 || n < min) return;
-    this.worker.send(this.sent, this.jobCsum.slice(this.sent), this.jobDst.slice(this.sent));
-    this.sent = this.jobCsum.length;
+  /** ostree's link rules for this repo and checkout mode, for the native side. */
+  private linkFlags(): number {
+    const mode = this.repo.mode;
+    return (
+      (mode === "bare-user" ? CO_BARE_USER : 0) |
+      (mode === "bare" ? CO_BARE : 0) |
+      (this.opts.userMode ? CO_USER_MODE : 0) |
+      (this.opts.requireHardlinks ? 0 : CO_COPY_OK)
+    );
+  }
+
+  private finishPlan(plan: CheckoutPlan): void {
+    const undone = plan.finishLinks();
+    for (let k = 0; k < undone.length; k += 2) {
+      const i = undone[k]!;
+      const code = undone[k + 1]!;
+      const csum = plan.csums[i];
+      const dst = plan.paths[i]!;
+      if (csum === null || csum === undefined) throw errnoError(errnoName(code), "mkdir", dst);
+      if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
+      if (code === CO_CODE_NOMETA)
+        throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
+      const name = code === CO_CODE_COPY ? "COPY" : errnoName(code);
+      if (name === "COPY" || ((name === "EXDEV" || name === "EMLINK") && !this.opts.requireHardlinks))
+        this.copy(this.repo.loadFile(csum), dst);
+      else throw new CheckoutError(`cannot hardlink ${dst}: ${name}`);
+    }
+    for (const [path, xattrs] of this.planXattrs) this.applyXattrs(path, xattrs);
+    plan.runDirMetas();
   }
 
   private applyDirMeta(path: string, meta: DirMeta): void {
@@ -251,16 +277,8 @@ class Checkout {
   }
 
   file(csum: string, path: string): void {
-    if (this.hardlink && !this.merge) {
-      this.jobCsum.push(csum);
-      this.jobDst.push(path);
-      if (!this.worker && this.jobCsum.length >= PARALLEL_LINKS)
-        this.worker = new LinkWorker({
-          objects: this.objects,
-          mode: this.repo.mode,
-          userMode: this.opts.userMode === true,
-        });
-      this.flush(LINK_BATCH);
+    if (this.plan) {
+      this.plan.link(csum, path);
       return;
     }
     if (this.hardlink && this.linker.verdict(csum) === "link" && this.linkNow(csum, path)) return;
@@ -327,21 +345,6 @@ class Checkout {
     if (!this.opts.userMode) this.applyXattrs(path, meta.xattrs);
   }
 }
-
-/**
- * From this many files on, links are made by a worker thread while this one keeps parsing and
- * creating directories; below it, starting a thread costs more than it saves. The worker only
- * pays off with a core to spare: on a 2-core machine with a load average of 5 it was slower
- * (≈300 ms vs ≈250 ms for a 6k-file tree, the extra CPU being its startup), so it is used only
- * when the load average leaves a core idle. TSOSTREE_PARALLEL_LINKS=N forces the threshold.
- */
-const PARALLEL_LINKS =
-  process.env.TSOSTREE_PARALLEL_LINKS !== undefined
-    ? Number(process.env.TSOSTREE_PARALLEL_LINKS)
-    : availableParallelism() >= 2 && loadavg()[0]! < availableParallelism() - 1
-      ? 1000
-      : Number.POSITIVE_INFINITY;
-const LINK_BATCH = 512;
 
 function exists(p: string): boolean {
   try {

@@ -10,7 +10,9 @@ interface NativeAddon {
   getXattr(target: string | number, name: string): Buffer | null;
   setXattr(target: string | number, name: string, value: Buffer): void;
   listXattrs(target: string | number): string[];
-  checkoutLinks?(objects: string, plan: Buffer, flags: number): Int32Array;
+  checkoutStart?(objects: string, flags: number): CheckoutRun;
+  checkoutPush?(run: CheckoutRun, plan: Buffer): void;
+  checkoutFinish?(run: CheckoutRun, cancel: boolean): Int32Array;
   checkoutDirMeta?(plan: Buffer): Int32Array;
   scanDir?(path: string, suffix?: string): DirScan;
 }
@@ -107,21 +109,41 @@ export const CO_CODE_COPY = -1;
 export const CO_CODE_NOMETA = -2;
 export const CO_CODE_MISSING = -3;
 
-function checkoutOps(): Required<Pick<NativeAddon, "checkoutLinks" | "checkoutDirMeta">> {
+/** A native checkout run: a thread executing plan chunks in order (see native/checkout_ops.c). */
+export type CheckoutRun = { readonly __checkoutRun: unique symbol };
+
+type CheckoutOps = Required<
+  Pick<NativeAddon, "checkoutStart" | "checkoutPush" | "checkoutFinish" | "checkoutDirMeta">
+>;
+
+function checkoutOps(): CheckoutOps {
   const a = load();
-  if (!a.checkoutLinks || !a.checkoutDirMeta)
+  if (!a.checkoutStart || !a.checkoutPush || !a.checkoutFinish || !a.checkoutDirMeta)
     throw new Error("the native helper predates checkout ops; run `npm run build`");
-  return a as Required<NativeAddon>;
+  return a as CheckoutOps;
 }
 
 /**
- * Runs a checkout plan (see native/checkout_ops.c for its encoding): mkdirs and object hardlinks
- * in one call, since through Node each costs more than the syscall. Returns (op index, code)
- * pairs for what was not done; a code other than CO_CODE_COPY (or EXDEV/EMLINK with CO_COPY_OK)
- * ended the run and is the last pair.
+ * Starts running a checkout plan (mkdirs and object hardlinks; native/checkout_ops.c has the
+ * encoding) on a thread of its own: through Node each of these syscalls costs more than the
+ * syscall, and the caller can keep parsing dirtrees meanwhile.
  */
-export function checkoutLinks(objects: string, plan: Buffer, flags: number): Int32Array {
-  return checkoutOps().checkoutLinks(objects, plan, flags);
+export function checkoutStart(objects: string, flags: number): CheckoutRun {
+  return checkoutOps().checkoutStart(objects, flags);
+}
+
+/** Queues the next chunk of the plan (copied: the buffer may be reused at once). */
+export function checkoutPush(run: CheckoutRun, plan: Buffer): void {
+  checkoutOps().checkoutPush(run, plan);
+}
+
+/**
+ * Waits until every chunk has run (or, with `cancel`, skips those not started); returns
+ * (op index, code) pairs for what was not done. A code other than CO_CODE_COPY (or EXDEV/EMLINK
+ * with CO_COPY_OK) ended the run and is the last pair.
+ */
+export function checkoutFinish(run: CheckoutRun, cancel = false): Int32Array {
+  return checkoutOps().checkoutFinish(run, cancel);
 }
 
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
