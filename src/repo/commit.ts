@@ -13,7 +13,7 @@ import {
   type ResolvedModifier,
   resolveModifier,
 } from "./commit-modifier.js";
-import { readXattrsOf } from "./content-store.js";
+import { collectEvery, readXattrsOf } from "./content-store.js";
 import { DevInoCache } from "./devino.js";
 import { MutableTree } from "./mtree.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, serializeCommit, serializeDirMeta } from "./objects.js";
@@ -150,6 +150,8 @@ class DirectoryWalk {
           `${path}: a ${specialName(type)} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
         );
       }
+      // Each entry leaves a few hundred bytes of garbage (names, paths, stats, promises).
+      collectEvery(512);
       if (++this.sinceYield >= 256) await this.yieldNow();
     }
   }

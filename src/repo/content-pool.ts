@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import {
   ContentError,
   ContentStore,
+  enableCollection,
   type SourceJob,
   type StoreResult,
   type StoreTarget,
@@ -113,6 +114,8 @@ export class ContentPool {
   }
 
   private start(): void {
+    // Peak memory is part of the budget: see collectEvery() in content-store.ts.
+    enableCollection();
     for (let i = 0; i < this.size; i++) {
       // Small heaps: a worker holds one file at a time, and RSS is part of the performance budget.
       const w = new Worker(new URL("./content-worker.js", import.meta.url), {

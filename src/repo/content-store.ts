@@ -24,6 +24,8 @@ import {
   writevSync,
 } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { threadId } from "node:worker_threads";
 import { deflateRawSync, constants as zc } from "node:zlib";
 import { getXattr, listXattrs, setXattr } from "../util/native.js";
@@ -123,6 +125,7 @@ export class ContentStore {
   storeBuffer(meta: FileMeta, data: Buffer): StoreResult {
     if ((meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(meta);
     requireRegular(meta);
+    collectEvery(data.length);
     const csum = createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
     if (this.has(csum)) return { csum, written: false, bytes: 0 };
     const tmp = this.tmpPath();
@@ -338,6 +341,7 @@ export class ChunkSink {
   }
 
   write(chunk: Buffer): void {
+    collectEvery(chunk.length);
     this.hash.update(chunk);
     if (this.store.target.mode === "archive") {
       const z = deflateRawSync(chunk, { level: ARCHIVE_LEVEL, finishFlush: zc.Z_SYNC_FLUSH });
@@ -386,6 +390,31 @@ export class ChunkSink {
     } catch {
       // already renamed or removed
     }
+  }
+}
+
+/**
+ * Once the pool calls enableCollection() (--expose-gc), a young-generation collection every few
+ * MiB frees dead zlib output and chunk buffers, which V8 would otherwise let pile up (it waits for
+ * ~64 MiB of external memory), in the workers and in the walking main thread. Before that, and in
+ * other programs, this does nothing.
+ */
+let gc = (globalThis as { gc?: (o: { type: "minor" }) => void }).gc;
+const GC_EVERY = 4 << 20;
+let sinceGc = 0;
+
+/** Turns on the periodic collections: for workers created after this, and for this thread. */
+export function enableCollection(): void {
+  setFlagsFromString("--expose-gc");
+  gc ??= runInNewContext("gc") as typeof gc;
+}
+
+/** Counts bytes (or a cost in bytes) of garbage-producing work; collects every GC_EVERY. */
+export function collectEvery(bytes: number): void {
+  sinceGc += bytes;
+  if (gc && sinceGc >= GC_EVERY) {
+    sinceGc = 0;
+    gc({ type: "minor" });
   }
 }
 
