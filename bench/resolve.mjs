@@ -5,7 +5,7 @@
 // pkgcache.bin. Prints times (median of N runs) and the ratio ours/apt; the bar is ≤ 1.0 warm.
 // Usage: npm run build && node bench/resolve.mjs [--runs N] [PKG…]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,7 +85,10 @@ const ours = [
   status,
   ...pkgs,
 ];
-const wipe = (d) => () => rmSync(d, { recursive: true, force: true });
+const wipe = (d) => () => {
+  rmSync(d, { recursive: true, force: true });
+  mkdirSync(d, { recursive: true }); // apt writes no pkgcache.bin into a missing directory
+};
 
 const aptCold = time("apt-get", apt(false), wipe(aptCache));
 const oursCold = time(process.execPath, ours, wipe(ourCache));

@@ -71,8 +71,17 @@ async function bunzip(buf: Buffer): Promise<Buffer> {
  * not verified here: the caller verifies the decompressed content's SHA256 against Release.
  */
 export function lz4FrameDecode(src: Buffer): Buffer {
-  const out: Buffer[] = [];
+  // Blocks are decoded straight into one growing output buffer: linked blocks may copy from up to
+  // 64 KiB back, which then is simply earlier output, and nothing is copied twice.
+  let out = Buffer.allocUnsafe(Math.max(1 << 20, src.length * 3));
+  let dp = 0;
   let pos = 0;
+  const reserve = (n: number) => {
+    if (dp + n <= out.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, dp + n));
+    out.copy(bigger, 0, 0, dp);
+    out = bigger;
+  };
   while (pos < src.length) {
     const magic = src.readUInt32LE(pos);
     if (magic >= 0x184d2a50 && magic <= 0x184d2a5f) {
@@ -88,9 +97,6 @@ export function lz4FrameDecode(src: Buffer): Buffer {
     const dictId = (flg & 0x01) !== 0;
     const maxBlock = 1 << (2 * ((bd >> 4) & 7) + 8);
     pos += 6 + (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1;
-    // Blocks may reference up to 64 KiB back into previous blocks (linked mode), so decode into a
-    // growing window that keeps the tail of what was produced.
-    let window = Buffer.alloc(0);
     for (;;) {
       if (pos + 4 > src.length) throw new DecompressError("lz4: truncated frame");
       const bsize = src.readUInt32LE(pos);
@@ -98,27 +104,26 @@ export function lz4FrameDecode(src: Buffer): Buffer {
       if (bsize === 0) break;
       const size = bsize & 0x7fffffff;
       if (pos + size > src.length) throw new DecompressError("lz4: truncated block");
-      let block: Buffer;
-      if (bsize & 0x80000000) block = src.subarray(pos, pos + size);
-      else {
-        const keep = window.length > 65536 ? window.subarray(window.length - 65536) : window;
-        const dst = Buffer.allocUnsafe(keep.length + maxBlock);
-        keep.copy(dst, 0);
-        const end = lz4BlockDecode(src, pos, pos + size, dst, keep.length);
-        block = dst.subarray(keep.length, end);
-        window = dst.subarray(0, end);
-      }
-      if (bsize & 0x80000000)
-        window = Buffer.concat([window.subarray(Math.max(0, window.length - 65536)), block]);
-      out.push(Buffer.from(block));
+      reserve(Math.max(size, maxBlock));
+      if (bsize & 0x80000000) {
+        src.copy(out, dp, pos, pos + size);
+        dp += size;
+      } else dp = lz4BlockDecode(src, pos, pos + size, out, dp, dp + maxBlock);
       pos += size + (blockChecksum ? 4 : 0);
     }
     if (contentChecksum) pos += 4;
   }
-  return Buffer.concat(out);
+  return out.subarray(0, dp);
 }
 
-function lz4BlockDecode(src: Buffer, sp: number, send: number, dst: Buffer, dp: number): number {
+function lz4BlockDecode(
+  src: Buffer,
+  sp: number,
+  send: number,
+  dst: Buffer,
+  dp: number,
+  limit: number,
+): number {
   while (sp < send) {
     const token = src[sp++];
     let lit = token >> 4;
@@ -129,7 +134,7 @@ function lz4BlockDecode(src: Buffer, sp: number, send: number, dst: Buffer, dp: 
         lit += b;
       } while (b === 255);
     }
-    if (dp + lit > dst.length) throw new DecompressError("lz4: block exceeds its declared size");
+    if (dp + lit > limit) throw new DecompressError("lz4: block exceeds its declared size");
     src.copy(dst, dp, sp, sp + lit);
     sp += lit;
     dp += lit;
@@ -147,7 +152,7 @@ function lz4BlockDecode(src: Buffer, sp: number, send: number, dst: Buffer, dp: 
     mlen += 4;
     let from = dp - offset;
     if (offset === 0 || from < 0) throw new DecompressError("lz4: bad match offset");
-    if (dp + mlen > dst.length) throw new DecompressError("lz4: block exceeds its declared size");
+    if (dp + mlen > limit) throw new DecompressError("lz4: block exceeds its declared size");
     if (offset >= mlen) {
       dst.copy(dst, dp, from, from + mlen);
       dp += mlen;
