@@ -5,7 +5,7 @@
 // pkgcache.bin. Prints times (median of N runs) and the ratio ours/apt; the bar is ≤ 1.0 warm.
 // Usage: npm run build && node bench/resolve.mjs [--runs N] [PKG…]
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,22 +20,13 @@ const minbase = join(root, "fixtures/out/minbase/var/lib/dpkg/status");
 const tmp = mkdtempSync(join(tmpdir(), "tsostree-bench-"));
 const status = existsSync(minbase) ? minbase : join(tmp, "empty-status");
 if (!existsSync(minbase)) writeFileSync(status, "");
-const sources = join(tmp, "bookworm.sources");
-writeFileSync(
-  sources,
-  `Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-`,
-);
+// This host's own apt sources: the lists in /var/lib/apt/lists were fetched for exactly these.
+const sourceParts = existsSync("/etc/apt/sources.list.d")
+  ? readdirSync("/etc/apt/sources.list.d")
+      .filter((n) => n.endsWith(".list") || n.endsWith(".sources"))
+      .map((n) => join("/etc/apt/sources.list.d", n))
+  : [];
+const hostSources = ["/etc/apt/sources.list", ...sourceParts].filter((p) => existsSync(p));
 
 function time(cmd, argv, prep) {
   const out = [];
@@ -57,10 +48,6 @@ const apt = (cache) => [
   "-o",
   `Dir::State::status=${status}`,
   "-o",
-  `Dir::Etc::SourceList=${sources}`,
-  "-o",
-  "Dir::Etc::SourceParts=/dev/null",
-  "-o",
   `Dir::Cache=${aptCache}`,
   // Docker images disable apt's binary caches; name them explicitly so that "warm" means warm.
   "-o",
@@ -77,8 +64,7 @@ const ours = [
   "--json",
   "--cache-dir",
   ourCache,
-  "--sources-list",
-  sources,
+  ...hostSources.flatMap((f) => ["--sources-list", f]),
   "--apt-lists",
   lists,
   "--dpkg-status",

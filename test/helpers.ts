@@ -1,6 +1,6 @@
 // Shared test plumbing: scratch directories, the project root, and oracle tools that must exist.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
@@ -53,6 +53,24 @@ export function haveTools(t: TestContext, ...tools: string[]): boolean {
   if (process.env.CI) throw new Error(msg);
   t.skip(msg);
   return false;
+}
+
+/** Skips outside CI; in CI (CI=true) a missing fixture or oracle input is a failure, never a skip. */
+export function skipOrFail(t: TestContext, msg: string): void {
+  if (process.env.CI) throw new Error(msg);
+  t.skip(msg);
+}
+
+/** This host's own apt source files (one-line and deb822), as apt itself reads them. */
+export function hostAptSources(): string[] {
+  const dir = "/etc/apt/sources.list.d";
+  const parts = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => n.endsWith(".list") || n.endsWith(".sources"))
+        .sort()
+        .map((n) => join(dir, n))
+    : [];
+  return ["/etc/apt/sources.list", ...parts].filter((p) => existsSync(p));
 }
 
 export interface RunResult {

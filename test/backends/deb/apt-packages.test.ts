@@ -34,12 +34,12 @@ test("Packages index: names, versions, provides, lazy fields", () => {
 
 test("sources: one-line with options, deb822, flat repositories, apt list names", () => {
   const [s] = parseOneLineSources(
-    "# c\ndeb [arch=amd64 signed-by=/k.gpg] http://deb.debian.org/debian bookworm main contrib\ndeb-src http://x y z\n",
+    "# c\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib\ndeb-src http://x y z\n",
     "t",
   );
   assert.deepEqual(
     [s.uri, s.suite, s.components, s.signedBy, s.archs],
-    ["http://deb.debian.org/debian", "bookworm", ["main", "contrib"], ["/k.gpg"], ["amd64"]],
+    ["http://mirror.example/debian", "bookworm", ["main", "contrib"], ["/k.gpg"], ["amd64"]],
   );
   const d = parseDeb822Sources(
     "Types: deb\nURIs: http://a/ http://b/\nSuites: s1 s2\nComponents: main\nTrusted: yes\n\nTypes: deb-src\nURIs: http://c\nSuites: s\n",
@@ -50,8 +50,8 @@ test("sources: one-line with options, deb822, flat repositories, apt list names"
   assert.equal(distPath({ uri: "file:/r", suite: "./", components: [], origin: "" }), "");
   assert.equal(distPath({ uri: "file:/r", suite: "sub/", components: [], origin: "" }), "sub/");
   assert.equal(
-    aptListName("http://deb.debian.org/debian/dists/bookworm/InRelease"),
-    "deb.debian.org_debian_dists_bookworm_InRelease",
+    aptListName("http://mirror.example/debian/dists/bookworm/InRelease"),
+    "mirror.example_debian_dists_bookworm_InRelease",
   );
 });
 
