@@ -64,28 +64,43 @@ export function errnoName(errno: number): string {
   }
 }
 
+/** An op the native run did not do: errno or CO_CODE_*, the object (null for a mkdir), the path. */
+export interface Undone {
+  code: number;
+  csum: string | null;
+  path: string;
+}
+
 export class CheckoutPlan {
   private readonly ops = new Bytes();
   private readonly metas = new Bytes();
-  /** Per op: the object checksum (null for a mkdir) and the destination path. */
-  readonly csums: (string | null)[] = [];
-  readonly paths: string[] = [];
   private readonly metaPaths: string[] = [];
   private readonly run: CheckoutRun;
   private pending = 0;
   private finished = false;
+  /** The directory links go into; every chunk starts with it, since chunks may run in parallel. */
+  private current: string | null = null;
 
   /** Starts the native run at once: chunks go to it as the walk appends them. */
   constructor(objects: string, flags: number) {
     this.run = checkoutStart(objects, flags);
   }
 
+  /** Creates a directory; the links that follow go into it. */
   mkdir(path: string): void {
+    this.dirOp(0x44, path); // 'D'
+  }
+
+  /** Links that follow go into this existing directory. */
+  cd(path: string): void {
+    this.dirOp(0x43, path); // 'C'
+  }
+
+  private dirOp(op: number, path: string): void {
     this.ops.reserve(3 + path.length * 3);
-    this.ops.buf[this.ops.len++] = 0x44; // 'D'
+    this.ops.buf[this.ops.len++] = op;
     this.ops.path(path);
-    this.csums.push(null);
-    this.paths.push(path);
+    this.current = path;
     if (++this.pending >= CHUNK_OPS) this.ship();
   }
 
@@ -93,17 +108,40 @@ export class CheckoutPlan {
     checkoutPush(this.run, this.ops.bytes());
     this.ops.len = 0;
     this.pending = 0;
+    if (this.current === null) return;
+    this.ops.reserve(3 + this.current.length * 3);
+    this.ops.buf[this.ops.len++] = 0x43; // 'C'
+    this.ops.path(this.current);
   }
 
-  link(csum: string, path: string): void {
-    this.ops.reserve(35 + path.length * 3);
-    this.ops.buf[this.ops.len++] = 0x4c; // 'L'
-    if (this.ops.buf.write(csum, this.ops.len, 32, "hex") !== 32)
-      throw new Error(`'${csum}' is not a checksum`);
-    this.ops.len += 32;
-    this.ops.path(path);
-    this.csums.push(csum);
-    this.paths.push(path);
+  /** Links object `csum` (hex) as `name` in the current directory. */
+  link(csum: string, name: string): void {
+    const o = this.ops;
+    o.reserve(35 + name.length * 3);
+    o.buf[o.len++] = 0x4c; // 'L'
+    if (o.buf.write(csum, o.len, 32, "hex") !== 32) throw new Error(`'${csum}' is not a checksum`);
+    o.len += 32;
+    o.path(name);
+    if (++this.pending >= CHUNK_OPS) this.ship();
+  }
+
+  /**
+   * Links the object whose checksum is b[csum, csum + 32) as the name b[name, nameEnd) in the
+   * current directory: straight from a dirtree's bytes, without a string in between.
+   */
+  linkRaw(b: Buffer, name: number, nameEnd: number, csum: number): void {
+    const o = this.ops;
+    const n = nameEnd - name;
+    o.reserve(35 + n);
+    const buf = o.buf;
+    let at = o.len;
+    buf[at++] = 0x4c; // 'L'
+    b.copy(buf, at, csum, csum + 32);
+    at += 32;
+    buf[at++] = n & 0xff;
+    buf[at++] = n >> 8;
+    b.copy(buf, at, name, nameEnd);
+    o.len = at + n;
     if (++this.pending >= CHUNK_OPS) this.ship();
   }
 
@@ -120,11 +158,25 @@ export class CheckoutPlan {
     this.metaPaths.push(path);
   }
 
-  /** Waits for every mkdir and link; (op index, code) pairs for what was not done (checkoutFinish). */
-  finishLinks(): Int32Array {
-    if (this.pending) this.ship();
+  /**
+   * Waits for every mkdir and link; what was not done, in plan order. The first entry other than
+   * CO_CODE_COPY (or EXDEV/EMLINK with CO_COPY_OK) ended the run; the caller must stop there
+   * (entries after it come from chunks already under way on the other thread).
+   */
+  finishLinks(): Undone[] {
+    if (this.pending) checkoutPush(this.run, this.ops.bytes());
     this.finished = true;
-    return checkoutFinish(this.run);
+    const { codes, info } = checkoutFinish(this.run);
+    const out: Undone[] = [];
+    let at = 0;
+    for (let k = 1; k < codes.length; k += 2) {
+      const raw = info.subarray(at, at + 32);
+      const len = info.readUInt16LE(at + 32);
+      const path = info.toString("utf8", at + 34, at + 34 + len);
+      at += 34 + len;
+      out.push({ code: codes[k]!, csum: raw.some((x) => x !== 0) ? raw.toString("hex") : null, path });
+    }
+    return out;
   }
 
   /** Stops the native run (what it has not started is skipped) before the caller cleans up. */

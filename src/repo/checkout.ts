@@ -40,6 +40,7 @@ import {
 } from "../util/native.js";
 import { Linker } from "./checkout-linker.js";
 import { CheckoutPlan, errnoError, errnoName } from "./checkout-plan.js";
+import { visitDirTree } from "./dirtree-reader.js";
 import {
   type DirMeta,
   type DirTree,
@@ -197,10 +198,14 @@ class Checkout {
         created = false;
       }
     }
-    const tree = this.loadDirTree(entry.tree);
-    if (plan) for (const [name, csum] of tree.files) plan.link(csum, `${path}/${name}`);
-    else for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
-    for (const [name, t, m] of tree.dirs)
+    let dirs: DirTree["dirs"];
+    if (plan) dirs = this.planFiles(plan, entry.tree);
+    else {
+      const tree = this.loadDirTree(entry.tree);
+      for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
+      dirs = tree.dirs;
+    }
+    for (const [name, t, m] of dirs)
       this.dir({ kind: "dir", name, path: "", tree: t, meta: m }, `${path}/${name}`, false);
     if (!created && !isRoot) return;
     if (!plan) this.pendingDirs.push([path, meta]);
@@ -209,6 +214,24 @@ class Checkout {
       plan.dirMeta(path, meta.mode, chown ? meta.uid : -1, chown ? meta.gid : -1);
       if (!this.opts.userMode && meta.xattrs.length) this.planXattrs.push([path, meta.xattrs]);
     }
+  }
+
+  /**
+   * Plans the links of a dirtree's files into the directory just planned, taking names and
+   * checksums straight from the dirtree's bytes (no string per file); returns its directories.
+   */
+  private planFiles(plan: CheckoutPlan, csum: string): DirTree["dirs"] {
+    const dirs: DirTree["dirs"] = [];
+    visitDirTree(this.verified(csum, "dirtree"), {
+      file: (b, name, nameEnd, obj) => plan.linkRaw(b, name, nameEnd, obj),
+      dir: (b, name, nameEnd, tree, meta) =>
+        dirs.push([
+          b.toString("utf8", name, nameEnd),
+          b.toString("hex", tree, tree + 32),
+          b.toString("hex", meta, meta + 32),
+        ]),
+    });
+    return dirs;
   }
 
   /** Runs the plan (or not), creates what ostree does not link, then directory metadata bottom-up. */
@@ -234,13 +257,8 @@ class Checkout {
   }
 
   private finishPlan(plan: CheckoutPlan): void {
-    const undone = plan.finishLinks();
-    for (let k = 0; k < undone.length; k += 2) {
-      const i = undone[k]!;
-      const code = undone[k + 1]!;
-      const csum = plan.csums[i];
-      const dst = plan.paths[i]!;
-      if (csum === null || csum === undefined) throw errnoError(errnoName(code), "mkdir", dst);
+    for (const { code, csum, path: dst } of plan.finishLinks()) {
+      if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
       if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
       if (code === CO_CODE_NOMETA)
         throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
@@ -278,7 +296,8 @@ class Checkout {
 
   file(csum: string, path: string): void {
     if (this.plan) {
-      this.plan.link(csum, path);
+      this.plan.cd(dirname(path));
+      this.plan.link(csum, basename(path));
       return;
     }
     if (this.hardlink && this.linker.verdict(csum) === "link" && this.linkNow(csum, path)) return;

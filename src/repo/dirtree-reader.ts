@@ -2,7 +2,10 @@
 // directory, and the generic GVariant reader spends most of its time dispatching on types; this one
 // knows the layout and applies the same normal-form checks (minimal offset widths, in-range and
 // monotonic framing offsets, NUL-terminated UTF-8 names, 32-byte checksums) plus ostree's rules
-// (valid names, strcmp order, no name both a file and a directory).
+// (valid names, strcmp order, no name both a file and a directory). The core hands out offsets
+// into the buffer (visitDirTree), so a checkout can copy names and checksums into its plan
+// without making a string of either.
+import { isUtf8 } from "node:buffer";
 import type { DirTree } from "./objects.js";
 
 export class DirTreeFormatError extends Error {
@@ -44,53 +47,68 @@ function elementEnds(b: Buffer, start: number, end: number): number[] {
   return ends;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** A name at b[start, nulPos), validated as ostree validates file names. */
-function name(b: Buffer, start: number, strEnd: number): string {
+/** Validates the name at b[start, strEnd) (NUL included) as ostree validates file names. */
+function checkName(b: Buffer, start: number, strEnd: number): void {
   if (strEnd <= start || b[strEnd - 1] !== 0) fail("name without NUL terminator");
-  const raw = b.subarray(start, strEnd - 1);
-  if (raw.length === 0) fail("empty name");
-  if (raw.includes(0)) fail("name with embedded NUL");
-  if (raw.includes(0x2f)) fail("name contains '/'");
-  if (raw.length <= 2 && raw[0] === 0x2e && (raw.length === 1 || raw[1] === 0x2e)) fail("name is . or ..");
-  try {
-    return utf8.decode(raw);
-  } catch {
-    return fail("name is not valid UTF-8");
+  const end = strEnd - 1;
+  if (end === start) fail("empty name");
+  let nul = false;
+  let slash = false;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c === 0) nul = true;
+    else if (c === 0x2f) slash = true;
+    else if (c > 0x7f) ascii = false;
   }
+  if (nul) fail("name with embedded NUL");
+  if (slash) fail("name contains '/'");
+  if (end - start <= 2 && b[start] === 0x2e && (end - start === 1 || b[start + 1] === 0x2e))
+    fail("name is . or ..");
+  if (!ascii && !isUtf8(b.subarray(start, end))) fail("name is not valid UTF-8");
 }
 
-function checksum(b: Buffer, start: number, end: number): string {
+function checkChecksum(start: number, end: number): void {
   if (end - start !== 32) fail("checksum is not 32 bytes");
-  return b.toString("hex", start, end);
 }
 
-export function readDirTree(b: Buffer): DirTree {
+/** Receives a dirtree's entries as offsets into its bytes: names are b[name, nameEnd). */
+export interface DirTreeVisitor {
+  file(b: Buffer, name: number, nameEnd: number, csum: number): void;
+  dir(b: Buffer, name: number, nameEnd: number, tree: number, meta: number): void;
+}
+
+/**
+ * Validates a dirtree and visits its files, then its directories, in order. An invalid dirtree
+ * throws, possibly after some entries were visited.
+ */
+export function visitDirTree(b: Buffer, v: DirTreeVisitor): void {
   const total = b.length;
   // The empty dirtree is a single 00 (the first array's end offset).
   const w = widthFor(total);
   if (total < w + 0 || total === 0) fail("truncated");
   const filesEnd = readOff(b, total - w, w);
   if (filesEnd > total - w) fail("tuple framing offset out of range");
-  const tree: DirTree = { files: [], dirs: [] };
-  const fileNames: Buffer[] = [];
+  // Name ranges of the files, kept for the file-or-directory check.
+  const fileNames: number[] = [];
   let start = 0;
   for (const end of elementEnds(b, 0, filesEnd)) {
     const ew = widthFor(end - start);
     if (end - start < ew) fail("file entry too small");
     const strEnd = start + readOff(b, end - ew, ew);
     if (strEnd > end - ew || strEnd <= start) fail("file entry offsets out of range");
-    const n = name(b, start, strEnd);
-    const raw = b.subarray(start, strEnd - 1);
-    if (fileNames.length && Buffer.compare(fileNames[fileNames.length - 1]!, raw) >= 0)
+    checkName(b, start, strEnd);
+    const n = fileNames.length;
+    if (n && b.compare(b, start, strEnd - 1, fileNames[n - 2]!, fileNames[n - 1]!) >= 0)
       fail("files not sorted");
-    fileNames.push(raw);
-    tree.files.push([n, checksum(b, strEnd, end - ew)]);
+    fileNames.push(start, strEnd - 1);
+    checkChecksum(strEnd, end - ew);
+    v.file(b, start, strEnd - 1, strEnd);
     start = end;
   }
   start = filesEnd;
-  let prevDir: Buffer | null = null;
+  let prevDir = -1;
+  let prevDirEnd = -1;
   let fi = 0;
   for (const end of elementEnds(b, filesEnd, total - w)) {
     const ew = widthFor(end - start);
@@ -99,15 +117,42 @@ export function readDirTree(b: Buffer): DirTree {
     const treeEnd = start + readOff(b, end - 2 * ew, ew);
     if (strEnd <= start || strEnd > treeEnd || treeEnd > end - 2 * ew)
       fail("directory entry offsets out of range");
-    const n = name(b, start, strEnd);
-    const raw = b.subarray(start, strEnd - 1);
-    if (prevDir && Buffer.compare(prevDir, raw) >= 0) fail("directories not sorted");
-    prevDir = raw;
+    checkName(b, start, strEnd);
+    const nameEnd = strEnd - 1;
+    if (prevDir >= 0 && b.compare(b, start, nameEnd, prevDir, prevDirEnd) >= 0)
+      fail("directories not sorted");
+    prevDir = start;
+    prevDirEnd = nameEnd;
     // Both arrays are sorted: one merge pass finds a name used as file and directory.
-    while (fi < fileNames.length && Buffer.compare(fileNames[fi]!, raw) < 0) fi++;
-    if (fi < fileNames.length && fileNames[fi]!.equals(raw)) fail(`'${n}' is both a file and a directory`);
-    tree.dirs.push([n, checksum(b, strEnd, treeEnd), checksum(b, treeEnd, end - 2 * ew)]);
+    while (fi < fileNames.length && b.compare(b, start, nameEnd, fileNames[fi]!, fileNames[fi + 1]!) < 0)
+      fi += 2;
+    if (fi < fileNames.length && b.compare(b, start, nameEnd, fileNames[fi]!, fileNames[fi + 1]!) === 0)
+      fail(`'${b.toString("utf8", start, nameEnd)}' is both a file and a directory`);
+    checkChecksum(strEnd, treeEnd);
+    checkChecksum(treeEnd, end - 2 * ew);
+    v.dir(b, start, nameEnd, strEnd, treeEnd);
     start = end;
   }
+}
+
+/** Collects a dirtree's entries as strings. */
+const collector = {
+  tree: { files: [], dirs: [] } as DirTree,
+  file(b: Buffer, name: number, nameEnd: number, csum: number): void {
+    this.tree.files.push([b.toString("utf8", name, nameEnd), b.toString("hex", csum, csum + 32)]);
+  },
+  dir(b: Buffer, name: number, nameEnd: number, tree: number, meta: number): void {
+    this.tree.dirs.push([
+      b.toString("utf8", name, nameEnd),
+      b.toString("hex", tree, tree + 32),
+      b.toString("hex", meta, meta + 32),
+    ]);
+  },
+};
+
+export function readDirTree(b: Buffer): DirTree {
+  const tree: DirTree = { files: [], dirs: [] };
+  collector.tree = tree;
+  visitDirTree(b, collector);
   return tree;
 }

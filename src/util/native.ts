@@ -12,7 +12,7 @@ interface NativeAddon {
   listXattrs(target: string | number): string[];
   checkoutStart?(objects: string, flags: number): CheckoutRun;
   checkoutPush?(run: CheckoutRun, plan: Buffer): void;
-  checkoutFinish?(run: CheckoutRun, cancel: boolean): Int32Array;
+  checkoutFinish?(run: CheckoutRun, cancel: boolean): CheckoutResult;
   checkoutDirMeta?(plan: Buffer): Int32Array;
   scanDir?(path: string, suffix?: string): DirScan;
 }
@@ -138,11 +138,18 @@ export function checkoutPush(run: CheckoutRun, plan: Buffer): void {
 }
 
 /**
- * Waits until every chunk has run (or, with `cancel`, skips those not started); returns
- * (op index, code) pairs for what was not done. A code other than CO_CODE_COPY (or EXDEV/EMLINK
- * with CO_COPY_OK) ended the run and is the last pair.
+ * What a run did not do, in plan order: `codes` holds (chunk number, code) pairs, `info` per pair
+ * the object's checksum (32 bytes, zeros for a directory), a u16 LE length and the path. A code
+ * other than CO_CODE_COPY (or EXDEV/EMLINK with CO_COPY_OK) ended the run: no chunk started
+ * after it, and the caller stops there.
  */
-export function checkoutFinish(run: CheckoutRun, cancel = false): Int32Array {
+export interface CheckoutResult {
+  codes: Int32Array;
+  info: Buffer;
+}
+
+/** Waits until every chunk has run (or, with `cancel`, skips those not started). */
+export function checkoutFinish(run: CheckoutRun, cancel = false): CheckoutResult {
   return checkoutOps().checkoutFinish(run, cancel);
 }
 
