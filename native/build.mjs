@@ -1,5 +1,5 @@
 // Builds the small N-API addon once; skips the build when the binary is newer than every source
-// (each native/*.c and binding.gyp).
+// (each native/*.c and *.h, and binding.gyp).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build", "Release", "tsostree_native.node");
 const sources = readdirSync(here)
-  .filter((f) => f.endsWith(".c") || f === "binding.gyp")
+  .filter((f) => f.endsWith(".c") || f.endsWith(".h") || f === "binding.gyp")
   .map((f) => join(here, f));
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 if (existsSync(out) && statSync(out).mtimeMs >= newest) process.exit(0);

@@ -26,33 +26,9 @@
  *   chmod, then mtime/atime 0 (ostree's checked-out directories, like its objects, have mtime 0).
  *   step: 0 lchown, 1 chmod, 2 utimensat. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <node_api.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/xattr.h>
-#include <unistd.h>
+#include "checkout_ops.h"
 
-#define CO_BARE_USER 1
-#define CO_BARE 2
-#define CO_USER_MODE 4
-#define CO_COPY_OK 8
-#define CODE_COPY -1
-#define CODE_NOMETA -2
-#define CODE_MISSING -3
-#define PATH_CAP 4096
-
-typedef struct {
-  int32_t *v;
-  size_t n, cap;
-} pairs_t;
-
-static int push(pairs_t *p, int32_t a, int32_t b) {
+int co_push(pairs_t *p, int32_t a, int32_t b) {
   if (p->n + 2 > p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 64;
     int32_t *nv = realloc(p->v, cap * sizeof *nv);
@@ -65,7 +41,7 @@ static int push(pairs_t *p, int32_t a, int32_t b) {
   return 0;
 }
 
-static napi_value to_int32_array(napi_env env, pairs_t *p) {
+napi_value co_int32_array(napi_env env, pairs_t *p) {
   napi_value ab, arr;
   void *data;
   if (napi_create_arraybuffer(env, p->n * sizeof(int32_t), &data, &ab) != napi_ok) {
@@ -81,7 +57,7 @@ static napi_value to_int32_array(napi_env env, pairs_t *p) {
 
 /* A NUL-terminated copy of the path at plan[*pos] (u16 length + bytes) into out[cap]: 0, or -1
  * for a malformed plan, or ENAMETOOLONG when it does not fit (the record is skipped). */
-static int read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap) {
+int co_read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap) {
   if (*pos + 2 > len) return -1;
   size_t n = plan[*pos] | (size_t)plan[*pos + 1] << 8;
   *pos += 2;
@@ -98,7 +74,7 @@ static uint32_t be32(const uint8_t *b) {
 }
 
 /* What ostree does with this object: 0 link, or a code (see the header). */
-static int verdict(const char *src, int flags) {
+int co_verdict(const char *src, int flags) {
   struct stat st;
   if (lstat(src, &st) < 0) return errno == ENOENT ? CODE_MISSING : errno;
   uint32_t mode = st.st_mode;
@@ -120,319 +96,6 @@ static int verdict(const char *src, int flags) {
   if (st.st_size == 0) return CODE_COPY;
   if ((flags & CO_USER_MODE) && (mode & 0400) == 0) return CODE_COPY;
   return 0;
-}
-
-/* One checkout run: the plan arrives in chunks while TypeScript is still walking dirtrees, and a
- * thread of its own executes them in order, so parsing and syscalls overlap on two cores; once
- * the walk is done, the caller's thread (in checkoutFinish) takes queued chunks too. Every chunk
- * after the first starts with its current directory ('C'), so the only dependency between chunks
- * is that a directory exists: an op failing with ENOENT waits until every earlier chunk is done
- * and is tried once more. Each chunk keeps its own report; finish concatenates them in order. */
-typedef struct {
-  pairs_t codes;
-  uint8_t *info; /* see the header */
-  size_t info_len, info_cap;
-} report_t;
-
-typedef struct {
-  const uint8_t *data;
-  size_t len;
-  report_t rep;
-} chunk_t;
-
-typedef struct {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  chunk_t *chunks; /* by sequence number; data freed once run */
-  uint8_t *done;
-  size_t n, cap, next; /* pushed, capacity, first not yet taken */
-  size_t done_through; /* chunks [0, done_through) are all done */
-  int threaded, closing, cancel, finished;
-  volatile int stop; /* 1 fatal code reported, -1 malformed plan, -2 out of memory */
-  int flags;
-  size_t objlen;
-  char objects[PATH_CAP];
-} run_t;
-
-/* Per-thread scratch paths. */
-typedef struct {
-  char src[PATH_CAP], dst[PATH_CAP], dir[PATH_CAP];
-  size_t dirlen;
-} paths_t;
-
-static int report(report_t *rep, int32_t index, int code, const uint8_t *csum, const char *path) {
-  size_t n = strlen(path);
-  if (rep->info_len + 34 + n > rep->info_cap) {
-    size_t cap = rep->info_cap ? rep->info_cap * 2 : 4096;
-    while (cap < rep->info_len + 34 + n) cap *= 2;
-    uint8_t *ni = realloc(rep->info, cap);
-    if (!ni) return -1;
-    rep->info = ni;
-    rep->info_cap = cap;
-  }
-  if (push(&rep->codes, index, code)) return -1;
-  uint8_t *p = rep->info + rep->info_len;
-  if (csum) memcpy(p, csum, 32);
-  else memset(p, 0, 32);
-  p[32] = n & 0xff;
-  p[33] = n >> 8;
-  memcpy(p + 34, path, n);
-  rep->info_len += 34 + n;
-  return 0;
-}
-
-/* Blocks until every chunk before `seq` is done (a directory this one needs may be in one). */
-static void wait_earlier(run_t *r, size_t seq) {
-  if (!r->threaded) return;
-  pthread_mutex_lock(&r->mu);
-  while (r->done_through < seq && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
-  pthread_mutex_unlock(&r->mu);
-}
-
-static void run_chunk(run_t *r, size_t seq, paths_t *ps) {
-  static const char hex[] = "0123456789abcdef";
-  chunk_t *c = &r->chunks[seq];
-  const uint8_t *plan = c->data;
-  size_t len = c->len;
-  char *src = ps->src, *dst = ps->dst;
-  memcpy(src, r->objects, r->objlen);
-  /* src is "OBJECTS/xx/" + 62 hex digits + ".file"; only the checksum part changes. */
-  src[r->objlen] = '/';
-  src[r->objlen + 3] = '/';
-  memcpy(src + r->objlen + 66, ".file", 6);
-  int waited = seq == 0;
-  for (size_t pos = 0, index = 0; pos < len && !r->stop; index++) {
-    uint8_t op = plan[pos++];
-    const uint8_t *csum = NULL;
-    int code = 0;
-    if (op == 'D' || op == 'C') {
-      if (read_path(plan, len, &pos, ps->dir, PATH_CAP)) goto bad_plan;
-      ps->dirlen = strlen(ps->dir);
-      memcpy(dst, ps->dir, ps->dirlen + 1);
-      if (op == 'D' && mkdir(dst, 0700) < 0) code = errno;
-      if (code == ENOENT && !waited) {
-        wait_earlier(r, seq);
-        waited = 1;
-        if (mkdir(dst, 0700) == 0) code = 0;
-        else code = errno;
-      }
-    } else if (op == 'L') {
-      if (pos + 32 > len || ps->dirlen == 0) goto bad_plan;
-      csum = plan + pos;
-      for (size_t i = 0, o = r->objlen + 1; i < 32; i++) {
-        if (i == 1) o++; /* the '/' after the first byte's two digits */
-        src[o++] = hex[csum[i] >> 4];
-        src[o++] = hex[csum[i] & 15];
-      }
-      pos += 32;
-      /* dst = dir "/" name */
-      memcpy(dst, ps->dir, ps->dirlen);
-      dst[ps->dirlen] = '/';
-      int rp = read_path(plan, len, &pos, dst + ps->dirlen + 1, PATH_CAP - ps->dirlen - 1);
-      if (rp < 0) goto bad_plan;
-      if (rp) {
-        dst[ps->dirlen] = 0;
-        code = rp;
-      } else {
-        code = verdict(src, r->flags);
-        if (code == 0 && link(src, dst) < 0) code = errno;
-        if (code == ENOENT && !waited) {
-          wait_earlier(r, seq);
-          waited = 1;
-          code = link(src, dst) < 0 ? errno : 0;
-        }
-      }
-    } else {
-      goto bad_plan;
-    }
-    if (code == 0) continue;
-    if (report(&c->rep, (int32_t)index, code, csum, dst)) {
-      r->stop = -2;
-      return;
-    }
-    if (code != CODE_COPY && !((r->flags & CO_COPY_OK) && (code == EXDEV || code == EMLINK))) r->stop = 1;
-  }
-  return;
-bad_plan:
-  r->stop = -1;
-}
-
-/* Takes and runs queued chunks until there are none (and, for the worker, until closing). */
-static void drain(run_t *r, int wait_for_more) {
-  paths_t *ps = malloc(sizeof *ps);
-  pthread_mutex_lock(&r->mu);
-  for (;;) {
-    while (wait_for_more && r->next == r->n && !r->closing) pthread_cond_wait(&r->cv, &r->mu);
-    if (r->next == r->n) break;
-    size_t seq = r->next++;
-    int skip = r->cancel || r->stop || !ps;
-    pthread_mutex_unlock(&r->mu);
-    if (!skip) run_chunk(r, seq, ps);
-    else if (!ps && !r->stop) r->stop = -2;
-    pthread_mutex_lock(&r->mu);
-    free((void *)r->chunks[seq].data);
-    r->chunks[seq].data = NULL;
-    r->done[seq] = 1;
-    while (r->done_through < r->n && r->done[r->done_through]) r->done_through++;
-    pthread_cond_broadcast(&r->cv);
-  }
-  pthread_mutex_unlock(&r->mu);
-  free(ps);
-}
-
-static void *worker(void *arg) {
-  drain(arg, 1);
-  return NULL;
-}
-
-/* Runs what is left (helping the thread), waits for it, and releases the queue's plan data. */
-static void end_run(run_t *r, int cancel) {
-  if (r->finished) return;
-  r->finished = 1;
-  pthread_mutex_lock(&r->mu);
-  r->cancel |= cancel;
-  r->closing = 1;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-  drain(r, 0);
-  if (r->threaded) pthread_join(r->thread, NULL);
-}
-
-static void finalize_run(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  run_t *r = data;
-  end_run(r, 1);
-  for (size_t i = 0; i < r->n; i++) {
-    free((void *)r->chunks[i].data);
-    free(r->chunks[i].rep.codes.v);
-    free(r->chunks[i].rep.info);
-  }
-  free(r->chunks);
-  free(r->done);
-  pthread_mutex_destroy(&r->mu);
-  pthread_cond_destroy(&r->cv);
-  free(r);
-}
-
-static run_t *get_run(napi_env env, napi_value v) {
-  void *data = NULL;
-  if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
-  return data;
-}
-
-/* checkoutStart(objectsDir, flags) -> run */
-static napi_value checkout_start(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], ext;
-  int32_t flags;
-  run_t *r = calloc(1, sizeof *r);
-  if (!r || pthread_mutex_init(&r->mu, NULL) || pthread_cond_init(&r->cv, NULL)) {
-    free(r); /* (mutex and cond hold no resources on Linux) */
-    napi_throw_error(env, NULL, "checkoutStart: out of memory");
-    return NULL;
-  }
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_string_utf8(env, argv[0], r->objects, sizeof r->objects, &r->objlen) != napi_ok ||
-      r->objlen + 72 >= sizeof r->objects || napi_get_value_int32(env, argv[1], &flags) != napi_ok) {
-    free(r);
-    napi_throw_type_error(env, NULL, "checkoutStart(objectsDir, flags)");
-    return NULL;
-  }
-  r->flags = flags;
-  /* Without a thread, chunks wait in the queue and finish runs them. */
-  r->threaded = pthread_create(&r->thread, NULL, worker, r) == 0;
-  if (napi_create_external(env, r, finalize_run, NULL, &ext) != napi_ok) {
-    finalize_run(env, r, NULL);
-    napi_throw_error(env, NULL, "checkoutStart: cannot create the run");
-    return NULL;
-  }
-  return ext;
-}
-
-/* checkoutPush(run, plan): queues a copy of the plan chunk. */
-static napi_value checkout_push(napi_env env, napi_callback_info info) {
-  size_t argc = 2, len;
-  napi_value argv[2];
-  uint8_t *plan;
-  run_t *r;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      !(r = get_run(env, argv[0])) || r->finished ||
-      napi_get_buffer_info(env, argv[1], (void **)&plan, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "checkoutPush(run, plan)");
-    return NULL;
-  }
-  uint8_t *copy = malloc(len ? len : 1);
-  if (!copy) goto oom;
-  memcpy(copy, plan, len);
-  pthread_mutex_lock(&r->mu);
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 64;
-    chunk_t *nc = realloc(r->chunks, cap * sizeof *nc);
-    if (nc) r->chunks = nc;
-    uint8_t *nd = nc ? realloc(r->done, cap) : NULL;
-    if (nd) r->done = nd;
-    if (!nc || !nd) {
-      pthread_mutex_unlock(&r->mu);
-      free(copy);
-      goto oom;
-    }
-    r->cap = cap;
-  }
-  r->chunks[r->n] = (chunk_t){.data = copy, .len = len};
-  r->done[r->n++] = 0;
-  pthread_cond_broadcast(&r->cv);
-  pthread_mutex_unlock(&r->mu);
-  return NULL;
-oom:
-  napi_throw_error(env, NULL, "checkoutPush: out of memory");
-  return NULL;
-}
-
-/* checkoutFinish(run, cancel) -> { codes, info }, once every chunk has run (see the header). */
-static napi_value checkout_finish(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  bool cancel = false;
-  run_t *r;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      !(r = get_run(env, argv[0])) || napi_get_value_bool(env, argv[1], &cancel) != napi_ok) {
-    napi_throw_type_error(env, NULL, "checkoutFinish(run, cancel)");
-    return NULL;
-  }
-  end_run(r, cancel);
-  if (r->stop < 0) {
-    napi_throw_error(env, NULL, r->stop == -1 ? "checkout: malformed plan" : "checkout: out of memory");
-    return NULL;
-  }
-  /* Op indexes become global: chunk by chunk, in order. */
-  size_t ncodes = 0, ninfo = 0;
-  for (size_t i = 0; i < r->n; i++) {
-    ncodes += r->chunks[i].rep.codes.n;
-    ninfo += r->chunks[i].rep.info_len;
-  }
-  napi_value result, codes, ab, info_buf;
-  int32_t *cv;
-  uint8_t *iv;
-  if (napi_create_arraybuffer(env, ncodes * sizeof(int32_t), (void **)&cv, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_int32_array, ncodes, ab, 0, &codes) != napi_ok ||
-      napi_create_buffer(env, ninfo, (void **)&iv, &info_buf) != napi_ok) {
-    napi_throw_error(env, NULL, "checkout: out of memory");
-    return NULL;
-  }
-  for (size_t i = 0; i < r->n; i++) {
-    report_t *rep = &r->chunks[i].rep;
-    if (rep->codes.n) memcpy(cv, rep->codes.v, rep->codes.n * sizeof(int32_t));
-    for (size_t k = 0; k < rep->codes.n; k += 2) cv[k] = (int32_t)i; /* (chunk, code) */
-    cv += rep->codes.n;
-    if (rep->info_len) memcpy(iv, rep->info, rep->info_len);
-    iv += rep->info_len;
-  }
-  napi_create_object(env, &result);
-  napi_set_named_property(env, result, "codes", codes);
-  napi_set_named_property(env, result, "info", info_buf);
-  return result;
 }
 
 static int32_t le32(const uint8_t *b) {
@@ -458,14 +121,14 @@ static napi_value checkout_dir_meta(napi_env env, napi_callback_info info) {
     uint32_t mode = (uint32_t)le32(plan + pos);
     int32_t uid = le32(plan + pos + 4), gid = le32(plan + pos + 8);
     pos += 12;
-    if (read_path(plan, len, &pos, path, PATH_CAP)) goto bad_plan;
+    if (co_read_path(plan, len, &pos, path, PATH_CAP)) goto bad_plan;
     int step = -1;
     if (uid != -1 && lchown(path, (uid_t)uid, (gid_t)gid) < 0) step = 0;
     else if (chmod(path, mode & 07777) < 0) step = 1;
     else if (utimensat(AT_FDCWD, path, zero, 0) < 0) step = 2;
     if (step < 0) continue;
     int err = errno;
-    if (push(&out, index, err) || push(&out, step, 0)) {
+    if (co_push(&out, index, err) || co_push(&out, step, 0)) {
       free(out.v);
       napi_throw_error(env, NULL, "checkoutDirMeta: out of memory");
       return NULL;
@@ -473,7 +136,7 @@ static napi_value checkout_dir_meta(napi_env env, napi_callback_info info) {
     out.n--; /* [index, errno, step] */
     break;
   }
-  return to_int32_array(env, &out);
+  return co_int32_array(env, &out);
 bad_plan:
   free(out.v);
   napi_throw_error(env, NULL, "checkoutDirMeta: malformed plan");
@@ -482,9 +145,9 @@ bad_plan:
 
 void register_checkout_ops(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"checkoutStart", NULL, checkout_start, NULL, NULL, NULL, napi_default, NULL},
-      {"checkoutPush", NULL, checkout_push, NULL, NULL, NULL, napi_default, NULL},
-      {"checkoutFinish", NULL, checkout_finish, NULL, NULL, NULL, napi_default, NULL},
+      {"checkoutStart", NULL, co_checkout_start, NULL, NULL, NULL, napi_default, NULL},
+      {"checkoutPush", NULL, co_checkout_push, NULL, NULL, NULL, napi_default, NULL},
+      {"checkoutFinish", NULL, co_checkout_finish, NULL, NULL, NULL, napi_default, NULL},
       {"checkoutDirMeta", NULL, checkout_dir_meta, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

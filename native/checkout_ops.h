@@ -1,0 +1,39 @@
+/* Shared by checkout_ops.c (helpers, directory metadata) and checkout_run.c (the threaded run of
+ * a checkout plan); the plan encoding is described in checkout_ops.c. */
+#ifndef TSOSTREE_CHECKOUT_OPS_H
+#define TSOSTREE_CHECKOUT_OPS_H
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CO_BARE_USER 1
+#define CO_BARE 2
+#define CO_USER_MODE 4
+#define CO_COPY_OK 8
+#define CODE_COPY -1
+#define CODE_NOMETA -2
+#define CODE_MISSING -3
+#define PATH_CAP 4096
+
+typedef struct {
+  int32_t *v;
+  size_t n, cap;
+} pairs_t;
+
+int co_push(pairs_t *p, int32_t a, int32_t b);
+napi_value co_int32_array(napi_env env, pairs_t *p);
+int co_read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap);
+int co_verdict(const char *src, int flags);
+napi_value co_checkout_start(napi_env env, napi_callback_info info);
+napi_value co_checkout_push(napi_env env, napi_callback_info info);
+napi_value co_checkout_finish(napi_env env, napi_callback_info info);
+
+#endif
