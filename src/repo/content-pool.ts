@@ -120,7 +120,7 @@ export class ContentPool {
       // Small heaps: a worker holds one file at a time, and RSS is part of the performance budget.
       const w = new Worker(new URL("./content-worker.js", import.meta.url), {
         workerData: this.target,
-        resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 },
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 96 },
       });
       w.unref();
       w.on("message", (m: WorkerReply) => this.onReply(w, m));

@@ -400,7 +400,7 @@ export class ChunkSink {
  * other programs, this does nothing.
  */
 let gc = (globalThis as { gc?: (o: { type: "minor" }) => void }).gc;
-const GC_EVERY = 4 << 20;
+const GC_EVERY = 2 << 20;
 let sinceGc = 0;
 
 /** Turns on the periodic collections: for workers created after this, and for this thread. */
