@@ -1,21 +1,35 @@
-// Worker thread for importPackages: imports the files it is sent, one at a time, into the repo.
+// Worker thread for importPackages: imports the files it is sent, one at a time, into one shared
+// transaction, and commits that transaction when told there is no more work.
 import { parentPort, workerData } from "node:worker_threads";
 import { Repo } from "../repo/repo.js";
-import { PackageFormatError } from "./errors.js";
-import { importPackage } from "./import.js";
+import { Transaction } from "../repo/transaction.js";
+import { importInto, serializeError, type WorkerReply } from "./import.js";
 
 const repo = Repo.open((workerData as { repo: string }).repo);
-parentPort!.on("message", async (m: { i: number; path: string }) => {
+const txReady = Transaction.begin(repo);
+const reply = (m: WorkerReply) => parentPort!.postMessage(m);
+
+parentPort!.on("message", async (m: { i: number; path: string } | { done: true }) => {
+  let tx: Transaction;
   try {
-    parentPort!.postMessage({ i: m.i, result: await importPackage(repo, m.path) });
+    tx = await txReady;
   } catch (e) {
-    const err = e as Error;
-    parentPort!.postMessage({
-      i: m.i,
-      error:
-        e instanceof PackageFormatError
-          ? { message: err.message, file: e.file, member: e.member, detail: e.detail }
-          : { message: err.message },
-    });
+    reply({ committed: true, fatal: serializeError(e) });
+    return;
+  }
+  if ("done" in m) {
+    try {
+      await tx.commit();
+      reply({ committed: true });
+    } catch (e) {
+      tx.abort();
+      reply({ committed: true, fatal: serializeError(e) });
+    }
+    return;
+  }
+  try {
+    reply({ i: m.i, result: await importInto(tx, m.path) });
+  } catch (e) {
+    reply({ i: m.i, error: serializeError(e) });
   }
 });

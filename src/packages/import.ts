@@ -4,7 +4,7 @@
 // imported once; importing the same file again is a no-op. Anything wrong with the file aborts the
 // transaction, so no object and no ref of that package is left behind.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { Variant } from "../gvariant/index.js";
@@ -57,8 +57,26 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest("hex");
 }
 
-/** Imports one package file; see the module comment. */
+/** Imports one package file in its own transaction; see the module comment. */
 export async function importPackage(repo: Repo, path: string): Promise<ImportResult> {
+  const tx = await Transaction.begin(repo);
+  try {
+    const r = await importInto(tx, path);
+    await tx.commit();
+    return r;
+  } catch (e) {
+    tx.abort();
+    throw e;
+  }
+}
+
+/**
+ * Imports one package inside a transaction shared with other packages (one sync for all of them).
+ * A package that fails takes back everything it staged, so nothing of it reaches the repo; its
+ * ref is set only when it succeeded, and becomes visible when the transaction commits.
+ */
+export async function importInto(tx: Transaction, path: string): Promise<ImportResult> {
+  const repo = tx.repo;
   const backend = await backendFor(path);
   const [info, sha256] = await Promise.all([backend.read(path), sha256File(path)]);
   const version = backend.formatVersion(info);
@@ -69,7 +87,7 @@ export async function importPackage(repo: Repo, path: string): Promise<ImportRes
     const known = metadataGet(repo.loadCommit(existing).metadata, "tsostree.pkg.sha256")?.value;
     if (known === sha256) return { ...base, commit: existing, unchanged: true, files: 0 };
   }
-  const tx = await Transaction.begin(repo);
+  const scope = tx.scope();
   try {
     const { tree, meta, files, owners } = await writePayload(tx, backend, path);
     const commit = writeCommitObject(tx, {
@@ -80,11 +98,11 @@ export async function importPackage(repo: Repo, path: string): Promise<ImportRes
       rootTree: tree,
       rootMeta: meta,
     });
+    scope.end();
     tx.setRef(ref, commit);
-    await tx.commit();
     return { ...base, commit, unchanged: false, files };
   } catch (e) {
-    tx.abort();
+    scope.discard();
     throw e;
   }
 }
@@ -199,27 +217,48 @@ function commitMetadata(
   return m;
 }
 
+export interface ImportOutcome {
+  /** One entry per input file, in input order; undefined where that file failed. */
+  results: (ImportResult | undefined)[];
+  /** The failures (each a PackageFormatError naming the package and member, or an I/O error). */
+  errors: Error[];
+}
+
+/** Below this much package data, worker threads cost more to start than they save. */
+const PARALLEL_MIN_BYTES = Number(process.env.TSOSTREE_IMPORT_PARALLEL_MIN_BYTES ?? 16 << 20);
+
 /**
- * Imports several files with one worker thread per core (decompression and hashing are CPU-bound),
- * each worker running its own transaction; results come back in input order. The first failure
- * is reported after the other imports finish, and the failed package leaves nothing behind.
+ * Imports several files. Each importer (the main thread for small sets, else one worker thread
+ * per core, since decompression and hashing are CPU-bound) runs one transaction for all the
+ * packages it takes, so the whole import costs one sync per core rather than one per package. A
+ * package that fails leaves nothing behind; the others still land.
  */
 export async function importPackages(
   repo: Repo,
   paths: string[],
   onDone?: (r: ImportResult) => void,
   concurrency = Math.min(2, availableParallelism()),
-): Promise<ImportResult[]> {
-  if (paths.length <= 1 || concurrency <= 1) {
-    const out: ImportResult[] = [];
-    for (const p of paths) {
-      out.push(await importPackage(repo, p));
-      onDone?.(out[out.length - 1]!);
+): Promise<ImportOutcome> {
+  const out: ImportOutcome = { results: new Array(paths.length), errors: [] };
+  const bytes = paths.reduce((n, p) => n + (statSync(p, { throwIfNoEntry: false })?.size ?? 0), 0);
+  if (paths.length <= 1 || concurrency <= 1 || bytes < PARALLEL_MIN_BYTES) {
+    const tx = await Transaction.begin(repo);
+    try {
+      for (const [i, p] of paths.entries()) {
+        try {
+          out.results[i] = await importInto(tx, p);
+          onDone?.(out.results[i]!);
+        } catch (e) {
+          out.errors.push(e as Error);
+        }
+      }
+      await tx.commit();
+    } catch (e) {
+      tx.abort();
+      throw e;
     }
     return out;
   }
-  const results: ImportResult[] = new Array(paths.length);
-  const errors: Error[] = [];
   let next = 0;
   const runWorker = () =>
     new Promise<void>((resolve, reject) => {
@@ -227,38 +266,50 @@ export async function importPackages(
         workerData: { repo: repo.path },
       });
       const feed = () => {
-        if (next >= paths.length) {
-          void w.terminate().then(() => resolve());
+        if (next >= paths.length) w.postMessage({ done: true });
+        else {
+          const i = next++;
+          w.postMessage({ i, path: paths[i] });
+        }
+      };
+      w.on("message", (m: WorkerReply) => {
+        if ("committed" in m) {
+          if (m.fatal) reject(revive(m.fatal));
+          else void w.terminate().then(() => resolve());
           return;
         }
-        const i = next++;
-        w.postMessage({ i, path: paths[i] });
-      };
-      w.on(
-        "message",
-        (m: {
-          i: number;
-          result?: ImportResult;
-          error?: { message: string; file?: string; member?: string; detail?: string };
-        }) => {
-          if (m.result) {
-            results[m.i] = m.result;
-            onDone?.(m.result);
-          } else if (m.error) {
-            const e = m.error;
-            errors.push(
-              e.file !== undefined
-                ? new PackageFormatError(e.file, e.member ?? "", e.detail ?? e.message)
-                : new Error(e.message),
-            );
-          }
-          feed();
-        },
-      );
+        if (m.result) {
+          out.results[m.i] = m.result;
+          onDone?.(m.result);
+        } else if (m.error) out.errors.push(revive(m.error));
+        feed();
+      });
       w.on("error", reject);
       feed();
     });
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, runWorker));
-  if (errors.length) throw errors[0];
-  return results;
+  return out;
+}
+
+export interface SerializedError {
+  message: string;
+  file?: string;
+  member?: string;
+  detail?: string;
+}
+
+export type WorkerReply =
+  | { i: number; result?: ImportResult; error?: SerializedError }
+  | { committed: true; fatal?: SerializedError };
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof PackageFormatError)
+    return { message: e.message, file: e.file, member: e.member, detail: e.detail };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+function revive(e: SerializedError): Error {
+  return e.file !== undefined
+    ? new PackageFormatError(e.file, e.member ?? "", e.detail ?? e.message)
+    : new Error(e.message);
 }

@@ -70,6 +70,8 @@ export class Transaction {
   private pool: ContentPool | null = null;
   private refUpdates = new Map<string, string | null>();
   private commits: string[] = [];
+  /** Open scopes record what they newly staged, so that one unit of work can be taken back. */
+  private scopes = new Set<StagingScope>();
   private state: "open" | "committed" | "aborted" = "open";
   private readonly fsync: boolean;
 
@@ -188,11 +190,35 @@ export class Transaction {
     }
     this.store.publishAs(tmp, csum, type);
     this.stats.metadataWritten++;
+    for (const sc of this.scopes) sc.staged.push([csum, type]);
     if (type === "commit") {
       this.commits.push(csum);
       fault("staged-write");
     }
     return csum;
+  }
+
+  /**
+   * Starts recording every object this transaction newly stages from now on. `discard()` unstages
+   * them again (nothing of them reaches objects/), `end()` keeps them. Several transactions' worth
+   * of work — say, one package after another — can thus share one transaction, and one sync, while
+   * a unit that fails leaves nothing behind. Only for work that runs one unit at a time.
+   */
+  scope(): StagingScope {
+    this.requireOpen();
+    const sc = new StagingScope(this);
+    this.scopes.add(sc);
+    return sc;
+  }
+
+  /** @internal for StagingScope */
+  closeScope(sc: StagingScope, discard: boolean): void {
+    this.scopes.delete(sc);
+    if (!discard) return;
+    for (const [csum, ext] of sc.staged) {
+      rmSync(join(this.stagingDir, csum.slice(0, 2), `${csum.slice(2)}.${ext}`), { force: true });
+      if (ext === "commit") this.commits = this.commits.filter((c) => c !== csum);
+    }
   }
 
   /** Points `refspec` at `csum` (null deletes it) once the objects are durable, at commit(). */
@@ -302,6 +328,7 @@ export class Transaction {
   private countContent(r: StoreResult): void {
     this.stats.contentTotal++;
     if (r.written) {
+      for (const sc of this.scopes) sc.staged.push([r.csum, this.repo.isArchive ? "filez" : "file"]);
       this.stats.contentWritten++;
       this.stats.contentBytesWritten += r.bytes;
     }
@@ -364,5 +391,17 @@ function removeTombstone(repo: Repo, commit: string): void {
     unlinkSync(repo.objectPath(commit, "tombstone-commit"));
   } catch {
     // none
+  }
+}
+
+/** What one unit of work staged inside a shared transaction; see Transaction.scope(). */
+export class StagingScope {
+  readonly staged: [string, string][] = [];
+  constructor(private tx: Transaction) {}
+  end(): void {
+    this.tx.closeScope(this, false);
+  }
+  discard(): void {
+    this.tx.closeScope(this, true);
   }
 }

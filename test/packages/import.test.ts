@@ -168,3 +168,36 @@ test("a hostile package fails with one line, exit 1, and leaves no ref and no ob
     "no staging directory left behind",
   );
 });
+
+for (const parallel of [false, true]) {
+  test(`a hostile package among good ones is refused alone (${parallel ? "worker threads" : "in process"})`, async (t) => {
+    if (!haveTools(t, "dpkg-deb", "rpmbuild", "ostree")) return;
+    const dir = scratch(t);
+    demoTree(dir);
+    const repo = initRepo(dir, "bare-user");
+    const bad = join(dir, "bad.deb");
+    writeFileSync(
+      bad,
+      await craftDeb([
+        { name: "./usr/", type: "directory" },
+        { name: "./../escape", content: "x" },
+      ]),
+    );
+    const files = [buildDeb(dir, "xz"), bad, buildRpm(dir, "zstd")];
+    const env = { ...process.env, TSOSTREE_IMPORT_PARALLEL_MIN_BYTES: parallel ? "0" : String(1 << 40) };
+    const r = tsostreePkg(["import", `--repo=${repo}`, "--json", ...files], { env });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /bad\.deb.*escape/);
+    const ok = JSON.parse(r.stdout) as { name: string; ref: string }[];
+    assert.deepEqual(ok.map((x) => x.name).sort(), ["tso-demo", "tso-demo"]);
+    const refs = ostree(["refs", `--repo=${repo}`])
+      .stdout.trim()
+      .split("\n")
+      .sort();
+    assert.deepEqual(refs, ok.map((x) => x.ref).sort());
+    assert.equal(ostree(["fsck", `--repo=${repo}`]).status, 0);
+    // Nothing of the refused package: every object is reachable from the two refs.
+    const pruned = ostree(["prune", `--repo=${repo}`, "--refs-only", "--no-prune"]).stdout;
+    assert.match(pruned, /Total objects: \d+\nNo unreachable objects/);
+  });
+}

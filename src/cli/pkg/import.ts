@@ -21,13 +21,21 @@ export function registerImport(program: Command): void {
         done++;
         if (tty) process.stderr.write(`\r[${done}/${files.length}] ${r.name} ${r.version}\x1b[K`);
       };
-      const results = await importPackages(repo, files, progress);
+      const { results, errors } = await importPackages(repo, files, progress);
       if (tty) process.stderr.write("\r\x1b[K");
-      if (opts.json) printJson(results);
+      const ok = results.filter((r) => r !== undefined);
+      if (opts.json) printJson(ok);
       else
-        for (const r of results)
+        for (const r of ok)
           process.stdout.write(
             `${r.unchanged ? "unchanged" : "imported "} ${r.name} ${r.version} ${r.arch} ${r.ref} ${r.commit}\n`,
           );
+      // Every package that could be imported was; each failure is one line, and the exit code says
+      // that something was refused.
+      if (errors.length > 0) {
+        for (const e of errors.slice(0, -1))
+          process.stderr.write(`tsostree-pkg: ${e.message.replace(/\s*\n\s*/g, " ")}\n`);
+        throw errors[errors.length - 1];
+      }
     });
 }
