@@ -1,5 +1,11 @@
 // The .deb backend: dpkg's binary package format read without dpkg.
-import type { PackageBackend, PackageFile, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
+import type {
+  PackageBackend,
+  PackageFile,
+  PackageInfo,
+  PayloadEntry,
+  ReadOptions,
+} from "../../src/packages/model.js";
 import { debConffiles, debMeta, debScripts, debTriggers, openDeb, readDebControl } from "./package.js";
 import { debPayload } from "./payload.js";
 import { compareDebVersions, formatDebVersion } from "./version.js";
@@ -15,11 +21,12 @@ export const debBackend: PackageBackend = {
     return head.length >= 8 && head.toString("latin1", 0, 8) === "!<arch>\n";
   },
 
-  async read(path: string): Promise<PackageInfo> {
+  async read(path: string, opts: ReadOptions = {}): Promise<PackageInfo> {
     const layout = await openDeb(path);
     const control = await readDebControl(layout);
+    // A .deb lists its files only in data.tar: reading them means decompressing the payload.
     const files: PackageFile[] = [];
-    for await (const e of debPayload(layout, control)) files.push(e.file);
+    if (opts.files !== false) for await (const e of debPayload(layout, control)) files.push(e.file);
     return {
       ...debMeta(path, control),
       files,

@@ -78,7 +78,7 @@ export async function importPackage(repo: Repo, path: string): Promise<ImportRes
 export async function importInto(tx: Transaction, path: string): Promise<ImportResult> {
   const repo = tx.repo;
   const backend = await backendFor(path);
-  const [info, sha256] = await Promise.all([backend.read(path), sha256File(path)]);
+  const [info, sha256] = await Promise.all([backend.read(path, { files: false }), sha256File(path)]);
   const version = backend.formatVersion(info);
   const ref = packageRef(info.kind, info.name, version, info.arch);
   const base = { file: path, ref, kind: info.kind, name: info.name, version, arch: info.arch, sha256 };

@@ -134,12 +134,20 @@ export interface PayloadEntry {
   data?: AsyncIterable<Buffer> | Buffer;
 }
 
+export interface ReadOptions {
+  /** false: the caller streams the payload itself and needs no file list (default true). */
+  files?: boolean;
+}
+
 export interface PackageBackend {
   readonly kind: PackageKind;
   /** True when the first bytes look like this backend's format. */
   sniff(head: Buffer): boolean;
-  /** Reads metadata, file list and scripts (and verifies what the format lets us verify). */
-  read(path: string): Promise<PackageInfo>;
+  /**
+   * Reads metadata, file list and scripts (and verifies what the format lets us verify). With
+   * `files: false` the file list may come back empty when it costs a pass over the payload.
+   */
+  read(path: string, opts?: ReadOptions): Promise<PackageInfo>;
   /** Streams the payload entries in archive order; validates every path before yielding it. */
   payload(path: string): AsyncIterable<PayloadEntry>;
   /** The backend's own version order: negative, 0, positive. */
