@@ -8,7 +8,6 @@ import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -21,8 +20,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { fsyncDir, syncfsPath } from "../util/atomic.js";
 import { FileLock } from "../util/lock.js";
-import { syncfs } from "../util/native.js";
 import { ContentPool } from "./content-pool.js";
 import { ContentStore, type SourceJob, type StoreResult } from "./content-store.js";
 import { fault } from "./fault.js";
@@ -255,7 +254,7 @@ export class Transaction {
       await this.drain();
       await this.pool?.close();
       this.pool = null;
-      if (this.fsync) syncDir(this.repo.tmpDir());
+      if (this.fsync) syncfsPath(this.repo.tmpDir());
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
       // in between leaves only unreferenced objects, never a commit with missing trees.
@@ -310,8 +309,8 @@ export class Transaction {
 
   private fsyncDirs(dirs: Set<string>): void {
     if (!this.fsync || dirs.size === 0) return;
-    for (const d of dirs) fsyncPath(join(this.repo.path, "objects", d));
-    fsyncPath(join(this.repo.path, "objects"));
+    for (const d of dirs) fsyncDir(join(this.repo.path, "objects", d));
+    fsyncDir(join(this.repo.path, "objects"));
   }
 
   private removeStaging(): void {
@@ -365,24 +364,6 @@ function bootId(): string {
       process.env.OSTREE_BOOTID ?? readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
   }
   return cachedBootId;
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    syncfs(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncPath(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Writing a commit revives it: drop a tombstone left by an earlier deletion, as ostree does. */

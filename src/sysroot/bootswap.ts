@@ -5,12 +5,10 @@
 // When only the order/serials changed and every boot config is identical, the cheaper
 // sub-bootversion swap (rename of ostree/boot.B) is used instead, like ostree.
 import {
-  closeSync,
   copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -24,8 +22,7 @@ import {
 import { dirname, join } from "node:path";
 import { metadataGet } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
-import { fsyncDir } from "../util/atomic.js";
-import { syncfs } from "../util/native.js";
+import { fsyncDir, syncfsPath } from "../util/atomic.js";
 import { entryFileName, formatBootlink } from "./bls.js";
 import { removeTree } from "./cleanup.js";
 import { type Deployment, sameDeployment } from "./deployment.js";
@@ -52,12 +49,7 @@ export function fullSync(sysroot: string): void {
     const dev = statSync(p).dev;
     if (seen.has(dev)) continue;
     seen.add(dev);
-    const fd = openSync(p, "r");
-    try {
-      syncfs(fd);
-    } finally {
-      closeSync(fd);
-    }
+    syncfsPath(p);
   }
 }
 

@@ -3,11 +3,22 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { syncfs } from "./native.js";
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
   try {
     fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** syncfs() on the file system that holds `path`: one flush instead of an fsync per file. */
+export function syncfsPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    syncfs(fd);
   } finally {
     closeSync(fd);
   }
