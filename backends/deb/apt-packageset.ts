@@ -43,6 +43,7 @@ class DebVersion implements PkgVersion {
   readonly location?: PackageLocation;
   private rel?: Relations;
   private prov?: Provide[];
+  private pinned?: number;
 
   constructor(
     private readonly index: PackagesIndex,
@@ -50,7 +51,7 @@ class DebVersion implements PkgVersion {
     readonly name: string,
     readonly installed: boolean,
     readonly repo: string,
-    readonly pin: number,
+    private readonly pinOf: number | ((v: DebVersion) => number),
     baseUrl: string | undefined,
     private readonly nativeArch?: string,
   ) {
@@ -74,6 +75,13 @@ class DebVersion implements PkgVersion {
         checksum: sha ? { algo: "sha256", hex: sha } : undefined,
       };
     }
+  }
+
+  /** Computed on first use: preferences pins depend on the version's name, arch and source. */
+  get pin(): number {
+    if (typeof this.pinOf === "number") return this.pinOf;
+    this.pinned ??= this.pinOf(this);
+    return this.pinned;
   }
 
   get seq(): number {
@@ -125,6 +133,8 @@ class DebVersion implements PkgVersion {
 export interface DebSetOptions {
   id: string;
   pin: number;
+  /** Per-version priority (apt preferences); `pin` when absent. */
+  pinOf?: (v: PkgVersion) => number;
   installed: boolean;
   /** Where Filename paths are relative to (the repository's root URL). */
   baseUrl?: string;
@@ -160,7 +170,7 @@ export class DebPackageSet implements PackageSet {
           this.index.names[stanza],
           this.opts.installed,
           this.opts.id,
-          this.opts.pin,
+          this.opts.pinOf ?? this.opts.pin,
           this.opts.baseUrl,
           this.opts.nativeArch,
         );

@@ -14,6 +14,10 @@ export interface ReleaseEntry {
 export interface Release {
   suite?: string;
   codename?: string;
+  /** Origin, Label and Version: what `Pin: release o= l= v=` test. */
+  origin?: string;
+  label?: string;
+  version?: string;
   date?: Date;
   validUntil?: Date;
   notAutomatic: boolean;
@@ -46,6 +50,9 @@ export function parseRelease(text: string, what: string): Release {
   return {
     suite: field(st, "Suite"),
     codename: field(st, "Codename"),
+    origin: field(st, "Origin"),
+    label: field(st, "Label"),
+    version: field(st, "Version"),
     date: date(field(st, "Date")),
     validUntil: date(field(st, "Valid-Until")),
     notAutomatic: field(st, "NotAutomatic") === "yes",

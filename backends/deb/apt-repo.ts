@@ -15,6 +15,7 @@ const pgp = () => import("../../src/packages/pgp.js");
 
 import { PackagesIndex } from "./apt-packages.js";
 import { DebPackageSet } from "./apt-packageset.js";
+import type { AptPolicy, FileFacts } from "./apt-preferences.js";
 import {
   checkValidUntil,
   parseRelease,
@@ -47,6 +48,8 @@ export interface AptLoadOptions {
   /** Prefix for signed-by paths (the target tree's root). */
   root?: string;
   now?: Date;
+  /** apt preferences pins; without them every version gets its suite's default priority. */
+  policy?: AptPolicy;
 }
 
 export function sourceId(src: AptSource): string {
@@ -128,6 +131,27 @@ function checkEntry(data: Buffer, entry: { sha256: string; size: number }, what:
     );
 }
 
+/** What a preferences pin sees of one index: its Release's fields, component, arch and host. */
+function fileFacts(src: AptSource, release: Release, base: string): FileFacts {
+  const m = /^(.*)\/binary-([^/]+)\/Packages$/.exec(base);
+  let site = "";
+  try {
+    site = /^(file|copy):/.test(src.uri) ? "" : new URL(src.uri).hostname;
+  } catch {
+    // an unparsable URI has no host, like apt's empty site
+  }
+  return {
+    archive: release.suite,
+    codename: release.codename,
+    version: release.version,
+    origin: release.origin,
+    label: release.label,
+    component: m?.[1],
+    arch: m?.[2],
+    site,
+  };
+}
+
 function makeSets(
   src: AptSource,
   release: Release,
@@ -141,9 +165,13 @@ function makeSets(
     const archs = new Set(
       arch ? (arch === opts.arch ? [arch, "all"] : [arch]) : [opts.arch, "all", ...(opts.foreignArchs ?? [])],
     );
+    const policy = opts.policy?.empty ? undefined : opts.policy;
+    const facts = fileFacts(src, release, bases[i]);
+    const pin = policy ? policy.filePriority(facts, releasePin(release)) : releasePin(release);
     return new DebPackageSet(new PackagesIndex(b, `${sourceId(src)}${bases[i]}`), {
       id: `${sourceId(src)}${bases[i]}`,
-      pin: releasePin(release),
+      pin,
+      pinOf: policy && ((v) => policy.versionPin(v, facts) ?? pin),
       installed: false,
       baseUrl: src.uri,
       archs,

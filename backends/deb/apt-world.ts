@@ -1,7 +1,10 @@
 // The deb side of `resolve`: sources, keyrings and installed set of a tree (or given explicitly).
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import type { MetadataCache } from "../../src/packages/metadata-cache.js";
 import { EMPTY_SET, type World } from "../../src/packages/resolve.js";
 import { DebDialect } from "./apt-dialect.js";
+import { AptPolicy, AptPreferencesError, parsePreferences } from "./apt-preferences.js";
 import { loadAptSource } from "./apt-repo.js";
 import { type AptSource, parseSourcesFile, treeSources, treeTrustedKeyrings } from "./apt-sources.js";
 import { dpkgForeignArchs, findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
@@ -19,6 +22,41 @@ export interface AptWorldOptions {
   foreignArchs?: string[];
   refresh?: boolean;
   force?: boolean;
+  /** --apt-preferences files, read after the tree's own. */
+  preferences?: string[];
+}
+
+/** A preferences.d part apt reads: no extension at all, or ".pref"; apt's file-name charset. */
+function isPreferencesPart(name: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(name) || /^[A-Za-z0-9_.-]+\.pref$/.test(name);
+}
+
+/** The tree's etc/apt/preferences, then etc/apt/preferences.d/* in name order (apt's order). */
+export function treePreferenceFiles(root: string): string[] {
+  const out: string[] = [];
+  const main = join(root, "etc/apt/preferences");
+  if (existsSync(main) && statSync(main).isFile()) out.push(main);
+  const dir = join(root, "etc/apt/preferences.d");
+  if (existsSync(dir))
+    for (const n of readdirSync(dir).sort())
+      if (isPreferencesPart(n) && statSync(join(dir, n)).isFile()) out.push(join(dir, n));
+  return out;
+}
+
+export function aptPolicy(o: Pick<AptWorldOptions, "root" | "preferences" | "arch">): AptPolicy {
+  const files = [...(o.root ? treePreferenceFiles(o.root) : []), ...(o.preferences ?? [])];
+  return new AptPolicy(
+    files.flatMap((f) => parsePreferences(readText(f), f)),
+    o.arch,
+  );
+}
+
+function readText(f: string): string {
+  try {
+    return readFileSync(f, "utf8");
+  } catch (e) {
+    throw new AptPreferencesError(`cannot read apt preferences ${f}: ${(e as Error).message}`);
+  }
 }
 
 export function aptSources(o: Pick<AptWorldOptions, "root" | "sourcesLists" | "repoUrls">): AptSource[] {
@@ -42,6 +80,7 @@ export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
     : o.root
       ? dpkgForeignArchs(o.root, o.arch)
       : [];
+  const policy = aptPolicy(o);
   const repos = [];
   for (const src of sources)
     repos.push(
@@ -55,9 +94,10 @@ export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
         root: o.root,
         refresh: o.refresh,
         force: o.force,
+        policy,
       })),
     );
   const statusPath = o.dpkgStatus ?? (o.root ? findDpkgStatus(o.root) : undefined);
-  const installed = statusPath ? readDpkgStatus(statusPath, o.arch) : EMPTY_SET;
+  const installed = statusPath ? readDpkgStatus(statusPath, o.arch, policy) : EMPTY_SET;
   return { dialect: new DebDialect(o.arch, foreignArchs), repos, installed };
 }

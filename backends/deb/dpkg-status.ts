@@ -1,8 +1,10 @@
 // The installed set of a Debian tree, read from dpkg's status file without running dpkg.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { PkgVersion } from "../../src/packages/index.js";
 import { PackagesIndex } from "./apt-packages.js";
 import { DebPackageSet } from "./apt-packageset.js";
+import { type AptPolicy, STATUS_FACTS } from "./apt-preferences.js";
 
 /** Where a tree keeps dpkg's status: the usual place, then where OSTree-style trees move /var's state. */
 export const DPKG_STATUS_PATHS = ["var/lib/dpkg/status", "usr/lib/dpkg/status", "usr/share/dpkg/status"];
@@ -22,9 +24,19 @@ const PRESENT = new Set([
 ]);
 
 /** The installed set from a dpkg status file's content. */
-export function dpkgStatusSet(buf: Buffer, nativeArch?: string, id = "@installed"): DebPackageSet {
+export function dpkgStatusSet(
+  buf: Buffer,
+  nativeArch?: string,
+  id = "@installed",
+  policy?: AptPolicy,
+): DebPackageSet {
   const index = new PackagesIndex(buf, "dpkg status");
-  return new DebPackageSet(index, { id, pin: 100, installed: true, nativeArch }, (stanza) => {
+  // Preferences reach the installed version too (a version pin, or a general pin on "a=now").
+  const pin = policy ? policy.filePriority(STATUS_FACTS, 100) : 100;
+  const pinOf = policy?.empty
+    ? undefined
+    : policy && ((v: PkgVersion) => policy.versionPin(v, STATUS_FACTS) ?? pin);
+  return new DebPackageSet(index, { id, pin, pinOf, installed: true, nativeArch }, (stanza) => {
     const status = (index.field(stanza, "Status") ?? "").split(/\s+/);
     return PRESENT.has(status[2] ?? "");
   });
@@ -38,7 +50,7 @@ export function findDpkgStatus(root: string): string | undefined {
   return undefined;
 }
 
-export function readDpkgStatus(path: string, nativeArch?: string): DebPackageSet {
+export function readDpkgStatus(path: string, nativeArch?: string, policy?: AptPolicy): DebPackageSet {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
@@ -47,7 +59,7 @@ export function readDpkgStatus(path: string, nativeArch?: string): DebPackageSet
       `cannot read dpkg status ${path}: ${(e as Error).message}; pass --dpkg-status=FILE or --root=DIR`,
     );
   }
-  return dpkgStatusSet(buf, nativeArch);
+  return dpkgStatusSet(buf, nativeArch, "@installed", policy);
 }
 
 /** Foreign architectures a tree's dpkg was told about (dpkg --add-architecture): var/lib/dpkg/arch. */

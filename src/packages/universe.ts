@@ -48,15 +48,56 @@ export class Universe {
     const slot = this.dialect.slot(pkg);
     const cached = this.candidates.get(slot);
     if (cached !== undefined) return cached;
-    let best: PkgVersion | null = null;
+    const avail: PkgVersion[] = [];
     for (const r of this.repos)
-      for (const v of r.byName(pkg.name)) {
-        if (!this.dialect.archInstallable(v.arch) || this.dialect.slot(v) !== slot) continue;
-        if (!best || v.pin > best.pin || (v.pin === best.pin && this.dialect.compare(v, best) > 0)) best = v;
-      }
+      for (const v of r.byName(pkg.name))
+        if (this.dialect.archInstallable(v.arch) && this.dialect.slot(v) === slot) avail.push(v);
     const inst = this.installedIn(slot, pkg.name);
-    if (inst && (!best || this.dialect.compare(best, inst) <= 0 || best.pin < inst.pin)) best = inst;
+    const best =
+      this.dialect.kind === "deb" ? this.aptCandidate(avail, inst) : this.priorityCandidate(avail, inst);
     this.candidates.set(slot, best);
     return best;
+  }
+
+  /** dnf: the best repository priority, then the highest version; the installed one unless beaten. */
+  private priorityCandidate(avail: PkgVersion[], inst: PkgVersion | undefined): PkgVersion | null {
+    let best: PkgVersion | null = null;
+    for (const v of avail)
+      if (!best || v.pin > best.pin || (v.pin === best.pin && this.dialect.compare(v, best) > 0)) best = v;
+    if (inst && (!best || this.dialect.compare(best, inst) <= 0 || best.pin < inst.pin)) best = inst;
+    return best;
+  }
+
+  /**
+   * apt's pkgPolicy::GetCandidateVer: versions from the highest down, each with the best priority
+   * of its copies; a strictly higher priority takes over; priorities <= 0 never do. Reaching the
+   * installed version lifts the bar to 999, so only a pin >= 1000 can choose a lower version.
+   */
+  private aptCandidate(avail: PkgVersion[], inst: PkgVersion | undefined): PkgVersion | null {
+    const all = inst ? [...avail, inst] : avail;
+    // Stable sort: among copies of one version, index order (then the installed copy) is kept.
+    const sorted = [...all].sort((a, b) => this.dialect.compare(b, a));
+    let max = 0;
+    let pref: PkgVersion | null = null;
+    for (let i = 0; i < sorted.length; ) {
+      let j = i;
+      let prio = Number.NEGATIVE_INFINITY;
+      let rep = sorted[i];
+      for (; j < sorted.length && this.dialect.compare(sorted[j], sorted[i]) === 0; j++) {
+        if (sorted[j] === inst) rep = inst;
+        else if (rep !== inst && sorted[j].pin > rep.pin) rep = sorted[j];
+        prio = Math.max(prio, sorted[j].pin);
+      }
+      if (prio > max) {
+        pref = rep;
+        max = prio;
+      }
+      if (rep === inst && max < 1000) {
+        pref ??= rep;
+        max = 999;
+      }
+      i = j;
+    }
+    return pref;
   }
 }

@@ -30,6 +30,7 @@ export interface RepoCliOptions {
   aptLists?: string;
   releasever?: string;
   foreignArch: string[];
+  aptPreferences?: string[];
 }
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -84,6 +85,7 @@ export async function loadWorld(
     repoUrls: o.repoUrl,
     aptLists: o.aptLists,
     foreignArchs: o.foreignArch,
+    preferences: o.aptPreferences,
   });
 }
 
@@ -94,6 +96,12 @@ export function registerResolve(program: Command): void {
       .description("resolve PKG… against the configured repositories and print the transaction")
       .argument("<pkg...>", "packages to install (name, name=version, name:arch)"),
   )
+    .option(
+      "--apt-preferences <file>",
+      "apt preferences file (pins), read after the tree's own (repeatable)",
+      collect,
+      [],
+    )
     .option("--no-install-recommends", "do not follow Recommends")
     .option("--json", "print {install, upgrade, remove} as JSON")
     .action(async (pkgs: string[], o: RepoCliOptions & { installRecommends: boolean; json?: boolean }) => {

@@ -15,6 +15,7 @@ export function aptSim(
   status: string,
   pkgs: string[],
   archs: string[] = ["amd64"],
+  preferences = "/dev/null",
 ): { status: number; set: string[] } {
   const o = [
     "-o",
@@ -30,7 +31,7 @@ export function aptSim(
     "-o",
     "Dir::Etc::Parts=/dev/null",
     "-o",
-    "Dir::Etc::Preferences=/dev/null",
+    `Dir::Etc::Preferences=${preferences}`,
     "-o",
     "Dir::Etc::PreferencesParts=/dev/null",
     "-o",
