@@ -127,8 +127,18 @@ class DirectoryWalk {
     checkNames(dir, names);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
-      const path = join(dir, name);
       const o = i * SCAN_FIELDS;
+      // A hardlink of an object (a checkout being re-committed): no path, no stat record.
+      if (
+        (stats[o]! & S_IFMT) === S_IFREG &&
+        stats[o + 5]! > 1 &&
+        this.devino !== null &&
+        this.devinoHit(node, name, stats[o + 6]!, stats[o + 4]!)
+      ) {
+        if (++this.sinceYield >= 256) await this.yieldNow();
+        continue;
+      }
+      const path = join(dir, name);
       const st: Entry = {
         mode: stats[o]!,
         uid: stats[o + 1]!,
@@ -156,6 +166,19 @@ class DirectoryWalk {
     }
   }
 
+  /** Takes a multiply-linked file's checksum from the devino cache; false when it has none. */
+  private devinoHit(node: MutableTree, name: string, dev: number, ino: number): boolean {
+    // (A directory of that name in an overlaid tree: addFile reports it.)
+    if (node.child(name)?.kind === "dir") return false;
+    this.devino ??= DevInoCache.scan(this.tx.repo);
+    const csum = this.devino.lookup(dev, ino);
+    if (!csum) return false;
+    this.progress.files++;
+    this.progress.devinoHits++;
+    node.replaceFile(name, csum);
+    return true;
+  }
+
   private addFile(node: MutableTree, name: string, path: string, st: Entry, symlink: boolean): void {
     if (node.child(name)?.kind === "dir") throw new CommitError(`Can't replace directory with file: ${path}`);
     this.progress.files++;
@@ -167,15 +190,6 @@ class DirectoryWalk {
       return;
     }
     const multi = st.nlink > 1;
-    if (multi && this.devino !== null) {
-      this.devino ??= DevInoCache.scan(this.tx.repo);
-      const csum = this.devino.lookup(st.dev, st.ino);
-      if (csum) {
-        this.progress.devinoHits++;
-        node.replaceFile(name, csum);
-        return;
-      }
-    }
     let csum: Promise<string> | undefined = multi ? this.sameInode.get(st.ino) : undefined;
     if (!csum) {
       csum = this.tx.writeContentFromPath({
