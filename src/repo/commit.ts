@@ -128,9 +128,11 @@ class DirectoryWalk {
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const o = i * SCAN_FIELDS;
-      // A hardlink of an object (a checkout being re-committed): no path, no stat record.
+      // A hardlink of an object (a checkout being re-committed): no path, no stat record. As in
+      // ostree, this holds for symlinks too (a bare repo's checkout links symlink objects).
+      const t = stats[o]! & S_IFMT;
       if (
-        (stats[o]! & S_IFMT) === S_IFREG &&
+        (t === S_IFREG || t === S_IFLNK) &&
         stats[o + 5]! > 1 &&
         this.devino !== null &&
         this.devinoHit(node, name, stats[o + 6]!, stats[o + 4]!)
