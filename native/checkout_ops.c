@@ -73,10 +73,11 @@ static uint32_t be32(const uint8_t *b) {
   return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* What ostree does with this object: 0 link, or a code (see the header). */
-int co_verdict(const char *src, int flags) {
+/* What ostree does with this object: 0 link, or a code (see the header). The object is `rel`
+ * under the directory `dfd` (or AT_FDCWD), `src` its full path (for the xattr). */
+int co_verdict(int dfd, const char *rel, const char *src, int flags) {
   struct stat st;
-  if (lstat(src, &st) < 0) return errno == ENOENT ? CODE_MISSING : errno;
+  if (fstatat(dfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? CODE_MISSING : errno;
   uint32_t mode = st.st_mode;
   if (flags & CO_BARE_USER) {
     uint8_t meta[64];

@@ -31,7 +31,7 @@ typedef struct {
 int co_push(pairs_t *p, int32_t a, int32_t b);
 napi_value co_int32_array(napi_env env, pairs_t *p);
 int co_read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap);
-int co_verdict(const char *src, int flags);
+int co_verdict(int dfd, const char *rel, const char *src, int flags);
 napi_value co_checkout_start(napi_env env, napi_callback_info info);
 napi_value co_checkout_push(napi_env env, napi_callback_info info);
 napi_value co_checkout_finish(napi_env env, napi_callback_info info);

@@ -33,14 +33,30 @@ typedef struct {
   volatile int stop; /* 1 fatal code reported, -1 malformed plan, -2 out of memory */
   int flags;
   size_t objlen;
+  int objfd; /* objects/, or -1: then every op goes by full path */
   char objects[PATH_CAP];
 } run_t;
 
-/* Per-thread scratch paths. */
+/* Per-thread scratch paths, and the current directory opened (O_PATH) or -1: ops go through
+ * objfd and dirfd when both are open (as ostree's *at calls do: no path walk per file), by full
+ * path otherwise. */
 typedef struct {
   char src[PATH_CAP], dst[PATH_CAP], dir[PATH_CAP];
   size_t dirlen;
+  int dirfd;
 } paths_t;
+
+static void open_dir(paths_t *ps) {
+  if (ps->dirfd >= 0) close(ps->dirfd);
+  ps->dirfd = open(ps->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* link(src, dst), through the directory fds when open. */
+static int link_op(run_t *r, paths_t *ps) {
+  if (r->objfd >= 0 && ps->dirfd >= 0)
+    return linkat(r->objfd, ps->src + r->objlen + 1, ps->dirfd, ps->dst + ps->dirlen + 1, 0);
+  return link(ps->src, ps->dst);
+}
 
 static int report(report_t *rep, int32_t index, int code, const uint8_t *csum, const char *path) {
   size_t n = strlen(path);
@@ -98,6 +114,9 @@ static void run_chunk(run_t *r, size_t seq, paths_t *ps) {
         if (mkdir(dst, 0700) == 0) code = 0;
         else code = errno;
       }
+      /* (A 'C' directory may still be in the making by an earlier chunk: then -1 until a link
+       * fails with ENOENT and waits.) */
+      if (r->objfd >= 0) open_dir(ps);
     } else if (op == 'L') {
       if (pos + 32 > len || ps->dirlen == 0) goto bad_plan;
       csum = plan + pos;
@@ -116,12 +135,14 @@ static void run_chunk(run_t *r, size_t seq, paths_t *ps) {
         dst[ps->dirlen] = 0;
         code = rp;
       } else {
-        code = co_verdict(src, r->flags);
-        if (code == 0 && link(src, dst) < 0) code = errno;
+        code = r->objfd >= 0 ? co_verdict(r->objfd, src + r->objlen + 1, src, r->flags)
+                             : co_verdict(AT_FDCWD, src, src, r->flags);
+        if (code == 0 && link_op(r, ps) < 0) code = errno;
         if (code == ENOENT && !waited) {
           wait_earlier(r, seq);
           waited = 1;
-          code = link(src, dst) < 0 ? errno : 0;
+          if (r->objfd >= 0 && ps->dirfd < 0) open_dir(ps);
+          code = link_op(r, ps) < 0 ? errno : 0;
         }
       }
     } else {
@@ -142,6 +163,7 @@ bad_plan:
 /* Takes and runs queued chunks until there are none (and, for the worker, until closing). */
 static void drain(run_t *r, int wait_for_more) {
   paths_t *ps = malloc(sizeof *ps);
+  if (ps) ps->dirfd = -1;
   pthread_mutex_lock(&r->mu);
   for (;;) {
     while (wait_for_more && r->next == r->n && !r->closing) pthread_cond_wait(&r->cv, &r->mu);
@@ -159,6 +181,7 @@ static void drain(run_t *r, int wait_for_more) {
     pthread_cond_broadcast(&r->cv);
   }
   pthread_mutex_unlock(&r->mu);
+  if (ps && ps->dirfd >= 0) close(ps->dirfd);
   free(ps);
 }
 
@@ -192,6 +215,7 @@ static void finalize_run(napi_env env, void *data, void *hint) {
   }
   free(r->chunks);
   free(r->done);
+  if (r->objfd >= 0) close(r->objfd);
   pthread_mutex_destroy(&r->mu);
   pthread_cond_destroy(&r->cv);
   free(r);
@@ -222,6 +246,7 @@ napi_value co_checkout_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   r->flags = flags;
+  r->objfd = open(r->objects, O_PATH | O_DIRECTORY | O_CLOEXEC);
   /* Without a thread, chunks wait in the queue and finish runs them. */
   r->threaded = pthread_create(&r->thread, NULL, worker, r) == 0;
   if (napi_create_external(env, r, finalize_run, NULL, &ext) != napi_ok) {
