@@ -1,17 +1,11 @@
 // `tsostree checkout [-H] [-C] [-U] [--union] [--union-add] [--subpath=P] REV [DEST]`.
 import type { Command } from "commander";
-import { checkout } from "../../repo/checkout.js";
+import { type CheckoutOptions, checkout } from "../../repo/checkout.js";
 import { openRepo, UsageError, withRepo } from "../common.js";
 
-interface CheckoutCliOpts {
+/** The command's options are the library's, plus where the repo is. */
+interface CheckoutCliOpts extends CheckoutOptions {
   repo?: string;
-  userMode?: boolean;
-  union?: boolean;
-  unionAdd?: boolean;
-  subpath?: string;
-  forceCopy?: boolean;
-  requireHardlinks?: boolean;
-  allowNoent?: boolean;
 }
 
 export function registerCheckout(program: Command): void {
