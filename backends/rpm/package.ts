@@ -120,6 +120,16 @@ export function payloadDigest(l: RpmLayout): { algo: string; hex: string } | und
  * Hashes the compressed payload straight from the file and compares it with PAYLOADDIGEST; in the same
  * pass checks the signature header's MD5 over header + payload, which older packages rely on alone.
  */
+/** Fails when the payload's digest is not the one PAYLOADDIGEST declares. */
+export function checkPayloadDigest(l: RpmLayout, want: { algo: string; hex: string }, got: string): void {
+  if (got !== want.hex)
+    throw new PackageFormatError(
+      l.path,
+      "payload",
+      `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`,
+    );
+}
+
 export async function verifyPayloadDigest(l: RpmLayout): Promise<void> {
   const want = payloadDigest(l);
   let md5want: Buffer | undefined;
@@ -135,15 +145,7 @@ export async function verifyPayloadDigest(l: RpmLayout): Promise<void> {
     h?.update(c as Buffer);
     md5?.update(c as Buffer);
   }
-  if (h && want) {
-    const got = h.digest("hex");
-    if (got !== want.hex)
-      throw new PackageFormatError(
-        l.path,
-        "payload",
-        `${want.algo} payload digest mismatch (header says ${want.hex}, payload has ${got}); the package is corrupt`,
-      );
-  }
+  if (h && want) checkPayloadDigest(l, want, h.digest("hex"));
   if (md5 && md5want && !md5.digest().equals(md5want))
     throw new PackageFormatError(
       l.path,

@@ -17,7 +17,7 @@ import {
 import { EntryBody, PayloadGuard, treePath } from "../../src/packages/payload-guard.js";
 import { cpioItems } from "./cpio.js";
 import { rpmFiles } from "./files.js";
-import { payloadDigest, type RpmLayout } from "./package.js";
+import { checkPayloadDigest, payloadDigest, type RpmLayout } from "./package.js";
 import { SIG, TAG } from "./tags.js";
 
 const MiB = 1024 * 1024;
@@ -149,15 +149,7 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
   } finally {
     raw.destroy();
   }
-  if (hash && digest) {
-    const got = hash.digest("hex");
-    if (got !== digest.hex)
-      throw new PackageFormatError(
-        l.path,
-        "payload",
-        `${digest.algo} payload digest mismatch (header says ${digest.hex}, payload has ${got}); the package is corrupt`,
-      );
-  }
+  if (hash && digest) checkPayloadDigest(l, digest, hash.digest("hex"));
   for (const [primary] of deferred)
     throw new PackageFormatError(l.path, `payload: ${primary}`, "hardlink set has no member with content");
   list.files.forEach((f, i) => {
