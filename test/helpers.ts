@@ -1,6 +1,7 @@
 // Shared test plumbing: scratch directories, the project root, and oracle tools that must exist.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
@@ -136,4 +137,28 @@ export function tsostreePkg(
   opts: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
 ): RunResult {
   return run(process.execPath, [tsostreePkgBin, ...args], opts);
+}
+
+/** Every path under `root` ("/a", "/a/b", …) with its lstat, for comparing extracted trees. */
+export function walk(root: string, rel = ""): Map<string, Stats> {
+  const out = new Map<string, Stats>();
+  for (const name of readdirSync(join(root, rel))) {
+    const p = `${rel}/${name}`;
+    const st = lstatSync(join(root, p));
+    out.set(p, st);
+    if (st.isDirectory()) for (const [k, v] of walk(root, p)) out.set(k, v);
+  }
+  return out;
+}
+
+/** sha256 (hex) of a stream of chunks, e.g. a payload entry's data. */
+export async function sha256Chunks(chunks: AsyncIterable<Buffer>): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of chunks) h.update(c);
+  return h.digest("hex");
+}
+
+/** sha256 (hex) of a file's content. */
+export function sha256OfFile(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
 }

@@ -1,13 +1,21 @@
 // Real Debian packages (downloaded by fixtures/fetch-debian-packages.sh into fixtures/out/debs):
 // everything inspect and payload() report must match dpkg-deb. Skipped when the directory is absent.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDeb822 } from "../../../backends/deb/deb822.js";
 import { debBackend } from "../../../backends/deb/index.js";
-import { haveTools, projectRoot, scratch, sh, skipOrFail, tsostreePkg } from "../../helpers.js";
+import {
+  haveTools,
+  projectRoot,
+  scratch,
+  sh,
+  sha256Chunks,
+  sha256OfFile,
+  skipOrFail,
+  tsostreePkg,
+} from "../../helpers.js";
 import { dpkgList, permBits, walk } from "./oracle.js";
 
 const DIR = join(projectRoot, "fixtures", "out", "debs");
@@ -79,13 +87,9 @@ test("real Debian packages: payload content equals dpkg-deb -x and the md5sums",
       if (f.type === "symlink") assert.equal(f.linkTarget, readlinkSync(join(x, f.path)));
       if (f.type === "file") {
         files++;
-        const h = createHash("sha256");
-        for await (const c of e.data as AsyncIterable<Buffer>) h.update(c);
         assert.equal(
-          h.digest("hex"),
-          createHash("sha256")
-            .update(readFileSync(join(x, f.path)))
-            .digest("hex"),
+          await sha256Chunks(e.data as AsyncIterable<Buffer>),
+          sha256OfFile(join(x, f.path)),
           `${name}: ${f.path}`,
         );
       }

@@ -1,7 +1,6 @@
-// Oracles for .deb tests: what dpkg-deb prints and extracts, parsed for comparison.
-import { lstatSync, readdirSync, type Stats } from "node:fs";
-import { join } from "node:path";
 import { sh } from "../../helpers.js";
+
+export { walk } from "../../helpers.js";
 
 /** Parses `dpkg-deb -c` lines: perms owner/group size date time name [-> target | link to target]. */
 export function dpkgList(
@@ -35,15 +34,4 @@ export function permBits(perms: string): number {
   if ("sS".includes(s[5])) mode |= 0o2000;
   if ("tT".includes(s[8])) mode |= 0o1000;
   return mode;
-}
-
-export function walk(root: string, rel = ""): Map<string, Stats> {
-  const out = new Map<string, Stats>();
-  for (const name of readdirSync(join(root, rel))) {
-    const p = `${rel}/${name}`;
-    const st = lstatSync(join(root, p));
-    out.set(p, st);
-    if (st.isDirectory()) for (const [k, v] of walk(root, p)) out.set(k, v);
-  }
-  return out;
 }

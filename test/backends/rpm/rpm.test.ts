@@ -1,12 +1,11 @@
 // .rpm reading against rpm itself: tags, dependencies, scriptlets and file lists must agree with
 // `rpm -qp`, and payload() must deliver what `rpm2cpio | cpio -idmu` extracts.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { rpmBackend } from "../../../backends/rpm/index.js";
-import { haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { haveTools, scratch, sh, sha256Chunks, sha256OfFile, tsostreePkg, walk } from "../../helpers.js";
 import { buildRpm, PAYLOADS } from "./build.js";
 
 function q(rpm: string, ...args: string[]): string {
@@ -131,17 +130,6 @@ test("inspect --json agrees with rpm -qp for every payload compression", (t) => 
   }
 });
 
-function walk(root: string, rel = ""): Map<string, Stats> {
-  const out = new Map<string, Stats>();
-  for (const name of readdirSync(join(root, rel))) {
-    const p = `${rel}/${name}`;
-    const st = lstatSync(join(root, p));
-    out.set(p, st);
-    if (st.isDirectory()) for (const [k, v] of walk(root, p)) out.set(k, v);
-  }
-  return out;
-}
-
 test("payload() yields what rpm2cpio | cpio -idmu extracts, verified against header digests", async (t) => {
   if (!haveTools(t, "rpmbuild", "rpm2cpio", "cpio")) return;
   const dir = scratch(t);
@@ -165,14 +153,7 @@ test("payload() yields what rpm2cpio | cpio -idmu extracts, verified against hea
       if (f.type === "symlink") assert.equal(f.linkTarget, readlinkSync(join(x, f.path)));
       if (f.type === "hardlink") assert.equal(st.ino, disk.get(f.linkTarget as string)?.ino, f.path);
       if (f.type === "file") {
-        const h = createHash("sha256");
-        for await (const chunk of e.data as AsyncIterable<Buffer>) h.update(chunk);
-        assert.equal(
-          h.digest("hex"),
-          createHash("sha256")
-            .update(readFileSync(join(x, f.path)))
-            .digest("hex"),
-        );
+        assert.equal(await sha256Chunks(e.data as AsyncIterable<Buffer>), sha256OfFile(join(x, f.path)));
         assert.equal(f.digest?.algo, "sha256");
       }
     }
