@@ -1,6 +1,6 @@
 // What every tsostree command shares: finding the repo (`--repo`, like ostree), printing JSON for
 // `--json`, and turning failures into ostree's one-line `error: MESSAGE` with the right exit code.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { type Command, CommanderError } from "commander";
 import { Repo, RepoError } from "../repo/repo.js";
 
@@ -57,13 +57,6 @@ export class LineWriter {
     this.parts = [];
     this.size = 0;
   }
-}
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 /**

@@ -1,23 +1,24 @@
 // The `tsostree-pkg` command: the package layer. This file is only the list of commands; each lives
-// in src/cli/pkg/NAME.ts and exports registerNAME(program). Append new ones to the list below.
+// in src/cli/pkg/NAME.ts and exports registerNAME(program). Append new ones to the list below as
+// [name, loader]; only the module of the command being run is loaded (src/cli/lazy-commands.ts).
 import { Command, CommanderError } from "commander";
-import { packageVersion } from "./common.js";
-import { registerImport } from "./pkg/import.js";
-import { registerInspect } from "./pkg/inspect.js";
-import { registerRefreshMd } from "./pkg/refresh-md.js";
-import { registerResolve } from "./pkg/resolve.js";
+import { type CommandTable, registerCommands } from "./lazy-commands.js";
+import { packageVersion } from "./version.js";
+
+const COMMANDS: CommandTable = [
+  ["inspect", async () => (await import("./pkg/inspect.js")).registerInspect],
+  ["import", async () => (await import("./pkg/import.js")).registerImport],
+  ["resolve", async () => (await import("./pkg/resolve.js")).registerResolve],
+  ["refresh-md", async () => (await import("./pkg/refresh-md.js")).registerRefreshMd],
+];
 
 const program = new Command("tsostree-pkg")
   .description("layer .deb and .rpm packages onto OSTree commits")
   .version(packageVersion())
   .exitOverride();
 
-registerInspect(program);
-registerImport(program);
-registerResolve(program);
-registerRefreshMd(program);
-
 try {
+  await registerCommands(program, COMMANDS, process.argv);
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;

@@ -2,14 +2,13 @@
 // unchanged. This file is only the list of commands; each lives in src/cli/cmd/NAME.ts and exports
 // registerNAME(program). Append new ones to the list below as [name, loader].
 //
-// Only the module of the command being run is loaded (all of them for help or an unknown name):
-// loading every command's dependencies doubled the startup time, which every invocation pays.
+// Only the module of the command being run is loaded (src/cli/lazy-commands.ts).
 import { Command } from "commander";
-import { packageVersion, runProgram } from "./common.js";
+import { runProgram } from "./common.js";
+import { type CommandTable, registerCommands } from "./lazy-commands.js";
+import { packageVersion } from "./version.js";
 
-type Register = (program: Command) => void;
-
-const COMMANDS: [string, () => Promise<Register>][] = [
+const COMMANDS: CommandTable = [
   ["init", async () => (await import("./cmd/init.js")).registerInit],
   ["config", async () => (await import("./cmd/config.js")).registerConfig],
   ["refs", async () => (await import("./cmd/refs.js")).registerRefs],
@@ -29,24 +28,11 @@ const COMMANDS: [string, () => Promise<Register>][] = [
   ["admin", async () => (await import("./cmd/admin.js")).registerAdmin],
 ];
 
-/** The command word of argv (after global options such as `--repo R`), if any. */
-function commandWord(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--repo") i++;
-    else if (!a.startsWith("-")) return a;
-    else if (!a.startsWith("--repo=")) return undefined;
-  }
-  return undefined;
-}
-
 const program = new Command("tsostree")
   .description("OSTree in TypeScript: a content-addressed object store for operating system trees")
   .version(packageVersion())
   .showHelpAfterError(false);
 
-const word = commandWord(process.argv.slice(2));
-const chosen = COMMANDS.filter(([name]) => name === word);
-for (const [, load] of chosen.length ? chosen : COMMANDS) (await load())(program);
+await registerCommands(program, COMMANDS, process.argv, ["--repo"]);
 
 await runProgram(program, process.argv);
