@@ -13,7 +13,7 @@ import {
   type PayloadCompression,
   prepareDecompression,
 } from "../../src/packages/payload-decompress.js";
-import { treePath } from "../../src/packages/payload-guard.js";
+import { READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
 import { type ArMember, readArMembers } from "./ar.js";
 import { field, parseDeb822, type Stanza } from "./deb822.js";
 import { parseDebRelations } from "./relations.js";
@@ -87,6 +87,7 @@ export async function memberStream(
   const raw = createReadStream(layout.path, {
     start: m.offset,
     end: Math.max(m.offset, m.offset + m.size - 1),
+    highWaterMark: READ_CHUNK,
   });
   const src = m.size === 0 ? chain(raw, byteCap(0, m.name)) : raw;
   return chain(src, decompressor(kind), byteCap(cap, m.name));

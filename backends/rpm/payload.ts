@@ -14,7 +14,7 @@ import {
   decompressor,
   prepareDecompression,
 } from "../../src/packages/payload-decompress.js";
-import { EntryBody, PayloadGuard, treePath } from "../../src/packages/payload-guard.js";
+import { EntryBody, PayloadGuard, READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
 import { cpioItems } from "./cpio.js";
 import { rpmFiles } from "./files.js";
 import { checkPayloadDigest, payloadDigest, type RpmLayout } from "./package.js";
@@ -66,7 +66,7 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
       cb(null, c);
     },
   });
-  const raw = createReadStream(l.path, { start: l.payloadOffset });
+  const raw = createReadStream(l.path, { start: l.payloadOffset, highWaterMark: READ_CHUNK });
   const stream = chain(raw, hasher, decompressor(compression), byteCap(rpmPayloadCap(l), "payload"));
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const guard = new PayloadGuard();

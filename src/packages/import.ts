@@ -114,9 +114,19 @@ interface Owner {
 }
 
 async function writePayload(tx: Transaction, backend: PackageBackend, path: string) {
-  const dirmeta = (mode: number, uid: number, gid: number) =>
-    tx.writeMetadata("dirmeta", serializeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }));
-  const root = MutableTree.empty(dirmeta(0o755, 0, 0), tx);
+  // A package has a handful of distinct directory metadata; each is serialized and stored once.
+  const dirmetas = new Map<string, string>();
+  const dirmeta = (mode: number, uid: number, gid: number) => {
+    const key = `${mode & 0o7777}:${uid}:${gid}`;
+    let csum = dirmetas.get(key);
+    if (csum === undefined) {
+      csum = tx.writeMetadata("dirmeta", serializeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }));
+      dirmetas.set(key, csum);
+    }
+    return csum;
+  };
+  const defaultDir = dirmeta(0o755, 0, 0);
+  const root = MutableTree.empty(defaultDir, tx);
   const checksums = new Map<string, string>();
   // Owners that are not root are kept by name; they are resolved against the target's passwd and
   // group files when the package is layered.
@@ -134,7 +144,7 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
       const gid = f.gid ?? 0;
       const parentDir = f.path.slice(0, f.path.lastIndexOf("/"));
       if (f.type === "dir") {
-        const node = root.ensureDir(f.path, dirmeta(0o755, 0, 0));
+        const node = root.ensureDir(f.path, defaultDir);
         node.setMetadata(dirmeta(f.mode, uid, gid));
         continue;
       }
@@ -142,7 +152,7 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
         await drain(entry.data);
         continue;
       }
-      root.ensureDir(parentDir, dirmeta(0o755, 0, 0));
+      root.ensureDir(parentDir, defaultDir);
       let csum: string;
       if (f.type === "hardlink") {
         const target = checksums.get(f.linkTarget ?? "");
@@ -156,11 +166,13 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
       } else if (f.type === "symlink") {
         csum = tx.writeContentSync(fileMeta(S_IFLNK | 0o777, uid, gid, f.linkTarget ?? ""), Buffer.alloc(0));
       } else {
-        csum = await tx.writeContent(
-          fileMeta(S_IFREG | (f.mode & 0o7777), uid, gid, ""),
-          entry.data ?? Buffer.alloc(0),
-          f.size,
-        );
+        const meta = fileMeta(S_IFREG | (f.mode & 0o7777), uid, gid, "");
+        // Most package files are small: gather them and store them in one synchronous step;
+        // bigger ones stream through a sink in the pieces the archive yields.
+        csum =
+          f.size <= SMALL_FILE && entry.data && !Buffer.isBuffer(entry.data)
+            ? tx.writeContentSync(meta, await gather(entry.data, f.size))
+            : await tx.writeContent(meta, entry.data ?? Buffer.alloc(0), f.size);
       }
       checksums.set(f.path, csum);
       root.setFile(f.path, csum);
@@ -176,6 +188,16 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
 
 function fileMeta(mode: number, uid: number, gid: number, symlinkTarget: string): FileMeta {
   return { uid, gid, mode, symlinkTarget, xattrs: [] };
+}
+
+/** Files up to this size are gathered in memory and stored in one step. */
+const SMALL_FILE = 1 << 20;
+
+/** The whole content of a small entry (the iterator checks the declared size and digest). */
+async function gather(data: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of data) parts.push(chunk);
+  return parts.length === 1 && parts[0]!.length === size ? parts[0]! : Buffer.concat(parts);
 }
 
 async function drain(data: PayloadEntry["data"]): Promise<void> {
