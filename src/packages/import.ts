@@ -120,7 +120,10 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
     const key = `${mode & 0o7777}:${uid}:${gid}`;
     let csum = dirmetas.get(key);
     if (csum === undefined) {
-      csum = tx.writeMetadata("dirmeta", serializeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }));
+      csum = tx.writeMetadata(
+        "dirmeta",
+        serializeDirMeta({ uid, gid, mode: S_IFDIR | (mode & 0o7777), xattrs: [] }),
+      );
       dirmetas.set(key, csum);
     }
     return csum;
