@@ -13,7 +13,7 @@ import { MutableTree } from "../repo/mtree.js";
 import { type FileMeta, metadataGet, S_IFDIR, S_IFLNK, S_IFREG, serializeDirMeta } from "../repo/objects.js";
 import { readRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
-import { Transaction } from "../repo/transaction.js";
+import { type StagingScope, Transaction } from "../repo/transaction.js";
 import { backendFor } from "./backends.js";
 import { asPackageError, PackageFormatError } from "./errors.js";
 import { formatDep } from "./inspect.js";
@@ -89,8 +89,8 @@ export async function importInto(tx: Transaction, path: string): Promise<ImportR
   }
   const scope = tx.scope();
   try {
-    const { tree, meta, files, owners } = await writePayload(tx, backend, path);
-    const commit = writeCommitObject(tx, {
+    const { tree, meta, files, owners } = await writePayload(scope, backend, path);
+    const commit = writeCommitObject(scope, {
       subject: `Import ${info.name} ${version} ${info.arch}`,
       // The commit is a pure function of the package, so every machine gets the same checksum.
       timestamp: 0,
@@ -113,7 +113,7 @@ interface Owner {
   group: string;
 }
 
-async function writePayload(tx: Transaction, backend: PackageBackend, path: string) {
+async function writePayload(tx: StagingScope, backend: PackageBackend, path: string) {
   // A package has a handful of distinct directory metadata; each is serialized and stored once.
   const dirmetas = new Map<string, string>();
   const dirmeta = (mode: number, uid: number, gid: number) => {
@@ -184,7 +184,6 @@ async function writePayload(tx: Transaction, backend: PackageBackend, path: stri
       throw asPackageError(path, member, e);
     }
   }
-  await tx.drain();
   const { tree, meta } = root.write(tx);
   return { tree, meta, files, owners };
 }
@@ -269,14 +268,7 @@ export async function importPackages(
   if (paths.length <= 1 || concurrency <= 1 || bytes < PARALLEL_MIN_BYTES) {
     const tx = await Transaction.begin(repo);
     try {
-      for (const [i, p] of paths.entries()) {
-        try {
-          out.results[i] = await importInto(tx, p);
-          onDone?.(out.results[i]!);
-        } catch (e) {
-          out.errors.push(e as Error);
-        }
-      }
+      await importInLanes(tx, paths, out, onDone);
       await tx.commit();
     } catch (e) {
       tx.abort();
@@ -314,6 +306,38 @@ export async function importPackages(
     });
   await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, runWorker));
   return out;
+}
+
+/** Packages imported at once by one thread: while one waits for its decompressor, another is written. */
+const LANES = Number(process.env.TSOSTREE_IMPORT_LANES ?? 2);
+
+/**
+ * Imports `paths` into one transaction, LANES at a time, biggest first (so the longest one starts
+ * at once and the small ones fill the gaps). Failures are reported in input order.
+ */
+export async function importInLanes(
+  tx: Transaction,
+  paths: string[],
+  out: ImportOutcome,
+  onDone?: (r: ImportResult) => void,
+): Promise<void> {
+  const size = (p: string) => statSync(p, { throwIfNoEntry: false })?.size ?? 0;
+  const order = paths.map((p, i) => [size(p), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const failed: [number, Error][] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < order.length) {
+      const i = order[next++]![1];
+      try {
+        out.results[i] = await importInto(tx, paths[i]!);
+        onDone?.(out.results[i]!);
+      } catch (e) {
+        failed.push([i, e as Error]);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(LANES, paths.length)) }, lane));
+  out.errors.push(...failed.sort((a, b) => a[0] - b[0]).map(([, e]) => e));
 }
 
 export interface SerializedError {

@@ -265,7 +265,7 @@ export interface CommitObjectInput {
 }
 
 /** Writes the commit object; returns its checksum. */
-export function writeCommitObject(tx: Transaction, c: CommitObjectInput): string {
+export function writeCommitObject(tx: Pick<Transaction, "writeMetadata">, c: CommitObjectInput): string {
   return tx.writeMetadata(
     "commit",
     serializeCommit({

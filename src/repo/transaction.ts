@@ -112,10 +112,11 @@ export class Transaction {
     meta: FileMeta,
     data: Buffer | string | AsyncIterable<Buffer>,
     size?: number,
+    scope?: StagingScope,
   ): Promise<string> {
     this.requireOpen();
     let r: StoreResult;
-    if (Buffer.isBuffer(data)) return this.writeContentSync(meta, data);
+    if (Buffer.isBuffer(data)) return this.writeContentSync(meta, data, scope);
     if (typeof data === "string")
       return this.writeContentFromPath(
         {
@@ -126,6 +127,7 @@ export class Transaction {
           adopt: false,
         },
         true,
+        scope,
       );
     else {
       const sink = this.store.openSink(meta, size);
@@ -137,15 +139,15 @@ export class Transaction {
       }
       r = sink.finish();
     }
-    this.countContent(r);
+    this.countContent(r, scope);
     return r.csum;
   }
 
   /** writeContent for a payload in memory (or a symlink), synchronously. */
-  writeContentSync(meta: FileMeta, data: Buffer): string {
+  writeContentSync(meta: FileMeta, data: Buffer, scope?: StagingScope): string {
     this.requireOpen();
     const r = this.store.storeBuffer(meta, data);
-    this.countContent(r);
+    this.countContent(r, scope);
     return r.csum;
   }
 
@@ -153,12 +155,12 @@ export class Transaction {
    * Queues a file on disk for the worker pool (what commitFromDirectory uses). Without `autoFlush`
    * the job may wait for drain() when no worker is running.
    */
-  async writeContentFromPath(job: SourceJob, autoFlush = false): Promise<string> {
+  async writeContentFromPath(job: SourceJob, autoFlush = false, scope?: StagingScope): Promise<string> {
     this.requireOpen();
     if (job.size < 0) job.size = lstatSync(job.src).size;
     this.pool ??= new ContentPool(this.store.target, this.opts.workers);
     const r = await this.pool.submit(job, autoFlush);
-    this.countContent(r);
+    this.countContent(r, scope);
     return r.csum;
   }
 
@@ -173,10 +175,11 @@ export class Transaction {
   }
 
   /** Stores a metadata object (its bytes must already be normal-form GVariant); returns its checksum. */
-  writeMetadata(type: MetadataType, bytes: Buffer): string {
+  writeMetadata(type: MetadataType, bytes: Buffer, scope?: StagingScope): string {
     this.requireOpen();
     const csum = createHash("sha256").update(bytes).digest("hex");
     this.stats.metadataTotal++;
+    scope?.used.add(csum);
     const rel = objectRelPath(csum, type, false);
     if (existsSync(join(this.repo.path, rel))) return csum;
     if (existsSync(this.store.stagedPath(csum, type))) return csum;
@@ -190,7 +193,7 @@ export class Transaction {
     }
     this.store.publishAs(tmp, csum, type);
     this.stats.metadataWritten++;
-    for (const sc of this.scopes) sc.staged.push([csum, type]);
+    scope?.staged.push([csum, type]);
     if (type === "commit") {
       this.commits.push(csum);
       fault("staged-write");
@@ -199,10 +202,12 @@ export class Transaction {
   }
 
   /**
-   * Starts recording every object this transaction newly stages from now on. `discard()` unstages
-   * them again (nothing of them reaches objects/), `end()` keeps them. Several transactions' worth
-   * of work — say, one package after another — can thus share one transaction, and one sync, while
-   * a unit that fails leaves nothing behind. Only for work that runs one unit at a time.
+   * A view of this transaction for one unit of work, which records every object the unit uses
+   * and every object it newly stages. `discard()` unstages what only that unit needed (nothing of
+   * it reaches objects/), `end()` keeps it. Several transactions' worth of work — say, one package
+   * after another, or several at once — can thus share one transaction, and one sync, while a unit
+   * that fails leaves nothing behind. An object staged by a unit that fails but also used by
+   * another unit stays.
    */
   scope(): StagingScope {
     this.requireOpen();
@@ -211,11 +216,12 @@ export class Transaction {
     return sc;
   }
 
-  /** @internal for StagingScope */
+  /** @internal for StagingScope: ended scopes stay listed, since what they use must stay staged. */
   closeScope(sc: StagingScope, discard: boolean): void {
-    this.scopes.delete(sc);
     if (!discard) return;
+    this.scopes.delete(sc);
     for (const [csum, ext] of sc.staged) {
+      if ([...this.scopes].some((other) => other.used.has(csum))) continue;
       rmSync(this.store.stagedPath(csum, ext), { force: true });
       if (ext === "commit") this.commits = this.commits.filter((c) => c !== csum);
     }
@@ -324,10 +330,11 @@ export class Transaction {
     this.stagingLock.release();
   }
 
-  private countContent(r: StoreResult): void {
+  private countContent(r: StoreResult, scope: StagingScope | undefined): void {
     this.stats.contentTotal++;
+    scope?.used.add(r.csum);
     if (r.written) {
-      for (const sc of this.scopes) sc.staged.push([r.csum, this.repo.isArchive ? "filez" : "file"]);
+      scope?.staged.push([r.csum, this.repo.isArchive ? "filez" : "file"]);
       this.stats.contentWritten++;
       this.stats.contentBytesWritten += r.bytes;
     }
@@ -378,10 +385,33 @@ function removeTombstone(repo: Repo, commit: string): void {
   }
 }
 
-/** What one unit of work staged inside a shared transaction; see Transaction.scope(). */
+/**
+ * One unit of work inside a shared transaction (see Transaction.scope()): write through it and it
+ * records what the unit used and staged. It reads and writes like the transaction itself, so tree
+ * code takes it wherever it takes a Transaction's TreeSource and TreeSink.
+ */
 export class StagingScope {
+  /** Objects this unit newly staged, as [checksum, extension]. */
   readonly staged: [string, string][] = [];
-  constructor(private tx: Transaction) {}
+  /** Every object this unit wrote or found already present. */
+  readonly used = new Set<string>();
+  constructor(readonly tx: Transaction) {}
+
+  writeContent(meta: FileMeta, data: Buffer | AsyncIterable<Buffer>, size?: number): Promise<string> {
+    return this.tx.writeContent(meta, data, size, this);
+  }
+  writeContentSync(meta: FileMeta, data: Buffer): string {
+    return this.tx.writeContentSync(meta, data, this);
+  }
+  writeMetadata(type: MetadataType, bytes: Buffer): string {
+    return this.tx.writeMetadata(type, bytes, this);
+  }
+  loadDirTree(csum: string): DirTree {
+    return this.tx.loadDirTree(csum);
+  }
+  loadCommit(csum: string): Commit {
+    return this.tx.loadCommit(csum);
+  }
   end(): void {
     this.tx.closeScope(this, false);
   }

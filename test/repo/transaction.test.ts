@@ -83,3 +83,30 @@ test("objects already in the repo are not written again", async (t) => {
   await tx.commit();
   assert.ok(existsSync(repo.objectPath(c, "file")));
 });
+
+test("scopes: a discarded unit takes back only what no other unit uses", async (t) => {
+  const dir = scratch(t);
+  const repo = Repo.init(join(dir, "repo"), "bare");
+  const tx = await Transaction.begin(repo);
+  const a = tx.scope();
+  const b = tx.scope();
+  // Interleaved, as concurrent package imports do: A stages "shared" first, B finds it staged.
+  const shared = a.writeContentSync(reg(), Buffer.from("shared"));
+  const onlyA = await a.writeContent(reg(), Buffer.from("only a"));
+  const tree = a.writeMetadata("dirtree", Buffer.from([1]));
+  assert.equal(b.writeContentSync(reg(), Buffer.from("shared")), shared);
+  const onlyB = b.writeContentSync(reg(), Buffer.from("only b"));
+  assert.deepEqual(b.staged, [[onlyB, "file"]]);
+  a.discard();
+  b.end();
+  // A later unit that needs what A took back stages it again.
+  const c = tx.scope();
+  assert.equal(c.writeContentSync(reg(), Buffer.from("only a")), onlyA);
+  c.discard();
+  await tx.commit();
+  const have = (csum: string, type: "file" | "dirtree") => existsSync(repo.objectPath(csum, type));
+  assert.ok(have(shared, "file"), "the object B also uses stays");
+  assert.ok(have(onlyB, "file"));
+  assert.ok(!have(onlyA, "file"), "what only discarded units used is gone");
+  assert.ok(!have(tree, "dirtree"));
+});
