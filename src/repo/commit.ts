@@ -13,8 +13,9 @@ import {
   type ResolvedModifier,
   resolveModifier,
 } from "./commit-modifier.js";
-import { collectEvery, readXattrsOf } from "./content-store.js";
+import { readXattrsOf } from "./content-store.js";
 import { DevInoCache } from "./devino.js";
+import { collectEvery } from "./gc-pacing.js";
 import { MutableTree } from "./mtree.js";
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, serializeCommit, serializeDirMeta } from "./objects.js";
 import { RepoError } from "./repo.js";

@@ -7,11 +7,11 @@ import { Worker } from "node:worker_threads";
 import {
   ContentError,
   ContentStore,
-  enableCollection,
   type SourceJob,
   type StoreResult,
   type StoreTarget,
 } from "./content-store.js";
+import { enableCollection } from "./gc-pacing.js";
 
 interface Pending {
   job: SourceJob;
@@ -114,7 +114,7 @@ export class ContentPool {
   }
 
   private start(): void {
-    // Peak memory is part of the budget: see collectEvery() in content-store.ts.
+    // Peak memory is part of the budget: see collectEvery() in gc-pacing.ts.
     enableCollection();
     for (let i = 0; i < this.size; i++) {
       // Small heaps: a worker holds one file at a time, and RSS is part of the performance budget.

@@ -16,6 +16,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   utimesSync,
@@ -23,11 +24,11 @@ import {
   writevSync,
 } from "node:fs";
 import { join } from "node:path";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { threadId } from "node:worker_threads";
 import { deflateRawSync, constants as zc } from "node:zlib";
+import { isCreatorOwner, processUmask } from "../util/creds.js";
 import { getXattr, listXattrs, setXattr } from "../util/native.js";
+import { collectEvery } from "./gc-pacing.js";
 import {
   archiveFileHeader,
   checksumPrefix,
@@ -125,9 +126,20 @@ export class ContentStore {
     requireRegular(meta);
     collectEvery(data.length);
     const csum = createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
-    if (this.has(csum)) return { csum, written: false, bytes: 0 };
-    const tmp = this.tmpPath();
-    const fd = openSync(tmp, "wx", 0o600);
+    if (lstatSync(this.objectPath(csum), NO_THROW)) return { csum, written: false, bytes: 0 };
+    // The checksum is known before anything is written, so the object is created under its
+    // staged name directly, with its final mode: no temporary name, rename or chmod. A file cut
+    // short by a crash is never adopted (staging dirs are not reused, and ostree only looks into
+    // staging/XX/), and commit() runs only after every write finished.
+    const path = this.stagedPath(csum, this.ext);
+    const mode = this.creationMode(meta);
+    let fd: number;
+    try {
+      fd = openSync(path, CREATE_EXCL, mode);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return { csum, written: false, bytes: 0 };
+      throw e;
+    }
     try {
       if (this.target.mode === "archive")
         writevSync(fd, [
@@ -135,15 +147,38 @@ export class ContentStore {
           deflateRawSync(data, { level: ARCHIVE_LEVEL }),
         ]);
       else writeAll(fd, data, -1);
-      this.applyRegularMeta(fd, meta);
+      this.applyRegularMeta(fd, meta, mode);
     } catch (e) {
       closeSync(fd);
-      unlinkSync(tmp);
+      unlinkSync(path);
       throw e;
     }
     closeSync(fd);
-    this.publish(tmp, csum);
     return { csum, written: true, bytes: data.length };
+  }
+
+  private handsDownGroup: boolean | undefined;
+  /** A setgid staging dir gives new files its group rather than the creator's. */
+  private stagingHandsDownGroup(): boolean {
+    this.handsDownGroup ??= (statSync(this.target.stagingDir).mode & S_ISGID) !== 0;
+    return this.handsDownGroup;
+  }
+
+  /** The mode a regular object file gets in this repo mode (bare-user keeps the real one in an xattr). */
+  private creationMode(meta: FileMeta): number {
+    switch (this.target.mode) {
+      case "bare":
+      case "bare-user-only":
+        return meta.mode & 0o7777;
+      case "bare-user":
+        return ((meta.mode & 0o775) | 0o400) & 0o7777;
+      case "archive":
+        return 0o644;
+    }
+  }
+
+  private objectPath(csum: string): string {
+    return join(this.target.objectsDir, csum.slice(0, 2), `${csum.slice(2)}.${this.ext}`);
   }
 
   /**
@@ -218,28 +253,23 @@ export class ContentStore {
     return { csum, written: true, bytes: 0 };
   }
 
-  /** Final metadata of a regular object file, per repo mode, then mtime 0 as ostree does. */
-  applyRegularMeta(fd: number, meta: FileMeta): void {
-    switch (this.target.mode) {
-      case "bare":
-        // chown first: it clears setuid/setgid bits that chmod then restores.
-        fchownSync(fd, meta.uid, meta.gid);
-        fchmodSync(fd, meta.mode & 0o7777);
-        for (const [k, v] of meta.xattrs) setXattr(fd, k, v);
-        break;
-      case "bare-user":
-        setXattr(fd, "user.ostreemeta", serializeBareUserMeta(meta));
-        fchmodSync(fd, ((meta.mode & 0o775) | 0o400) & 0o7777);
-        break;
-      case "bare-user-only":
-        validateBareUserOnly(meta);
-        fchmodSync(fd, meta.mode & 0o7777);
-        break;
-      case "archive":
-        fchmodSync(fd, 0o644);
-        return;
-    }
-    futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+  /**
+   * Final metadata of a regular object file, per repo mode, then mtime 0 as ostree does.
+   * `createdWith`: the mode the file was created with, when it was created by us just now; owner
+   * and mode calls that would change nothing are then skipped.
+   */
+  applyRegularMeta(fd: number, meta: FileMeta, createdWith?: number): void {
+    if (this.target.mode === "bare-user-only") validateBareUserOnly(meta);
+    const mode = this.creationMode(meta);
+    const ownerOk =
+      this.target.mode !== "bare" ||
+      (createdWith !== undefined && isCreatorOwner(meta.uid, meta.gid) && !this.stagingHandsDownGroup());
+    // chown first: it clears setuid/setgid bits that chmod then restores.
+    if (!ownerOk) fchownSync(fd, meta.uid, meta.gid);
+    if (!ownerOk || createdWith !== mode || (mode & processUmask()) !== 0) fchmodSync(fd, mode);
+    if (this.target.mode === "bare") for (const [k, v] of meta.xattrs) setXattr(fd, k, v);
+    else if (this.target.mode === "bare-user") setXattr(fd, "user.ostreemeta", serializeBareUserMeta(meta));
+    if (this.target.mode !== "archive") futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
   }
 
   /** Renames a finished temporary file to its object name inside the staging dir. */
@@ -396,30 +426,8 @@ export class ChunkSink {
   }
 }
 
-/**
- * Once the pool calls enableCollection() (--expose-gc), a young-generation collection every few
- * MiB frees dead zlib output and chunk buffers, which V8 would otherwise let pile up (it waits for
- * ~64 MiB of external memory), in the workers and in the walking main thread. Before that, and in
- * other programs, this does nothing.
- */
-let gc = (globalThis as { gc?: (o: { type: "minor" }) => void }).gc;
-const GC_EVERY = 2 << 20;
-let sinceGc = 0;
-
-/** Turns on the periodic collections: for workers created after this, and for this thread. */
-export function enableCollection(): void {
-  setFlagsFromString("--expose-gc");
-  gc ??= runInNewContext("gc") as typeof gc;
-}
-
-/** Counts bytes (or a cost in bytes) of garbage-producing work; collects every GC_EVERY. */
-export function collectEvery(bytes: number): void {
-  sinceGc += bytes;
-  if (gc && sinceGc >= GC_EVERY) {
-    sinceGc = 0;
-    gc({ type: "minor" });
-  }
-}
+const S_ISGID = 0o2000;
+const CREATE_EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function isZero(b: Buffer): boolean {
   for (let off = 0; off < b.length; off += ZERO.length) {
