@@ -1,12 +1,21 @@
 // The .deb backend: dpkg's binary package format read without dpkg.
 import type {
+  OpenedPackage,
   PackageBackend,
   PackageFile,
   PackageInfo,
   PayloadEntry,
   ReadOptions,
 } from "../../src/packages/model.js";
-import { debConffiles, debMeta, debScripts, debTriggers, openDeb, readDebControl } from "./package.js";
+import {
+  type DebControl,
+  debConffiles,
+  debMeta,
+  debScripts,
+  debTriggers,
+  openDeb,
+  readDebControl,
+} from "./package.js";
 import { debPayload } from "./payload.js";
 import { compareDebVersions, formatDebVersion } from "./version.js";
 
@@ -27,19 +36,29 @@ export const debBackend: PackageBackend = {
     // A .deb lists its files only in data.tar: reading them means decompressing the payload.
     const files: PackageFile[] = [];
     if (opts.files !== false) for await (const e of debPayload(layout, control)) files.push(e.file);
-    return {
-      ...debMeta(path, control),
-      files,
-      scripts: debScripts(control),
-      triggers: debTriggers(control),
-      conffiles: debConffiles(control),
-    };
+    return debInfo(path, control, files);
   },
 
   async *payload(path: string): AsyncIterable<PayloadEntry> {
     yield* debPayload(await openDeb(path));
   },
 
+  async open(path: string): Promise<OpenedPackage> {
+    const layout = await openDeb(path);
+    const control = await readDebControl(layout);
+    return { info: debInfo(path, control, []), payload: () => debPayload(layout, control) };
+  },
+
   compareVersions: compareDebVersions,
   formatVersion: formatDebVersion,
 };
+
+function debInfo(path: string, control: DebControl, files: PackageFile[]): PackageInfo {
+  return {
+    ...debMeta(path, control),
+    files,
+    scripts: debScripts(control),
+    triggers: debTriggers(control),
+    conffiles: debConffiles(control),
+  };
+}

@@ -1,6 +1,6 @@
 // The .rpm backend: rpm's binary package format read without librpm.
 import { PackageFormatError } from "../../src/packages/errors.js";
-import type { PackageBackend, PackageInfo, PayloadEntry, ReadOptions } from "../../src/packages/model.js";
+import type { OpenedPackage, PackageBackend, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
 import { rpmFiles } from "./files.js";
 import { rpmMeta, rpmScripts, rpmTriggers } from "./meta.js";
 import { LEAD_MAGIC, openRpm, payloadDigest, type RpmLayout, verifyPayloadDigest } from "./package.js";
@@ -35,17 +35,23 @@ export const rpmBackend: PackageBackend = {
     return head.length >= 4 && head.subarray(0, 4).equals(LEAD_MAGIC);
   },
 
-  async read(path: string, opts: ReadOptions = {}): Promise<PackageInfo> {
+  async read(path: string): Promise<PackageInfo> {
     const l = await openRpm(path);
     const info = rpmInfo(l);
-    // A caller that streams the payload gets PAYLOADDIGEST checked by the stream itself (one
-    // pass instead of two); packages with only the old MD5 are still verified here.
-    if (opts.files !== false || !payloadDigest(l)) await verifyPayloadDigest(l);
+    await verifyPayloadDigest(l);
     return info;
   },
 
   async *payload(path: string): AsyncIterable<PayloadEntry> {
     yield* rpmPayload(await openRpm(path));
+  },
+
+  async open(path: string): Promise<OpenedPackage> {
+    const l = await openRpm(path);
+    const info = rpmInfo(l);
+    // The payload stream checks PAYLOADDIGEST itself; only MD5-only packages need a pass here.
+    if (!payloadDigest(l)) await verifyPayloadDigest(l);
+    return { info, payload: () => rpmPayload(l) };
   },
 
   compareVersions: compareEVR,

@@ -17,7 +17,7 @@ import { type StagingScope, Transaction } from "../repo/transaction.js";
 import { backendFor } from "./backends.js";
 import { asPackageError, PackageFormatError } from "./errors.js";
 import { formatDep } from "./inspect.js";
-import type { PackageBackend, PackageInfo, PayloadEntry } from "./model.js";
+import type { PackageInfo, PayloadEntry } from "./model.js";
 
 export interface ImportResult {
   file: string;
@@ -78,7 +78,8 @@ export async function importPackage(repo: Repo, path: string): Promise<ImportRes
 export async function importInto(tx: Transaction, path: string): Promise<ImportResult> {
   const repo = tx.repo;
   const backend = await backendFor(path);
-  const [info, sha256] = await Promise.all([backend.read(path, { files: false }), sha256File(path)]);
+  const [opened, sha256] = await Promise.all([backend.open(path), sha256File(path)]);
+  const info = opened.info;
   const version = backend.formatVersion(info);
   const ref = packageRef(info.kind, info.name, version, info.arch);
   const base = { file: path, ref, kind: info.kind, name: info.name, version, arch: info.arch, sha256 };
@@ -89,7 +90,7 @@ export async function importInto(tx: Transaction, path: string): Promise<ImportR
   }
   const scope = tx.scope();
   try {
-    const { tree, meta, files, owners } = await writePayload(scope, backend, path);
+    const { tree, meta, files, owners } = await writePayload(scope, opened.payload(), path);
     const commit = writeCommitObject(scope, {
       subject: `Import ${info.name} ${version} ${info.arch}`,
       // The commit is a pure function of the package, so every machine gets the same checksum.
@@ -113,7 +114,7 @@ interface Owner {
   group: string;
 }
 
-async function writePayload(tx: StagingScope, backend: PackageBackend, path: string) {
+async function writePayload(tx: StagingScope, payload: AsyncIterable<PayloadEntry>, path: string) {
   // A package has a handful of distinct directory metadata; each is serialized and stored once.
   const dirmetas = new Map<string, string>();
   const dirmeta = (mode: number, uid: number, gid: number) => {
@@ -135,7 +136,7 @@ async function writePayload(tx: StagingScope, backend: PackageBackend, path: str
   // group files when the package is layered.
   const owners: Owner[] = [];
   let files = 0;
-  for await (const entry of backend.payload(path) as AsyncIterable<PayloadEntry>) {
+  for await (const entry of payload) {
     const f = entry.file;
     const member = f.path;
     try {

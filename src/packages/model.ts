@@ -139,6 +139,13 @@ export interface ReadOptions {
   files?: boolean;
 }
 
+export interface OpenedPackage {
+  /** Metadata as read(path, { files: false }) gives it. */
+  info: PackageInfo;
+  /** The payload, as payload(path) streams it; call at most once. */
+  payload(): AsyncIterable<PayloadEntry>;
+}
+
 export interface PackageBackend {
   readonly kind: PackageKind;
   /** True when the first bytes look like this backend's format. */
@@ -150,6 +157,11 @@ export interface PackageBackend {
   read(path: string, opts?: ReadOptions): Promise<PackageInfo>;
   /** Streams the payload entries in archive order; validates every path before yielding it. */
   payload(path: string): AsyncIterable<PayloadEntry>;
+  /**
+   * read(path, { files: false }) and payload(path) in one: the payload reuses what reading the
+   * metadata already parsed and decompressed (an importer's path).
+   */
+  open(path: string): Promise<OpenedPackage>;
   /** The backend's own version order: negative, 0, positive. */
   compareVersions(a: string, b: string): number;
   /** The version as the native tools print it. */
