@@ -1,7 +1,9 @@
-// The one doorway to the N-API addon in native/: OFD locks, syncfs, extended attributes and a
-// batched readdir+lstat, which Node.js does not offer. Keep every other module free of the addon so it can be swapped.
+// The one doorway to the N-API addon in native/: OFD locks, syncfs, extended attributes, a
+// batched readdir+lstat, the checkout thread and xz/lzma/zstd decoders, which Node.js does not offer.
+// Keep every other module free of the addon so it can be swapped.
 import { lstatSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 
 interface NativeAddon {
@@ -15,6 +17,25 @@ interface NativeAddon {
   checkoutFinish?(run: CheckoutRun, cancel: boolean): CheckoutResult;
   checkoutDirMeta?(plan: Buffer): Int32Array;
   scanDir?(path: string, suffix?: string): DirScan;
+  decoderCreate?(kind: number, threads: number, memlimit: number): DecoderHandle;
+  decoderStep?(
+    d: DecoderHandle,
+    input: Buffer,
+    inOff: number,
+    inLen: number,
+    output: Buffer,
+    finish: boolean,
+    cb: (err: Error | null, r: StepTuple | null) => void,
+  ): void;
+  decoderStepSync?(
+    d: DecoderHandle,
+    input: Buffer,
+    inOff: number,
+    inLen: number,
+    output: Buffer,
+    finish: boolean,
+  ): StepTuple;
+  decoderEnd?(d: DecoderHandle): void;
 }
 
 const require = createRequire(import.meta.url);
@@ -156,4 +177,83 @@ export function checkoutFinish(run: CheckoutRun, cancel = false): CheckoutResult
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
 export function checkoutDirMeta(plan: Buffer): Int32Array {
   return checkoutOps().checkoutDirMeta(plan);
+}
+
+// --- Streaming decoders (native/decoder.c)
+
+type DecoderHandle = { readonly __decoder: unique symbol };
+/** status (0 ok, 1 stream end), bytes consumed, bytes produced */
+type StepTuple = [number, number, number];
+type DecoderOps = Required<
+  Pick<NativeAddon, "decoderCreate" | "decoderStep" | "decoderStepSync" | "decoderEnd">
+>;
+
+function decoderOps(): DecoderOps {
+  const a = load();
+  if (!a.decoderCreate || !a.decoderStep || !a.decoderStepSync || !a.decoderEnd)
+    throw new Error("the native helper predates the decoders; run `npm run build`");
+  return a as DecoderOps;
+}
+
+export type DecoderKind = "xz" | "lzma" | "zstd";
+
+export interface DecoderOptions {
+  /** Threads for xz files of several blocks; default min(2, cores). 1 decodes on the step's thread. */
+  threads?: number;
+  /** Memory the codec may use (liblzma's memlimit; zstd windows above it are refused); default 256 MiB. */
+  memlimit?: number;
+}
+
+export interface DecodeStep {
+  /** The compressed stream is complete (under `finish`; lzma-alone may also end at its end marker). */
+  end: boolean;
+  consumed: number;
+  produced: number;
+}
+
+const KIND_CODE: Record<DecoderKind, number> = { xz: 0, lzma: 1, zstd: 2 };
+
+/**
+ * A native xz (multi-threaded, concatenated streams), lzma-alone or zstd decoder. Each step
+ * decodes from `input` (from `offset` on) into `output` and stops when the output is full, so the
+ * caller bounds what one step may produce. Steps either run on libuv's thread pool (`step`) or
+ * block (`stepSync`); one at a time. Errors carry liblzma's or zstd's reason.
+ */
+export class Decoder {
+  private readonly ops = decoderOps();
+  private readonly handle: DecoderHandle;
+  private busy = false;
+
+  constructor(kind: DecoderKind, opts: DecoderOptions = {}) {
+    const threads = opts.threads ?? Math.min(2, availableParallelism());
+    this.handle = this.ops.decoderCreate(KIND_CODE[kind], threads, opts.memlimit ?? 256 * 1024 * 1024);
+  }
+
+  /** Runs one step on the thread pool; `input` and `output` must not change until `cb` runs. */
+  step(
+    input: Buffer,
+    offset: number,
+    output: Buffer,
+    finish: boolean,
+    cb: (err: Error | null, r?: DecodeStep) => void,
+  ): void {
+    if (this.busy) throw new Error("a decoder step is already running");
+    this.busy = true;
+    this.ops.decoderStep(this.handle, input, offset, input.length - offset, output, finish, (err, r) => {
+      this.busy = false;
+      if (err || !r) cb(err ?? new Error("decoder step returned nothing"));
+      else cb(null, { end: r[0] === 1, consumed: r[1], produced: r[2] });
+    });
+  }
+
+  stepSync(input: Buffer, offset: number, output: Buffer, finish: boolean): DecodeStep {
+    if (this.busy) throw new Error("a decoder step is already running");
+    const r = this.ops.decoderStepSync(this.handle, input, offset, input.length - offset, output, finish);
+    return { end: r[0] === 1, consumed: r[1], produced: r[2] };
+  }
+
+  /** Frees the codec's memory now, or as soon as the step in flight completes; later steps fail. */
+  end(): void {
+    this.ops.decoderEnd(this.handle);
+  }
 }
