@@ -11,7 +11,6 @@ import {
   compressionOfMember,
   decompressor,
   type PayloadCompression,
-  prepareDecompression,
 } from "../../src/packages/payload-decompress.js";
 import { READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
 import { type ArMember, readArMembers } from "./ar.js";
@@ -82,7 +81,6 @@ export async function memberStream(
   kind: PayloadCompression,
   cap: number,
 ): Promise<Readable> {
-  await prepareDecompression(kind);
   // An empty member would make createReadStream read to EOF (end < start means "no end").
   const raw = createReadStream(layout.path, {
     start: m.offset,

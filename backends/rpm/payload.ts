@@ -7,13 +7,7 @@ import { createReadStream } from "node:fs";
 import { Transform } from "node:stream";
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { PackageFile, PayloadEntry } from "../../src/packages/model.js";
-import {
-  byteCap,
-  chain,
-  compressionOfRpm,
-  decompressor,
-  prepareDecompression,
-} from "../../src/packages/payload-decompress.js";
+import { byteCap, chain, compressionOfRpm, decompressor } from "../../src/packages/payload-decompress.js";
 import { EntryBody, PayloadGuard, READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
 import { cpioItems } from "./cpio.js";
 import { rpmFiles } from "./files.js";
@@ -58,7 +52,6 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
     if (e instanceof PackageFormatError) throw e;
     throw new PackageFormatError(l.path, "header", (e as Error).message);
   }
-  await prepareDecompression(compression);
   const hash = digest ? createHash(digest.algo) : undefined;
   const hasher = new Transform({
     transform(c: Buffer, _e, cb) {

@@ -2,8 +2,7 @@
 // into one buffer anyway (the Packages index is queried in place), so no stream plumbing is needed.
 import { createRequire } from "node:module";
 import { gunzipSync } from "node:zlib";
-import { unxzSync } from "node-liblzma";
-import { decompress as zstdDecompress } from "zstd-napi";
+import { decodeBuffer } from "../util/decode.js";
 
 export type Compression = "gz" | "xz" | "bz2" | "zst" | "lz4" | "none";
 
@@ -36,9 +35,9 @@ export async function decompress(buf: Buffer, kind: Compression, what: string): 
       case "gz":
         return gunzipSync(buf);
       case "xz":
-        return unxzSync(buf);
+        return decodeBuffer("xz", buf);
       case "zst":
-        return Buffer.from(zstdDecompress(buf));
+        return decodeBuffer("zstd", buf);
       case "lz4":
         return lz4FrameDecode(buf);
       case "bz2":

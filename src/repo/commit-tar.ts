@@ -4,9 +4,10 @@
 // entry's owner), and hardlinks are resolved at the end against their target's checksum.
 // Compression (gzip, xz, zstd, bzip2) is recognized by its magic bytes.
 import { createRequire } from "node:module";
-import { type PassThrough, Readable } from "node:stream";
+import { type Duplex, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
+import { DecoderTransform } from "../util/decode.js";
 import { CommitError } from "./commit.js";
 import { type CommitModifier, dirMeta, fileMeta, resolveModifier } from "./commit-modifier.js";
 import { MutableTree } from "./mtree.js";
@@ -153,21 +154,20 @@ async function decompressed(input: Readable | AsyncIterable<Buffer>): Promise<Re
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
     })(),
   );
-  const decoder = await decoderFor(head);
+  const decoder = decoderFor(head);
   if (!decoder) return rest;
   rest.on("error", (e) => decoder.destroy(e));
   return rest.pipe(decoder);
 }
 
-async function decoderFor(head: Buffer): Promise<(NodeJS.ReadWriteStream & PassThrough) | null> {
-  if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip() as never;
+function decoderFor(head: Buffer): Duplex | null {
+  if (head[0] === 0x1f && head[1] === 0x8b) return createGunzip();
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])))
-    return (await import("node-liblzma")).createUnxz() as never;
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528)
-    return new (await import("zstd-napi")).DecompressStream() as never;
+    return new DecoderTransform("xz");
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return new DecoderTransform("zstd");
   if (head.toString("latin1", 0, 3) === "BZh") {
     const require = createRequire(import.meta.url);
-    return (require("unbzip2-stream") as () => PassThrough)() as never;
+    return (require("unbzip2-stream") as () => Duplex)();
   }
   return null;
 }
