@@ -146,7 +146,7 @@ test("each tool commits into a repo the other created, and reads the result", (t
 });
 
 test("--tree overlays (dir, tar, ref) in order, and tar imports match ostree's", (t) => {
-  if (!haveTools(t, "ostree", "setfattr")) return;
+  if (!haveTools(t, "ostree", "setfattr", "xz", "zstd")) return;
   const dir = scratch(t);
   const tree = buildCommitTree(join(dir, "tree"));
   const over = join(dir, "over");
@@ -155,6 +155,9 @@ test("--tree overlays (dir, tar, ref) in order, and tar imports match ostree's",
   writeFileSync(join(over, "new-top"), "new\n");
   sh("tar", ["--xattrs", "--numeric-owner", "-C", tree, "-cf", join(dir, "tree.tar"), "."]);
   sh("tar", ["--numeric-owner", "-C", over, "-czf", join(dir, "over.tar.gz"), "."]);
+  // xz and zstd go through the native decoder (native/decoder.c).
+  sh("sh", ["-c", `xz -T2 --block-size=4KiB -c '${join(dir, "tree.tar")}' > '${join(dir, "tree.tar.xz")}'`]);
+  sh("tar", ["--numeric-owner", "--zstd", "-C", over, "-cf", join(dir, "over.tar.zst"), "."]);
   initWith("ostree", join(dir, "o"), "bare");
   initWith("tsostree", join(dir, "t"), "bare");
   const base = ["--timestamp=@3", "--no-bindings"];
@@ -163,6 +166,7 @@ test("--tree overlays (dir, tar, ref) in order, and tar imports match ostree's",
   const cases: string[][] = [
     ["--tree=tar=" + join(dir, "tree.tar")],
     ["--tree=tar=" + join(dir, "tree.tar"), "--tree=tar=" + join(dir, "over.tar.gz")],
+    ["--tree=tar=" + join(dir, "tree.tar.xz"), "--tree=tar=" + join(dir, "over.tar.zst")],
     ["--tree=ref=base", `--tree=dir=${over}`],
     [`--tree=dir=${tree}`, `--tree=dir=${over}`],
     ["--base=base", `--tree=dir=${over}`],
