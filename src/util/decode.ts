@@ -132,11 +132,13 @@ export function decodeBuffer(kind: DecoderKind, buf: Buffer, opts?: DecoderOptio
         out.copy(bigger, 0, 0, written);
         out = bigger;
       }
-      const r = d.stepSync(buf, offset, out.subarray(written), true);
+      // LZMA_FINISH only once all input is in: given everything at once with room for all the
+      // output, liblzma's threaded decoder works through the blocks one at a time (measured).
+      const r = d.stepSync(buf, offset, out.subarray(written), offset === buf.length);
       offset += r.consumed;
       written += r.produced;
       if (r.end) return out.subarray(0, written);
-      if (!r.consumed && !r.produced && written < out.length)
+      if (!r.consumed && !r.produced && written < out.length && offset === buf.length)
         throw new Error("compressed stream is truncated");
     }
   } finally {

@@ -14,6 +14,8 @@ import {
   decompressor,
   type PayloadCompression,
 } from "../../src/packages/payload-decompress.js";
+import { type DecoderKind, decodeBuffer } from "../../src/util/decode.js";
+import { Decoder, type DecodeStep } from "../../src/util/native.js";
 import { haveTools, scratch, sh } from "../helpers.js";
 
 /** ~12 MiB that compresses like real files: text runs with incompressible stretches between. */
@@ -82,6 +84,13 @@ test("round trips through the real xz, xz --format=lzma and zstd are byte-identi
     const out = await drain(decodeStream(f.kind, file));
     assert.equal(out.length, input.length, f.name);
     assert.equal(sha(out), sha(input), f.name);
+    // The whole-buffer form (indexes) decodes the same.
+    const whole = decodeBuffer(f.kind as DecoderKind, readFileSync(file));
+    assert.equal(sha(whole), sha(input), `${f.name} as one buffer`);
+    assert.throws(
+      () => decodeBuffer(f.kind as DecoderKind, readFileSync(file).subarray(0, 5000)),
+      /truncated/,
+    );
   }
   // The multi-threaded decoder only splits work between blocks; make sure the file has them.
   const list = sh("xz", ["--robot", "--list", join(dir, "blocks.xz")]);
@@ -212,4 +221,22 @@ test("destroying a stream mid-decode frees the decoder, also with a step in flig
   // The decoders still work afterwards.
   const file = compress(dir, "again.xz", input, "xz -T2 --block-size=1MiB");
   assert.equal(sha(await drain(decodeStream("xz", file))), sha(input));
+});
+
+test("a native decoder runs one step at a time, and end() during a step waits for it", async (t) => {
+  if (!haveTools(t, "xz")) return;
+  const dir = scratch(t);
+  const input = sampleInput();
+  const file = readFileSync(compress(dir, "one.xz", input, "xz -T2 --block-size=1MiB"));
+  const d = new Decoder("xz");
+  const out = Buffer.allocUnsafe(1 << 20);
+  const first = new Promise<DecodeStep>((resolve, reject) =>
+    d.step(file, 0, out, false, (err, r) => (err ? reject(err) : resolve(r!))),
+  );
+  assert.throws(() => d.step(file, 0, out, false, () => {}), /already running/);
+  assert.throws(() => d.stepSync(file, 0, out, false), /already running/);
+  d.end(); // frees once the step completes
+  const r = await first;
+  assert.ok(r.produced > 0);
+  assert.throws(() => d.stepSync(file, r.consumed, out, false), /ended/);
 });
