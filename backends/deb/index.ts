@@ -46,7 +46,10 @@ export const debBackend: PackageBackend = {
   async open(path: string): Promise<OpenedPackage> {
     const layout = await openDeb(path);
     const control = await readDebControl(layout);
-    return { info: debInfo(path, control, []), payload: () => debPayload(layout, control) };
+    return {
+      info: debInfo(path, control, []),
+      payload: () => debPayload(layout, control, { md5sums: false }),
+    };
   },
 
   compareVersions: compareDebVersions,

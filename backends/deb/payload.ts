@@ -19,13 +19,22 @@ export function dataCap(installedSizeKiB: number | undefined, compressedSize: nu
   return Math.min(HARD_CAP, declared * 4 + 64 * MiB);
 }
 
-/** `control` may be passed when the caller already read it, to avoid decompressing it twice. */
-export async function* debPayload(layout: DebLayout, known?: DebControl): AsyncGenerator<PayloadEntry> {
+/**
+ * `control` may be passed when the caller already read it, to avoid decompressing it twice.
+ * `md5sums: false` leaves file content unchecked against the md5sums member: that list is dpkg's
+ * record for debsums, not an integrity check of the archive (dpkg does not verify it on unpack
+ * either; an importer records the .deb's own sha256, which the signed index vouches for).
+ */
+export async function* debPayload(
+  layout: DebLayout,
+  known?: DebControl,
+  opts: { md5sums?: boolean } = {},
+): AsyncGenerator<PayloadEntry> {
   const control = known ?? (await readDebControl(layout));
   const installed = /^\d+$/.test(control.stanza["Installed-Size"] ?? "")
     ? Number.parseInt(control.stanza["Installed-Size"], 10)
     : undefined;
-  const md5 = debMd5sums(control);
+  const md5 = opts.md5sums === false ? new Map<string, string>() : debMd5sums(control);
   const guard = new PayloadGuard();
   const what = layout.data.name;
   let member = "";

@@ -33,7 +33,16 @@ export function rpmPayloadCap(l: RpmLayout): number {
   return Math.min(HARD_CAP, declared * 4 + 64 * MiB);
 }
 
-export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
+/**
+ * `fileDigests: "when-needed"` skips the per-file digests when PAYLOADDIGEST covers the payload
+ * (checked at the end of the stream, before anything counts as imported): every byte is then
+ * already vouched for, and a second hash of all content is the importer's largest CPU cost.
+ */
+export interface PayloadOptions {
+  fileDigests?: "always" | "when-needed";
+}
+
+export async function* rpmPayload(l: RpmLayout, opts: PayloadOptions = {}): AsyncGenerator<PayloadEntry> {
   let member = "";
   const fail = (detail: string) =>
     new PackageFormatError(l.path, member ? `payload: ${member}` : "payload", detail);
@@ -59,6 +68,7 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
       cb(null, c);
     },
   });
+  const skipDigests = opts.fileDigests === "when-needed" && digest !== undefined;
   const raw = createReadStream(l.path, { start: l.payloadOffset, highWaterMark: READ_CHUNK });
   const stream = chain(raw, hasher, decompressor(compression), byteCap(rpmPayloadCap(l), "payload"));
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -118,7 +128,7 @@ export async function* rpmPayload(l: RpmLayout): AsyncGenerator<PayloadEntry> {
       } else if (f.type === "dir" && ch.size !== 0) throw fail("directory member has content");
       for (const d of admit(f)) yield { file: d };
       if (f.type === "file" && !f.special) {
-        const data = new EntryBody(body, f.size, f.digest, fail);
+        const data = new EntryBody(body, f.size, skipDigests ? undefined : f.digest, fail);
         yield { file: f, data };
         await data.drain();
       } else yield { file: f };

@@ -142,7 +142,10 @@ export interface ReadOptions {
 export interface OpenedPackage {
   /** Metadata as read(path, { files: false }) gives it. */
   info: PackageInfo;
-  /** The payload, as payload(path) streams it; call at most once. */
+  /**
+   * The payload, as payload(path) streams it, call at most once; except that per-file digests are
+   * checked only where nothing covers the payload as a whole (the backends say which).
+   */
   payload(): AsyncIterable<PayloadEntry>;
 }
 

@@ -21,6 +21,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { syncfsPath } from "../util/atomic.js";
 import { FileLock } from "../util/lock.js";
@@ -74,6 +75,8 @@ export class Transaction {
   /** Open scopes record what they newly staged, so that one unit of work can be taken back. */
   private scopes = new Set<StagingScope>();
   private state: "open" | "committed" | "aborted" = "open";
+  /** Settles once every objects/XX exists (created in the background while objects are staged). */
+  private objectDirs: Promise<boolean> = Promise.resolve(false);
   private readonly fsync: boolean;
 
   private constructor(
@@ -96,7 +99,9 @@ export class Transaction {
         stagingDir: dir,
         mode: repo.mode,
       });
-      return new Transaction(repo, repoLock, lock, dir, store, opts);
+      const tx = new Transaction(repo, repoLock, lock, dir, store, opts);
+      tx.objectDirs = prepareObjectDirs(store.target.objectsDir);
+      return tx;
     } catch (e) {
       repoLock.release();
       throw e;
@@ -261,12 +266,13 @@ export class Transaction {
       await this.drain();
       await this.pool?.close();
       this.pool = null;
+      const allDirs = await this.objectDirs;
       if (this.fsync) syncfsPath(this.repo.tmpDir());
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
       // in between leaves only unreferenced objects, never a commit with missing trees.
-      this.syncRenames(this.renameStaged((name) => !name.endsWith(".commit")));
-      this.syncRenames(this.renameStaged(() => true));
+      this.syncRenames(this.renameStaged((name) => !name.endsWith(".commit"), allDirs));
+      this.syncRenames(this.renameStaged(() => true, allDirs));
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
@@ -296,15 +302,18 @@ export class Transaction {
     }
   }
 
-  /** Moves staged objects whose names pass `which` into objects/XX/; returns how many moved. */
-  private renameStaged(which: (name: string) => boolean): number {
+  /**
+   * Moves staged objects whose names pass `which` into objects/XX/ (`allDirs`: every XX exists
+   * already); returns how many moved.
+   */
+  private renameStaged(which: (name: string) => boolean, allDirs: boolean): number {
     const objects = join(this.repo.path, "objects");
     const names = readdirSync(this.stagingDir).filter((n) => STAGED_OBJECT.test(n) && which(n));
     const made = new Set<string>();
     let done = 0;
     for (const name of names) {
       const d = name.slice(0, 2);
-      if (!made.has(d)) {
+      if (!allDirs && !made.has(d)) {
         mkdirSync(join(objects, d), { recursive: true, mode: 0o775 });
         made.add(d);
       }
@@ -344,6 +353,31 @@ export class Transaction {
     if (this.state !== "open") throw new TransactionError(`the transaction is already ${this.state}`);
   }
 }
+
+/**
+ * Creates the objects/XX directories a repo does not have yet, on the thread pool, so that the
+ * renames at commit need no mkdir (in a fresh repo about 200 of them, ~0.05 ms each, on the
+ * importing thread). ostree creates them on demand and is content to find them present. Resolves
+ * true once all 256 exist; false if any could not be made (commit then makes what it needs).
+ */
+async function prepareObjectDirs(objects: string): Promise<boolean> {
+  try {
+    const have = new Set(await readdir(objects));
+    const missing = OBJECT_DIRS.filter((d) => !have.has(d));
+    await Promise.all(
+      missing.map((d) =>
+        mkdir(join(objects, d), { mode: 0o775 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== "EEXIST") throw e;
+        }),
+      ),
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const OBJECT_DIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A staged object's file name: CHECKSUM.TYPE (temporary files start with a dot). */
 const STAGED_OBJECT = /^[0-9a-f]{64}\./;

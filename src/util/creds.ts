@@ -19,7 +19,9 @@ function readProcStatus(): string {
   }
 }
 
+let ids: [number | undefined, number | undefined] | undefined;
 /** True when uid:gid are this process's effective ids, which a file it creates gets. */
 export function isCreatorOwner(uid: number, gid: number): boolean {
-  return uid === process.geteuid?.() && gid === process.getegid?.();
+  ids ??= [process.geteuid?.(), process.getegid?.()];
+  return uid === ids[0] && gid === ids[1];
 }
