@@ -16,7 +16,7 @@ import {
   openDeb,
   readDebControl,
 } from "./package.js";
-import { debPayload } from "./payload.js";
+import { debPayload, startDebData } from "./payload.js";
 import { compareDebVersions, formatDebVersion } from "./version.js";
 
 export { parseDeb822 } from "./deb822.js";
@@ -45,10 +45,19 @@ export const debBackend: PackageBackend = {
 
   async open(path: string): Promise<OpenedPackage> {
     const layout = await openDeb(path);
-    const control = await readDebControl(layout);
+    // data.tar (the long part) decompresses while control.tar is read and parsed.
+    const data = startDebData(layout);
+    let control: DebControl;
+    try {
+      control = await readDebControl(layout);
+    } catch (e) {
+      data.destroy();
+      throw e;
+    }
     return {
       info: debInfo(path, control, []),
-      payload: () => debPayload(layout, control, { md5sums: false }),
+      payload: () => debPayload(layout, control, { md5sums: false, data }),
+      close: () => data.destroy(),
     };
   },
 

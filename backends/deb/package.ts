@@ -2,10 +2,10 @@
 // (control, conffiles, md5sums, maintainer scripts, triggers) turned into package metadata.
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
-import type { Readable } from "node:stream";
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { PackageMeta, RelationKind, Relations, Script, Trigger } from "../../src/packages/model.js";
 import {
+  type ByteCap,
   byteCap,
   chain,
   compressionOfMember,
@@ -74,13 +74,11 @@ export async function openDeb(path: string): Promise<DebLayout> {
   }
 }
 
-/** A Readable of the decompressed content of an ar member, capped at `cap` bytes. */
-export async function memberStream(
-  layout: DebLayout,
-  m: ArMember,
-  kind: PayloadCompression,
-  cap: number,
-): Promise<Readable> {
+/**
+ * A Readable of the decompressed content of an ar member, capped at `cap` bytes (the returned
+ * stream is the cap, whose limit may be lowered later). Decompression starts at once.
+ */
+export function memberStream(layout: DebLayout, m: ArMember, kind: PayloadCompression, cap: number): ByteCap {
   // An empty member would make createReadStream read to EOF (end < start means "no end").
   const raw = createReadStream(layout.path, {
     start: m.offset,
@@ -88,7 +86,7 @@ export async function memberStream(
     highWaterMark: READ_CHUNK,
   });
   const src = m.size === 0 ? chain(raw, byteCap(0, m.name)) : raw;
-  return chain(src, decompressor(kind), byteCap(cap, m.name));
+  return chain<ByteCap>(src, decompressor(kind), byteCap(cap, m.name));
 }
 
 export interface DebControl {
@@ -105,7 +103,7 @@ export async function readDebControl(layout: DebLayout): Promise<DebControl> {
   const what = layout.control.name;
   let current = "";
   try {
-    const s = await memberStream(layout, layout.control, layout.controlCompression, CONTROL_CAP);
+    const s = memberStream(layout, layout.control, layout.controlCompression, CONTROL_CAP);
     for await (const item of tarItems(s)) {
       current = item.header.name;
       const name = treePath(item.header.name).slice(1);

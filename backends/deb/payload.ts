@@ -2,6 +2,7 @@
 // checked against its declared size and md5sums, total output capped against Installed-Size.
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { PayloadEntry } from "../../src/packages/model.js";
+import type { ByteCap } from "../../src/packages/payload-decompress.js";
 import { EntryBody, PayloadGuard } from "../../src/packages/payload-guard.js";
 import { type DebControl, type DebLayout, debMd5sums, memberStream, readDebControl } from "./package.js";
 import { readBody, tarHeaderToFile, tarItems } from "./tar.js";
@@ -20,6 +21,17 @@ export function dataCap(installedSizeKiB: number | undefined, compressedSize: nu
 }
 
 /**
+ * The data.tar stream of a .deb, decompressing from now on: started before the control archive is
+ * read, it overlaps that work (debPayload lowers its cap once Installed-Size is known). Its errors
+ * wait for the reader.
+ */
+export function startDebData(layout: DebLayout): ByteCap {
+  const data = memberStream(layout, layout.data, layout.dataCompression, HARD_CAP);
+  data.on("error", () => {});
+  return data;
+}
+
+/**
  * `control` may be passed when the caller already read it, to avoid decompressing it twice.
  * `md5sums: false` leaves file content unchecked against the md5sums member: that list is dpkg's
  * record for debsums, not an integrity check of the archive (dpkg does not verify it on unpack
@@ -28,7 +40,7 @@ export function dataCap(installedSizeKiB: number | undefined, compressedSize: nu
 export async function* debPayload(
   layout: DebLayout,
   known?: DebControl,
-  opts: { md5sums?: boolean } = {},
+  opts: { md5sums?: boolean; data?: ByteCap } = {},
 ): AsyncGenerator<PayloadEntry> {
   const control = known ?? (await readDebControl(layout));
   const installed = /^\d+$/.test(control.stanza["Installed-Size"] ?? "")
@@ -40,12 +52,12 @@ export async function* debPayload(
   let member = "";
   const fail = (detail: string) => new PackageFormatError(layout.path, `${what}: ${member}`, detail);
   try {
-    const src = await memberStream(
-      layout,
-      layout.data,
-      layout.dataCompression,
-      dataCap(installed, layout.data.size),
-    );
+    const limit = dataCap(installed, layout.data.size);
+    let src: ByteCap;
+    if (opts.data) {
+      src = opts.data;
+      src.limit = limit;
+    } else src = memberStream(layout, layout.data, layout.dataCompression, limit);
     for await (const item of tarItems(src)) {
       member = item.header.name;
       let file: ReturnType<typeof tarHeaderToFile>;

@@ -15,6 +15,9 @@ export interface TarItem {
  * before asking for the next one (tar is sequential).
  */
 export async function* tarItems(src: Readable): AsyncGenerator<TarItem> {
+  // A stream that failed before anyone listened (decompression started early) will emit no more.
+  if (src.errored) throw src.errored;
+  if (src.destroyed) throw new Error("the archive stream was closed");
   const extract = tarExtract();
   src.on("error", (e) => extract.destroy(e));
   src.pipe(extract);

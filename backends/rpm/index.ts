@@ -51,7 +51,7 @@ export const rpmBackend: PackageBackend = {
     const info = rpmInfo(l);
     // The payload stream checks PAYLOADDIGEST itself; only MD5-only packages need a pass here.
     if (!payloadDigest(l)) await verifyPayloadDigest(l);
-    return { info, payload: () => rpmPayload(l, { fileDigests: "when-needed" }) };
+    return { info, payload: () => rpmPayload(l, { fileDigests: "when-needed" }), close: () => {} };
   },
 
   compareVersions: compareEVR,

@@ -17,7 +17,7 @@ import { type StagingScope, Transaction } from "../repo/transaction.js";
 import { backendFor } from "./backends.js";
 import { asPackageError, PackageFormatError } from "./errors.js";
 import { formatDep } from "./inspect.js";
-import type { PackageInfo, PayloadEntry } from "./model.js";
+import type { OpenedPackage, PackageBackend, PackageInfo, PayloadEntry } from "./model.js";
 
 export interface ImportResult {
   file: string;
@@ -76,17 +76,45 @@ export async function importPackage(repo: Repo, path: string): Promise<ImportRes
  * ref is set only when it succeeded, and becomes visible when the transaction commits.
  */
 export async function importInto(tx: Transaction, path: string): Promise<ImportResult> {
-  const repo = tx.repo;
   const backend = await backendFor(path);
-  const [opened, sha256] = await Promise.all([backend.open(path), sha256File(path)]);
+  const opening = backend.open(path);
+  let sha256: string;
+  try {
+    sha256 = await sha256File(path);
+  } catch (e) {
+    opening.then(
+      (o) => o.close(),
+      () => {},
+    );
+    throw e;
+  }
+  const opened = await opening;
+  try {
+    return await importOpened(tx, backend, opened, path, sha256);
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
+}
+
+async function importOpened(
+  tx: Transaction,
+  backend: PackageBackend,
+  opened: OpenedPackage,
+  path: string,
+  sha256: string,
+): Promise<ImportResult> {
   const info = opened.info;
   const version = backend.formatVersion(info);
   const ref = packageRef(info.kind, info.name, version, info.arch);
   const base = { file: path, ref, kind: info.kind, name: info.name, version, arch: info.arch, sha256 };
-  const existing = readRef(repo, ref);
+  const existing = readRef(tx.repo, ref);
   if (existing) {
-    const known = metadataGet(repo.loadCommit(existing).metadata, "tsostree.pkg.sha256")?.value;
-    if (known === sha256) return { ...base, commit: existing, unchanged: true, files: 0 };
+    const known = metadataGet(tx.repo.loadCommit(existing).metadata, "tsostree.pkg.sha256")?.value;
+    if (known === sha256) {
+      opened.close();
+      return { ...base, commit: existing, unchanged: true, files: 0 };
+    }
   }
   const scope = tx.scope();
   try {

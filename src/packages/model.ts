@@ -147,6 +147,8 @@ export interface OpenedPackage {
    * checked only where nothing covers the payload as a whole (the backends say which).
    */
   payload(): AsyncIterable<PayloadEntry>;
+  /** Releases what was opened for the payload when it will not be read (safe to call again). */
+  close(): void;
 }
 
 export interface PackageBackend {

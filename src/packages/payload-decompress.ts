@@ -62,31 +62,42 @@ export function decompressor(kind: PayloadCompression): Transform {
 
 /**
  * Passes bytes through and fails once more than `limit` went by: decompressed output is capped in
- * relation to the sizes the package declares, so a tiny archive cannot expand into the disk.
+ * relation to the sizes the package declares, so a tiny archive cannot expand into the disk. The
+ * limit may be lowered while bytes flow (a stream started before the declared sizes were read).
  */
-export function byteCap(limit: number, what: string): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (seen > limit) cb(new Error(`${what} expands beyond ${limit} bytes (decompression bomb?)`));
-      else cb(null, chunk);
-    },
-  });
+export class ByteCap extends Transform {
+  private seen = 0;
+  constructor(
+    public limit: number,
+    private readonly what: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit)
+      cb(new Error(`${this.what} expands beyond ${this.limit} bytes (decompression bomb?)`));
+    else cb(null, chunk);
+  }
+}
+
+export function byteCap(limit: number, what: string): ByteCap {
+  return new ByteCap(limit, what);
 }
 
 /**
  * Piped source → transforms, as one Readable. Any stage's error surfaces on the result, and destroying
  * the result (a reader that stops early) closes the whole chain, file descriptor included.
  */
-export function chain(source: Readable, ...stages: Transform[]): Readable {
-  if (stages.length === 0) return source;
-  const last = stages[stages.length - 1];
+export function chain<T extends Readable = Readable>(source: Readable, ...stages: Transform[]): T {
+  if (stages.length === 0) return source as T;
+  const last = stages[stages.length - 1] as Transform;
   pipeline([source, ...stages], (err) => {
     // pipeline has already destroyed every stage with `err`; the reader sees it on `last`.
     if (err && !last.destroyed) last.destroy(err);
   });
-  return last;
+  return last as unknown as T;
 }
 
 // --- bzip2: unbzip2-stream is a CommonJS "through" stream without types; adapt it to a Transform.

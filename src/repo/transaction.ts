@@ -357,20 +357,20 @@ export class Transaction {
 /**
  * Creates the objects/XX directories a repo does not have yet, on the thread pool, so that the
  * renames at commit need no mkdir (in a fresh repo about 200 of them, ~0.05 ms each, on the
- * importing thread). ostree creates them on demand and is content to find them present. Resolves
- * true once all 256 exist; false if any could not be made (commit then makes what it needs).
+ * committing thread). One at a time: 256 requests at once would queue ahead of the reads and
+ * decompression steps that share the pool. ostree creates them on demand and is content to find
+ * them present. Resolves true once all 256 exist; false if any could not be made (commit then
+ * makes what it needs).
  */
 async function prepareObjectDirs(objects: string): Promise<boolean> {
   try {
     const have = new Set(await readdir(objects));
-    const missing = OBJECT_DIRS.filter((d) => !have.has(d));
-    await Promise.all(
-      missing.map((d) =>
-        mkdir(join(objects, d), { mode: 0o775 }).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== "EEXIST") throw e;
-        }),
-      ),
-    );
+    for (const d of OBJECT_DIRS) {
+      if (have.has(d)) continue;
+      await mkdir(join(objects, d), { mode: 0o775 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EEXIST") throw e;
+      });
+    }
     return true;
   } catch {
     return false;
