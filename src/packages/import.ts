@@ -354,6 +354,8 @@ export async function importInLanes(
   const order = paths.map((p, i) => [size(p), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   const failed: [number, Error][] = [];
   let next = 0;
+  const lanes = Math.max(1, Math.min(LANES, paths.length));
+  let running = lanes;
   const lane = async () => {
     while (next < order.length) {
       const i = order[next++]![1];
@@ -364,8 +366,10 @@ export async function importInLanes(
         failed.push([i, e as Error]);
       }
     }
+    // The first lane to run dry has time while the others wait for their decompressors.
+    if (--running > 0) tx.prepareObjectDirs();
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(LANES, paths.length)) }, lane));
+  await Promise.all(Array.from({ length: lanes }, lane));
   out.errors.push(...failed.sort((a, b) => a[0] - b[0]).map(([, e]) => e));
 }
 
