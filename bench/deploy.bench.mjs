@@ -68,13 +68,13 @@ export async function run() {
     );
     const times = { ostree: [], tsostree: [] };
     const cpu = { ostree: [], tsostree: [] };
-    const tsBin = join(root, "bin/tsostree.js");
+    const tsBin = join(root, "bin/tsostree");
     for (let i = 0; i < runs; i++) {
       for (const tool of i % 2 ? ["tsostree", "ostree"] : ["ostree", "tsostree"]) {
         const s = join(work, `${tool}-${i}`);
         sh("cp", ["-al", template, s]);
         const args = ["admin", `--sysroot=${s}`, "deploy", "--os=minbase", "minbase/stable"];
-        const [cmd, ...pre] = tool === "ostree" ? OSTREE : [process.execPath, tsBin];
+        const [cmd, ...pre] = tool === "ostree" ? OSTREE : [tsBin];
         // bash's `time` also gives the child's CPU time, which is far less noisy than wall time
         // on a shared machine.
         const quoted = [cmd, ...pre, ...args].map((a) => `'${a}'`).join(" ");

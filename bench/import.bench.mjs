@@ -97,7 +97,7 @@ function buildLargeRpm(dir, tree) {
 }
 
 function compare(name, work, files, native) {
-  const pkg = join(root, "bin/tsostree-pkg.js");
+  const pkg = join(root, "bin/tsostree-pkg");
   const ours = [];
   const theirs = [];
   let rss = 0;
@@ -107,10 +107,7 @@ function compare(name, work, files, native) {
     theirs.push(timed(native(files, out), work).ms);
     const repo = join(work, `${name}-repo-${r}`);
     sh("ostree", ["init", `--repo=${repo}`, "--mode=bare"]);
-    const t = timed(
-      `${q(process.execPath)} ${q(pkg)} import --repo=${q(repo)} ${files.map(q).join(" ")} >/dev/null`,
-      work,
-    );
+    const t = timed(`${q(pkg)} import --repo=${q(repo)} ${files.map(q).join(" ")} >/dev/null`, work);
     ours.push(t.ms);
     rss = Math.max(rss, t.rssKiB);
   }

@@ -17,7 +17,8 @@ const trees = (process.env.BENCH_TREES ?? "minbase,large").split(",");
 // Never give the real ostree CAP_SYS_ADMIN: it would fsfreeze this machine's root fs.
 const TOOLS = {
   ostree: ["setpriv", "--bounding-set=-sys_admin", "--", "ostree"],
-  tsostree: [process.execPath, join(root, "bin/tsostree.js")],
+  // The installed command (bin/launch), as users start it.
+  tsostree: [join(root, "bin/tsostree")],
 };
 const BAR = 1.5;
 const MEM_BAR_MB = 150;

@@ -59,7 +59,6 @@ const apt = (cache) => [
 ];
 const ourCache = join(tmp, "md");
 const ours = [
-  join(root, "bin/tsostree-pkg.js"),
   "resolve",
   "--json",
   "--cache-dir",
@@ -77,11 +76,11 @@ const wipe = (d) => () => {
 };
 
 const aptCold = time("apt-get", apt(false), wipe(aptCache));
-const oursCold = time(process.execPath, ours, wipe(ourCache));
+const oursCold = time(join(root, "bin/tsostree-pkg"), ours, wipe(ourCache));
 time("apt-get", apt(true)); // populate pkgcache.bin
 const aptWarm = time("apt-get", apt(true));
-time(process.execPath, ours);
-const oursWarm = time(process.execPath, ours);
+time(join(root, "bin/tsostree-pkg"), ours);
+const oursWarm = time(join(root, "bin/tsostree-pkg"), ours);
 rmSync(tmp, { recursive: true, force: true });
 
 const f = (ms) => `${ms.toFixed(0).padStart(6)} ms`;

@@ -1,7 +1,9 @@
 // Fetching repository metadata over http(s) and file: URLs, with conditional requests so that a
 // fresh cache costs one round trip and no body.
 import { readFileSync, statSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
+import type { Dispatcher } from "undici";
 
 export class FetchError extends Error {
   override name = "FetchError";
@@ -47,11 +49,19 @@ export async function fetchUrl(url: string, validators: Validators = {}): Promis
   const headers: Record<string, string> = {};
   if (validators.etag) headers["if-none-match"] = validators.etag;
   if (validators.lastModified) headers["if-modified-since"] = validators.lastModified;
-  let res: Response;
+  let res: Pick<Response, "headers" | "status" | "ok" | "statusText" | "arrayBuffer">;
   try {
-    res = await fetch(url, { headers, redirect: "follow" });
+    const dispatcher = url.startsWith("https:") ? await extraCaDispatcher() : undefined;
+    if (dispatcher) {
+      const undici = await import("undici");
+      res = await undici.fetch(url, { headers, redirect: "follow", dispatcher });
+    } else res = await fetch(url, { headers, redirect: "follow" });
   } catch (e) {
-    throw new FetchError(`${url}: ${(e as Error).message}; check the network and the repository URL`);
+    // fetch() says only "fetch failed"; the reason (refused, unknown host, untrusted certificate)
+    // is its cause.
+    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    const why = cause ? `${(e as Error).message}: ${cause}` : (e as Error).message;
+    throw new FetchError(`${url}: ${why}; check the network and the repository URL`);
   }
   const etag = res.headers.get("etag") ?? undefined;
   const lastModified = res.headers.get("last-modified") ?? undefined;
@@ -59,4 +69,29 @@ export async function fetchUrl(url: string, validators: Validators = {}): Promis
   if (res.status === 404 || res.status === 410) return { status: 404 };
   if (!res.ok) throw new FetchError(`${url}: HTTP ${res.status} ${res.statusText}`, res.status);
   return { status: 200, body: Buffer.from(await res.arrayBuffer()), etag, lastModified };
+}
+
+let extraCa: Promise<Dispatcher | undefined> | undefined;
+
+/**
+ * HTTPS requests trust the certificates in TSOSTREE_EXTRA_CA_CERTS next to Node's own roots: the
+ * bin/ launchers move NODE_EXTRA_CA_CERTS there, because Node would otherwise parse that bundle at
+ * every start (bin/launch), and this restores what Node would have trusted with it.
+ */
+function extraCaDispatcher(): Promise<Dispatcher | undefined> {
+  extraCa ??= (async () => {
+    const file = process.env.TSOSTREE_EXTRA_CA_CERTS;
+    if (!file) return undefined;
+    let pem: string;
+    try {
+      pem = readFileSync(file, "utf8");
+    } catch (e) {
+      // Node's own behaviour for an unreadable NODE_EXTRA_CA_CERTS: a warning, then its usual roots.
+      process.emitWarning(`Ignoring extra certs from ${file}: ${(e as Error).message}`);
+      return undefined;
+    }
+    const { Agent } = await import("undici");
+    return new Agent({ connect: { ca: [...rootCertificates, pem] } });
+  })();
+  return extraCa;
 }

@@ -1,0 +1,115 @@
+// bin/launch: the installed commands start without Node parsing NODE_EXTRA_CA_CERTS at startup, and
+// HTTPS requests still trust those certificates (src/packages/fetch.ts), checked against a local
+// HTTPS server whose certificate only that extra CA signs.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { haveTools, projectRoot, scratch } from "../helpers.js";
+
+test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, through symlinks", (t) => {
+  const dir = scratch(t);
+  copyFileSync(join(projectRoot, "bin", "launch"), join(dir, "launch"));
+  writeFileSync(
+    join(dir, "probe.js"),
+    "console.log(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS ?? null, process.env.TSOSTREE_EXTRA_CA_CERTS ?? null, process.argv.slice(2)]));\n",
+  );
+  symlinkSync(join(dir, "launch"), join(dir, "via-link"));
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: "/does/not/exist.pem" };
+  const r = spawnSync(join(dir, "via-link"), ["probe", "a b", "--c"], { env, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [null, "/does/not/exist.pem", ["a b", "--c"]]);
+  // Node itself would have tried to load the file at startup and warned.
+  assert.doesNotMatch(r.stderr, /extra certs/);
+
+  // The real commands, started through an npm-style symlink in another directory.
+  symlinkSync(join(projectRoot, "bin", "tsostree-pkg"), join(dir, "tsostree-pkg"));
+  const v = spawnSync(join(dir, "tsostree-pkg"), ["--version"], { env, encoding: "utf8" });
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal(v.stdout.trim(), JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version);
+  assert.equal(v.stderr, "");
+});
+
+test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_CERTS", async (t) => {
+  if (!haveTools(t, "openssl")) return;
+  const dir = scratch(t);
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=tsostree test CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+  );
+  ssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=localhost",
+    "-keyout",
+    "srv.key",
+    "-out",
+    "srv.csr",
+  );
+  writeFileSync(join(dir, "ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  ssl(
+    "x509",
+    "-req",
+    "-in",
+    "srv.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    "ext",
+    "-out",
+    "srv.pem",
+  );
+  const server = createServer(
+    { key: readFileSync(join(dir, "srv.key")), cert: readFileSync(join(dir, "srv.pem")) },
+    (_req, res) => res.end("signed by the extra CA"),
+  );
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  t.after(() => server.close());
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+  const fetchModule = join(projectRoot, "dist", "src", "packages", "fetch.js");
+  const script = `const { fetchUrl } = await import(${JSON.stringify(fetchModule)});
+    try { const r = await fetchUrl(${JSON.stringify(url)}); console.log(r.status, r.body.toString()); }
+    catch (e) { console.log("failed", e.message); }`;
+  const fetchWith = async (env: NodeJS.ProcessEnv) => {
+    const { NODE_EXTRA_CA_CERTS: _n, TSOSTREE_EXTRA_CA_CERTS: _t, ...base } = process.env;
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      env: { ...base, ...env },
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    await new Promise((ok) => child.on("close", ok));
+    return out.trim();
+  };
+  assert.equal(
+    await fetchWith({ TSOSTREE_EXTRA_CA_CERTS: join(dir, "ca.pem") }),
+    "200 signed by the extra CA",
+  );
+  // Without it the server is not trusted: the check above can fail.
+  assert.match(await fetchWith({}), /^failed .*certificate/);
+});
