@@ -1,8 +1,9 @@
 // Package import, tsostree vs the native extractors side by side: `tsostree-pkg import` of strace
 // and its dependencies (fixtures/fetch-debian-packages.sh) against `dpkg-deb -x` of each, and one
 // large package (a .deb and an .rpm built here, > 50 MB installed) against `dpkg-deb -x` and
-// `rpm2cpio | cpio -idm`. We hash every file and write objects; they only extract. Fresh
-// directories every run, nothing deleted until the end. Bar: ratio <= 1.5; peak RSS reported.
+// `rpm2cpio | cpio -idm`. We hash every file, write objects and make them durable (syncfs); they
+// only extract. Fresh directories every run, each started with nothing left to write back
+// (untimed `sync`), nothing deleted until the end. Bar: ratio <= 1.5; peak RSS reported.
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -104,17 +105,34 @@ function compare(name, work, files, native) {
   for (let r = 0; r < runs; r++) {
     const out = join(work, `${name}-native-${r}`);
     mkdirSync(out);
-    theirs.push(timed(native(files, out), work).ms);
     const repo = join(work, `${name}-repo-${r}`);
     sh("ostree", ["init", `--repo=${repo}`, "--mode=bare"]);
-    const t = timed(`${q(pkg)} import --repo=${q(repo)} ${files.map(q).join(" ")} >/dev/null`, work);
-    ours.push(t.ms);
-    rss = Math.max(rss, t.rssKiB);
+    // Each timed run starts with nothing dirty in the page cache (an untimed sync): our import
+    // ends with syncfs, which would otherwise also write back what the extractor just left
+    // unwritten. The order alternates, so neither tool always runs first.
+    const runNative = () => {
+      sh("sync", []);
+      theirs.push(timed(native(files, out), work).ms);
+    };
+    const runOurs = () => {
+      sh("sync", []);
+      const t = timed(`${q(pkg)} import --repo=${q(repo)} ${files.map(q).join(" ")} >/dev/null`, work);
+      ours.push(t.ms);
+      rss = Math.max(rss, t.rssKiB);
+    };
+    if (r % 2) {
+      runOurs();
+      runNative();
+    } else {
+      runNative();
+      runOurs();
+    }
   }
   const o = median(theirs);
   const t = median(ours);
+  const runsOf = (xs) => xs.map((x) => x.toFixed(0)).join("/");
   console.error(
-    `  ${name}: native ${o.toFixed(0)} ms, tsostree ${t.toFixed(0)} ms, peak RSS ${(rss / 1024).toFixed(0)} MB`,
+    `  ${name}: native ${o.toFixed(0)} ms (${runsOf(theirs)}), tsostree ${t.toFixed(0)} ms (${runsOf(ours)}), peak RSS ${(rss / 1024).toFixed(0)} MB`,
   );
   return {
     name,
