@@ -56,11 +56,15 @@ export function readRef(repo: Repo, spec: string): string | null {
   return text;
 }
 
-export function writeRef(repo: Repo, spec: string, csum: string): void {
+/**
+ * Points a ref at `csum` (atomically: temporary file + rename). `sync: false` leaves durability to
+ * the caller, who writes several refs and then syncs the file system once.
+ */
+export function writeRef(repo: Repo, spec: string, csum: string, opts: { sync?: boolean } = {}): void {
   if (!isChecksum(csum)) throw new RefError(`'${csum}' is not a checksum`);
   const file = refFile(repo, spec);
   mkdirSync(dirname(file), { recursive: true, mode: 0o775 });
-  writeFileAtomic(file, `${csum}\n`, { fsync: repo.fsyncEnabled });
+  writeFileAtomic(file, `${csum}\n`, { fsync: repo.fsyncEnabled && opts.sync !== false });
 }
 
 /** Deletes a ref and the directories it leaves empty; false when it did not exist. */

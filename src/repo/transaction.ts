@@ -294,10 +294,12 @@ export class Transaction {
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
+      // Refs are written, then made durable together: one syncfs instead of two fsyncs each.
       for (const [spec, csum] of this.refUpdates) {
-        if (csum) writeRef(this.repo, spec, csum);
+        if (csum) writeRef(this.repo, spec, csum, { sync: false });
         else deleteRef(this.repo, spec);
       }
+      if (this.fsync && this.refUpdates.size > 0) syncfsPath(this.repo.tmpDir());
       this.state = "committed";
     } catch (e) {
       this.abort();
