@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { deflateRawSync, constants as zc } from "node:zlib";
 import { isCreatorOwner, processUmask } from "../util/creds.js";
-import { getXattr, listXattrs, setXattr } from "../util/native.js";
+import { getXattr, listXattrs, setXattr, startWriteback } from "../util/native.js";
 import { collectEvery } from "./gc-pacing.js";
 import {
   archiveFileHeader,
@@ -46,6 +46,11 @@ export interface StoreTarget {
   objectsDir: string;
   stagingDir: string;
   mode: RepoMode;
+  /**
+   * Start writing big objects to disk as soon as they are complete (sync_file_range), so the
+   * commit's syncfs waits for less; for transactions that sync at all.
+   */
+  writeback?: boolean;
 }
 
 /** A regular file or symlink on disk to be stored; everything here survives structured clone. */
@@ -148,6 +153,7 @@ export class ContentStore {
         ]);
       else writeAll(fd, data, -1);
       this.applyRegularMeta(fd, meta, mode);
+      this.writeback(fd, data.length);
     } catch (e) {
       closeSync(fd);
       unlinkSync(path);
@@ -155,6 +161,11 @@ export class ContentStore {
     }
     closeSync(fd);
     return { csum, written: true, bytes: data.length };
+  }
+
+  /** See StoreTarget.writeback; small files are left to the commit's syncfs. */
+  writeback(fd: number, bytes: number): void {
+    if (this.target.writeback && bytes >= WRITEBACK_MIN) startWriteback(fd);
   }
 
   private handsDownGroup: boolean | undefined;
@@ -405,6 +416,7 @@ export class ChunkSink {
         return { csum, written: false, bytes: 0 };
       }
       this.store.applyRegularMeta(this.fd, this.meta);
+      this.store.writeback(this.fd, this.pos);
       closeSync(this.fd);
       this.fd = -1;
       this.store.publish(this.tmp, csum);
@@ -427,6 +439,7 @@ export class ChunkSink {
 }
 
 const S_ISGID = 0o2000;
+const WRITEBACK_MIN = 256 * 1024;
 const CREATE_EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function isZero(b: Buffer): boolean {

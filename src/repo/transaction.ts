@@ -97,6 +97,7 @@ export class Transaction {
         objectsDir: join(repo.path, "objects"),
         stagingDir: dir,
         mode: repo.mode,
+        writeback: opts.fsync ?? repo.fsyncEnabled,
       });
       return new Transaction(repo, repoLock, lock, dir, store, opts);
     } catch (e) {

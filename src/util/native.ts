@@ -9,6 +9,7 @@ import { join } from "node:path";
 interface NativeAddon {
   tryLock(fd: number, kind: 0 | 1 | 2): boolean;
   syncfs(fd: number): void;
+  startWriteback(fd: number): void;
   getXattr(target: string | number, name: string): Buffer | null;
   setXattr(target: string | number, name: string, value: Buffer): void;
   listXattrs(target: string | number): string[];
@@ -63,6 +64,11 @@ export function tryLock(fd: number, kind: LockKind): boolean {
 
 export function syncfs(fd: number): void {
   load().syncfs(fd);
+}
+
+/** Starts writing a file's dirty pages to disk without waiting (a later syncfs then waits less). */
+export function startWriteback(fd: number): void {
+  load().startWriteback(fd);
 }
 
 /** Reads an xattr of a path (symlinks not followed) or an fd; null when it is not set. */
