@@ -1,9 +1,8 @@
-// Bundles the commands and the worker-thread entries into ESM files under dist/bundle/bin/, from
-// tsc's output in dist/: one entry file per command plus shared chunks (code splitting keeps the
-// lazy loading of commands: `checkout` loads the chunks it needs, not every command's code). Node
-// then resolves and compiles a handful of files instead of a few dozen modules plus commander's
-// CommonJS files: ≈ 15 ms less startup per invocation (a single file per command measured no gain:
-// compiling all of it cost what fewer files saved).
+// Bundles the commands and the worker-thread entries under dist/bundle/bin/, from tsc's output in
+// dist/. Each command is one CommonJS file (NAME.cjs), which bin/run-bundle.js compiles with V8's
+// code cache: Node 20 has no compile cache for ES modules, and resolving, linking and compiling the
+// ~20 ESM chunks of a code-split bundle cost ≈ 27 ms more per `tsostree-pkg import` (82 → 55 ms for
+// an import with nothing to do). The worker-thread entries stay ESM with shared chunks.
 // bin/*.js prefer the bundle when it is at least as new as tsc's output (a bare `tsc` run makes the
 // bundle stale, and the bins then fall back to dist/src).
 //
@@ -15,7 +14,7 @@
 // dependencies), needed by every package import, are bundled: resolving and wrapping a dozen
 // CommonJS files cost ~5 ms of every `tsostree-pkg import`.
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -25,22 +24,23 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const BUNDLED = new Set(["commander", "tar-stream"]);
 const external = Object.keys(pkg.dependencies ?? {}).filter((name) => !BUNDLED.has(name));
 
-const entries = [
-  "src/cli/tsostree.js",
-  "src/cli/tsostree-pkg.js",
+const commands = ["src/cli/tsostree.js", "src/cli/tsostree-pkg.js"].map((p) => join(dist, p));
+const workers = [
   "src/repo/content-worker.js",
   "src/packages/import-worker.js",
   "src/sysroot/bootcsum-worker.js",
 ].map((p) => join(dist, p));
-for (const e of entries) if (!existsSync(e)) throw new Error(`${e} is missing: run tsc first`);
+for (const e of [...commands, ...workers])
+  if (!existsSync(e)) throw new Error(`${e} is missing: run tsc first`);
 
 // Build beside the final directory and swap it in, so that a concurrent run never sees half a bundle
 // (while the swap happens the bins fall back to dist/src).
 const out = join(dist, "bundle", "bin");
 const tmp = `${out}.tmp-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
+// Worker threads: ESM with shared chunks.
 await build({
-  entryPoints: entries,
+  entryPoints: workers,
   outdir: tmp,
   entryNames: "[name]",
   chunkNames: "chunk-[hash]",
@@ -56,6 +56,22 @@ await build({
   },
   logLevel: "warning",
 });
+// Commands: one CommonJS file each, which bin/run-bundle.js compiles with V8's code cache (Node 20
+// caches no ES modules). `import.meta.url` becomes the file's own URL; the lazily loaded commands
+// stay lazy as functions V8 compiles only when called.
+for (const entry of commands)
+  await build({
+    entryPoints: [entry],
+    outfile: join(tmp, basename(entry).replace(/\.js$/, ".cjs")),
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external,
+    define: { "import.meta.url": "__bundleUrl" },
+    banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    logLevel: "warning",
+  });
 const old = `${out}.old-${process.pid}`;
 if (existsSync(out)) renameSync(out, old);
 renameSync(tmp, out);

@@ -17,10 +17,19 @@ const program = new Command("tsostree-pkg")
   .version(packageVersion())
   .exitOverride();
 
-try {
-  await registerCommands(program, COMMANDS, process.argv);
-  await program.parseAsync(process.argv);
-} catch (e) {
+// No top-level await: the bundle of this entry is CommonJS (scripts/bundle.mjs).
+void main();
+
+async function main(): Promise<void> {
+  try {
+    await registerCommands(program, COMMANDS, process.argv);
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    report(e);
+  }
+}
+
+function report(e: unknown): void {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
   else {
     // One line, always: a broken or hostile package is an expected outcome, not a crash.

@@ -33,6 +33,7 @@ const program = new Command("tsostree")
   .version(packageVersion())
   .showHelpAfterError(false);
 
-await registerCommands(program, COMMANDS, process.argv, ["--repo"]);
-
-await runProgram(program, process.argv);
+// No top-level await: the bundle of this entry is CommonJS (scripts/bundle.mjs).
+void registerCommands(program, COMMANDS, process.argv, ["--repo"]).then(() =>
+  runProgram(program, process.argv),
+);

@@ -3,18 +3,26 @@
 // HTTPS server whose certificate only that extra CA signs.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, projectRoot, scratch } from "../helpers.js";
+import { haveTools, projectRoot, scratch, skipOrFail } from "../helpers.js";
 
 test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, through symlinks", (t) => {
   const dir = scratch(t);
   copyFileSync(join(projectRoot, "bin", "launch"), join(dir, "launch"));
   writeFileSync(
-    join(dir, "probe.js"),
+    join(dir, "probe.cjs"),
     "console.log(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS ?? null, process.env.TSOSTREE_EXTRA_CA_CERTS ?? null, process.argv.slice(2)]));\n",
   );
   symlinkSync(join(dir, "launch"), join(dir, "via-link"));
@@ -112,4 +120,25 @@ test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_C
   );
   // Without it the server is not trusted: the check above can fail.
   assert.match(await fetchWith({}), /^failed .*certificate/);
+});
+
+test("the bundle's code cache is written once per command word and survives a corrupt cache", (t) => {
+  const bundle = join(projectRoot, "dist", "bundle", "bin", "tsostree-pkg.cjs");
+  const modules = join(projectRoot, "dist", "src", "cli", "tsostree-pkg.js");
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(modules).mtimeMs)
+    return skipOrFail(t, "the bundle is missing or older than tsc's output: run npm run build");
+  const cache = `${bundle}.help.cache`;
+  const help = () =>
+    spawnSync(process.execPath, [join(projectRoot, "bin", "tsostree-pkg.cjs"), "help"], { encoding: "utf8" });
+  rmSync(cache, { force: true });
+  const first = help();
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /Usage: tsostree-pkg/);
+  assert.ok(existsSync(cache), "the first run writes the cache");
+  // Garbage where the cache was: V8 refuses it, the command runs as before and rewrites it.
+  writeFileSync(cache, "not a V8 code cache");
+  const second = help();
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.notEqual(readFileSync(cache, "utf8").slice(0, 19), "not a V8 code cache");
 });

@@ -1,0 +1,57 @@
+// Starts a command: its CommonJS bundle (dist/bundle/bin/NAME.cjs, see scripts/bundle.mjs) compiled
+// with V8's code cache, or tsc's ES modules when the bundle is missing or older than them.
+//
+// The code cache (NAME.cjs.WORD.cache beside the bundle, one per subcommand word, since each
+// compiles different functions) is written once, when a successful run found none or V8 refused it
+// (another Node version, a rebuilt bundle), from what that run compiled; a run that cannot write it
+// (a read-only install) simply goes without. V8 checks a cache against the source and its own version
+// and flags before using it.
+//
+// CommonJS itself, like the bins that use it: a run through the bundle never starts Node's ES
+// module loader (≈ 10 ms).
+"use strict";
+const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require("node:fs");
+const { createRequire, Module } = require("node:module");
+const { dirname, join } = require("node:path");
+const { pathToFileURL } = require("node:url");
+const { Script } = require("node:vm");
+
+function runCommand(name) {
+  const bundle = join(__dirname, "..", "dist", "bundle", "bin", `${name}.cjs`);
+  const modules = join(__dirname, "..", "dist", "src", "cli", `${name}.js`);
+  let fresh = false;
+  try {
+    fresh = statSync(bundle).mtimeMs >= statSync(modules).mtimeMs;
+  } catch {}
+  if (!fresh) {
+    import(pathToFileURL(modules).href);
+    return;
+  }
+  const word = process.argv.slice(2).find((a) => /^[a-z][a-z0-9-]{0,31}$/.test(a)) ?? "none";
+  const cacheFile = `${bundle}.${word}.cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {}
+  const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData });
+  // Only a run that succeeded writes it: a mistyped command word leaves no cache behind.
+  if (!cachedData || script.cachedDataRejected)
+    process.once("exit", (code) => code === 0 && saveCache(script, cacheFile));
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+}
+
+function saveCache(script, file) {
+  const tmp = `${file}.${process.pid}`;
+  try {
+    writeFileSync(tmp, script.createCachedData());
+    renameSync(tmp, file);
+  } catch {
+    // read-only or vanished: run without a cache
+    try {
+      unlinkSync(tmp);
+    } catch {}
+  }
+}
+
+module.exports = { runCommand };
