@@ -3,7 +3,7 @@
 // ostree tells live staging dirs from abandoned ones), and commit() makes them durable with one
 // syncfs, renames them into objects/XX/, makes the renames durable with a second syncfs (one
 // journal commit here, where an fsync per objects/XX directory cost ~0.1 ms each), and only then
-// moves refs.
+// moves refs (all written, then one more syncfs).
 // A crash at any point leaves objects/ and refs/ valid; at worst a staging dir is left behind,
 // which ostree itself (or our next transaction) cleans up.
 import { createHash } from "node:crypto";
