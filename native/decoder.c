@@ -309,6 +309,16 @@ static void execute_step(napi_env env, void *data) {
   run_step(a->d, &a->io);
 }
 
+/* Drops what an async step held: the references that kept its buffers alive, the work, itself. */
+static void release_step(napi_env env, async_step_t *a) {
+  napi_delete_reference(env, a->cb_ref);
+  napi_delete_reference(env, a->in_ref);
+  napi_delete_reference(env, a->out_ref);
+  napi_delete_reference(env, a->handle_ref);
+  napi_delete_async_work(env, a->work);
+  free(a);
+}
+
 static void complete_step(napi_env env, napi_status status, void *data) {
   async_step_t *a = data;
   decoder_t *d = a->d;
@@ -322,12 +332,7 @@ static void complete_step(napi_env env, napi_status status, void *data) {
   if (status != napi_ok) args[0] = make_error(env, "decoderStep: the step was cancelled");
   else if (a->io.err[0]) args[0] = make_error(env, a->io.err);
   else args[1] = step_result(env, &a->io);
-  napi_delete_reference(env, a->cb_ref);
-  napi_delete_reference(env, a->in_ref);
-  napi_delete_reference(env, a->out_ref);
-  napi_delete_reference(env, a->handle_ref);
-  napi_delete_async_work(env, a->work);
-  free(a);
+  release_step(env, a);
   /* An exception thrown by the callback surfaces as an uncaught exception, as in any callback. */
   napi_call_function(env, global, cb, 2, args, NULL);
 }
@@ -362,12 +367,7 @@ static napi_value decoder_step(napi_env env, napi_callback_info info) {
   a->d->busy = true;
   if (napi_queue_async_work(env, a->work) != napi_ok) {
     a->d->busy = false;
-    napi_delete_reference(env, a->cb_ref);
-    napi_delete_reference(env, a->in_ref);
-    napi_delete_reference(env, a->out_ref);
-    napi_delete_reference(env, a->handle_ref);
-    napi_delete_async_work(env, a->work);
-    free(a);
+    release_step(env, a);
     napi_throw_error(env, NULL, "decoderStep: cannot queue the work");
   }
   return NULL;

@@ -83,12 +83,22 @@ static napi_value try_lock(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value do_syncfs(napi_env env, napi_callback_info info) {
+/* The first argument as a file descriptor; -1 (with an exception pending) when it is not one. */
+static int32_t fd_arg(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a file descriptor");
+    return -1;
+  }
+  return fd;
+}
+
+static napi_value do_syncfs(napi_env env, napi_callback_info info) {
+  int32_t fd = fd_arg(env, info);
+  if (fd < 0) return NULL;
   if (syncfs(fd) < 0) return throw_errno(env, "syncfs", NULL);
   return NULL;
 }
@@ -97,12 +107,8 @@ static napi_value do_syncfs(napi_env env, napi_callback_info info) {
  * (sync_file_range WRITE), so that a later syncfs finds less to do. Errors are not reported: the
  * syncfs that follows is what makes the data durable, and it reports them. */
 static napi_value start_writeback(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  int32_t fd = fd_arg(env, info);
+  if (fd >= 0) (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   return NULL;
 }
 

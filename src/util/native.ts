@@ -144,10 +144,14 @@ type CheckoutOps = Required<
 >;
 
 function checkoutOps(): CheckoutOps {
+  return requireOps(["checkoutStart", "checkoutPush", "checkoutFinish", "checkoutDirMeta"], "checkout ops");
+}
+
+/** The addon, checked to have the optional functions `names` (an addon built from older sources lacks them). */
+function requireOps<K extends keyof NativeAddon>(names: K[], what: string): Required<Pick<NativeAddon, K>> {
   const a = load();
-  if (!a.checkoutStart || !a.checkoutPush || !a.checkoutFinish || !a.checkoutDirMeta)
-    throw new Error("the native helper predates checkout ops; run `npm run build`");
-  return a as CheckoutOps;
+  if (names.some((n) => !a[n])) throw new Error(`the native helper predates ${what}; run \`npm run build\``);
+  return a as unknown as Required<Pick<NativeAddon, K>>;
 }
 
 /**
@@ -195,10 +199,7 @@ type DecoderOps = Required<
 >;
 
 function decoderOps(): DecoderOps {
-  const a = load();
-  if (!a.decoderCreate || !a.decoderStep || !a.decoderStepSync || !a.decoderEnd)
-    throw new Error("the native helper predates the decoders; run `npm run build`");
-  return a as DecoderOps;
+  return requireOps(["decoderCreate", "decoderStep", "decoderStepSync", "decoderEnd"], "the decoders");
 }
 
 export type DecoderKind = "xz" | "lzma" | "zstd";
