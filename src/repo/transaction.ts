@@ -286,7 +286,9 @@ export class Transaction {
       await this.pool?.close();
       this.pool = null;
       const allDirs = this.allObjectDirs;
-      if (this.fsync) syncfsPath(this.repo.tmpDir());
+      // Nothing staged (say, every package was already imported): nothing to make durable.
+      const staged = readdirSync(this.stagingDir).some((n) => STAGED_OBJECT.test(n));
+      if (this.fsync && staged) syncfsPath(this.repo.tmpDir());
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
       // in between leaves only unreferenced objects, never a commit with missing trees.
