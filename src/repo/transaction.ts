@@ -74,8 +74,8 @@ export class Transaction {
   /** Open scopes record what they newly staged, so that one unit of work can be taken back. */
   private scopes = new Set<StagingScope>();
   private state: "open" | "committed" | "aborted" = "open";
-  /** True once every objects/XX is known to exist (see prepareObjectDirs). */
-  private allObjectDirs = false;
+  /** objects/XX directories known to exist (see prepareObjectDirs); null until first needed. */
+  private objectDirs: Set<string> | null = null;
   private readonly fsync: boolean;
 
   private constructor(
@@ -231,24 +231,27 @@ export class Transaction {
   }
 
   /**
-   * Creates every objects/XX the repo lacks, so that commit() renames without a mkdir each (in a
-   * fresh repo some 200, ~0.04 ms apiece). For a caller with idle time while other work is still
-   * in flight — an importer whose other packages are still decompressing — rather than on the way
-   * to the commit. ostree makes these directories on demand and is content to find them present.
+   * Creates the objects/XX directories that what is staged so far will need, so that commit()
+   * renames those objects without a mkdir each (in a fresh repo some 200, ~0.04 ms apiece). For a
+   * caller with idle time while other work is still in flight — an importer whose other packages
+   * are still decompressing — rather than on the way to the commit.
    */
   prepareObjectDirs(): void {
-    if (this.allObjectDirs) return;
+    for (const name of readdirSync(this.stagingDir))
+      if (STAGED_OBJECT.test(name)) this.ensureObjectDir(name.slice(0, 2));
+  }
+
+  /** Makes objects/XX unless it is known to exist. */
+  private ensureObjectDir(d: string): void {
     const objects = join(this.repo.path, "objects");
-    const have = new Set(readdirSync(objects));
-    for (const d of OBJECT_DIRS) {
-      if (have.has(d)) continue;
-      try {
-        mkdirSync(join(objects, d), { mode: 0o775 });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // made by a concurrent writer
-      }
+    this.objectDirs ??= new Set(readdirSync(objects));
+    if (this.objectDirs.has(d)) return;
+    try {
+      mkdirSync(join(objects, d), { mode: 0o775 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // made by a concurrent writer
     }
-    this.allObjectDirs = true;
+    this.objectDirs.add(d);
   }
 
   /** Points `refspec` at `csum` (null deletes it) once the objects are durable, at commit(). */
@@ -285,15 +288,14 @@ export class Transaction {
       await this.drain();
       await this.pool?.close();
       this.pool = null;
-      const allDirs = this.allObjectDirs;
       // Nothing staged (say, every package was already imported): nothing to make durable.
       const staged = readdirSync(this.stagingDir).some((n) => STAGED_OBJECT.test(n));
       if (this.fsync && staged) syncfsPath(this.repo.tmpDir());
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
       // in between leaves only unreferenced objects, never a commit with missing trees.
-      this.syncRenames(this.renameStaged((name) => !name.endsWith(".commit"), allDirs));
-      this.syncRenames(this.renameStaged(() => true, allDirs));
+      this.syncRenames(this.renameStaged((name) => !name.endsWith(".commit")));
+      this.syncRenames(this.renameStaged(() => true));
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
@@ -325,21 +327,14 @@ export class Transaction {
     }
   }
 
-  /**
-   * Moves staged objects whose names pass `which` into objects/XX/ (`allDirs`: every XX exists
-   * already); returns how many moved.
-   */
-  private renameStaged(which: (name: string) => boolean, allDirs: boolean): number {
+  /** Moves staged objects whose names pass `which` into objects/XX/; returns how many moved. */
+  private renameStaged(which: (name: string) => boolean): number {
     const objects = join(this.repo.path, "objects");
     const names = readdirSync(this.stagingDir).filter((n) => STAGED_OBJECT.test(n) && which(n));
-    const made = new Set<string>();
     let done = 0;
     for (const name of names) {
       const d = name.slice(0, 2);
-      if (!allDirs && !made.has(d)) {
-        mkdirSync(join(objects, d), { recursive: true, mode: 0o775 });
-        made.add(d);
-      }
+      this.ensureObjectDir(d);
       renameSync(join(this.stagingDir, name), join(objects, d, name.slice(2)));
       if (++done === Math.ceil(names.length / 2)) fault("mid-rename");
     }
@@ -376,8 +371,6 @@ export class Transaction {
     if (this.state !== "open") throw new TransactionError(`the transaction is already ${this.state}`);
   }
 }
-
-const OBJECT_DIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** A staged object's file name: CHECKSUM.TYPE (temporary files start with a dot). */
 const STAGED_OBJECT = /^[0-9a-f]{64}\./;
