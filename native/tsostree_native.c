@@ -103,6 +103,65 @@ static napi_value do_syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* syncfsStart(fd, callback): syncfs on the thread pool, then callback(). For writing back early
+ * while the caller still has other work: errors are not reported, since the caller's final syncfs
+ * is what makes data durable, and it reports them. */
+typedef struct {
+  napi_async_work work;
+  napi_ref cb;
+  int fd;
+} early_sync_t;
+
+static void early_sync_execute(napi_env env, void *data) {
+  (void)env;
+  (void)syncfs(((early_sync_t *)data)->fd);
+}
+
+static void early_sync_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  early_sync_t *j = data;
+  napi_value cb, global;
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_get_global(env, &global);
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  napi_call_function(env, global, cb, 0, NULL, NULL);
+}
+
+static napi_value syncfs_start(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  int32_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "syncfsStart(fd, callback)");
+    return NULL;
+  }
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  early_sync_t *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_throw_error(env, NULL, "syncfsStart: out of memory");
+    return NULL;
+  }
+  j->fd = fd;
+  napi_create_string_utf8(env, "tsostree:syncfs", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, early_sync_execute, early_sync_complete, j, &j->work) !=
+      napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "syncfsStart: cannot create the work");
+    return NULL;
+  }
+  napi_create_reference(env, argv[1], 1, &j->cb);
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->cb);
+    napi_delete_async_work(env, j->work);
+    free(j);
+    napi_throw_error(env, NULL, "syncfsStart: cannot queue the work");
+  }
+  return NULL;
+}
+
 /* startWriteback(fd): starts writing the file's dirty pages to disk and returns without waiting
  * (sync_file_range WRITE), so that a later syncfs finds less to do. Errors are not reported: the
  * syncfs that follows is what makes the data durable, and it reports them. */
@@ -313,6 +372,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"tryLock", NULL, try_lock, NULL, NULL, NULL, napi_default, NULL},
       {"syncfs", NULL, do_syncfs, NULL, NULL, NULL, napi_default, NULL},
       {"startWriteback", NULL, start_writeback, NULL, NULL, NULL, napi_default, NULL},
+      {"syncfsStart", NULL, syncfs_start, NULL, NULL, NULL, napi_default, NULL},
       {"getXattr", NULL, get_xattr, NULL, NULL, NULL, napi_default, NULL},
       {"setXattr", NULL, set_xattr, NULL, NULL, NULL, napi_default, NULL},
       {"listXattrs", NULL, list_xattrs, NULL, NULL, NULL, napi_default, NULL},

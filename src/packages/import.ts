@@ -366,8 +366,12 @@ export async function importInLanes(
         failed.push([i, e as Error]);
       }
     }
-    // The first lane to run dry has time while the others wait for their decompressors.
-    if (--running > 0) tx.prepareObjectDirs();
+    // The first lane to run dry has time while the others wait for their decompressors: it makes
+    // the objects/XX directories, and the disk starts writing back what is staged.
+    if (--running > 0) {
+      tx.prepareObjectDirs();
+      tx.startWriteback();
+    }
   };
   await Promise.all(Array.from({ length: lanes }, lane));
   out.errors.push(...failed.sort((a, b) => a[0] - b[0]).map(([, e]) => e));

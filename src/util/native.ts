@@ -10,6 +10,7 @@ interface NativeAddon {
   tryLock(fd: number, kind: 0 | 1 | 2): boolean;
   syncfs(fd: number): void;
   startWriteback(fd: number): void;
+  syncfsStart(fd: number, cb: () => void): void;
   getXattr(target: string | number, name: string): Buffer | null;
   setXattr(target: string | number, name: string, value: Buffer): void;
   listXattrs(target: string | number): string[];
@@ -64,6 +65,14 @@ export function tryLock(fd: number, kind: LockKind): boolean {
 
 export function syncfs(fd: number): void {
   load().syncfs(fd);
+}
+
+/**
+ * syncfs on the thread pool, resolving when done, to write back early while other work goes on.
+ * Errors are not reported: only a later, synchronous syncfs makes data durable (and reports).
+ */
+export function syncfsStart(fd: number): Promise<void> {
+  return new Promise((resolve) => load().syncfsStart(fd, resolve));
 }
 
 /** Starts writing a file's dirty pages to disk without waiting (a later syncfs then waits less). */
