@@ -86,7 +86,7 @@ export function memberStream(layout: DebLayout, m: ArMember, kind: PayloadCompre
     highWaterMark: READ_CHUNK,
   });
   const src = m.size === 0 ? chain(raw, byteCap(0, m.name)) : raw;
-  return chain<ByteCap>(src, decompressor(kind), byteCap(cap, m.name));
+  return chain<ByteCap>(src, decompressor(kind, m.size), byteCap(cap, m.name));
 }
 
 export interface DebControl {
