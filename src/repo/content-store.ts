@@ -1,8 +1,9 @@
 // Writing one content object into a transaction's staging directory, in every repo mode. This runs
 // both on the main thread and inside the hashing workers (content-pool.ts), so it is synchronous and
-// keeps no state beyond a reusable read buffer. An object only ever appears under its final name
-// (staging/CHECKSUM.file) once its bytes and metadata are complete: a later transaction trusts
-// every object it finds staged.
+// keeps no state beyond a reusable read buffer. Objects are staged as staging/CHECKSUM.file: a
+// streamed one gets that name once complete, one held in memory is created under it (its checksum
+// is known first). Either way the transaction commits only after every write has finished, and
+// staging dirs are never reused, so a file cut short by a crash is never taken for an object.
 import { createHash, type Hash } from "node:crypto";
 import {
   closeSync,
@@ -97,9 +98,8 @@ export class ContentStore {
   /** True when the object is in the repo or already staged by this transaction. */
   has(csum: string): boolean {
     // lstat, not exists: bare-mode symlink objects are symlinks, often dangling ones.
-    const rel = `${csum.slice(0, 2)}/${csum.slice(2)}.${this.ext}`;
     return (
-      lstatSync(join(this.target.objectsDir, rel), NO_THROW) !== undefined ||
+      lstatSync(this.objectPath(csum), NO_THROW) !== undefined ||
       lstatSync(this.stagedPath(csum, this.ext), NO_THROW) !== undefined
     );
   }
@@ -133,9 +133,8 @@ export class ContentStore {
     const csum = createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
     if (lstatSync(this.objectPath(csum), NO_THROW)) return { csum, written: false, bytes: 0 };
     // The checksum is known before anything is written, so the object is created under its
-    // staged name directly, with its final mode: no temporary name, rename or chmod. A file cut
-    // short by a crash is never adopted (staging dirs are not reused, and ostree only looks into
-    // staging/XX/), and commit() runs only after every write finished.
+    // staged name directly, with its final mode: no temporary name, rename or chmod (see the
+    // module comment for why a half-written file there is harmless).
     const path = this.stagedPath(csum, this.ext);
     const mode = this.creationMode(meta);
     let fd: number;
