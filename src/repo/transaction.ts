@@ -72,7 +72,10 @@ export class Transaction {
   private pool: ContentPool | null = null;
   private refUpdates = new Map<string, string | null>();
   private commits: string[] = [];
-  /** Open scopes record what they newly staged, so that one unit of work can be taken back. */
+  /**
+   * Scopes not discarded (open or ended): each records what its unit staged and used, so that one
+   * unit can be taken back without taking what another still uses.
+   */
   private scopes = new Set<StagingScope>();
   private state: "open" | "committed" | "aborted" = "open";
   /** A writeback started early (startWriteback), awaited before the commit's own syncfs. */
@@ -226,8 +229,12 @@ export class Transaction {
   closeScope(sc: StagingScope, discard: boolean): void {
     if (!discard) return;
     this.scopes.delete(sc);
+    const usedElsewhere = (csum: string) => {
+      for (const other of this.scopes) if (other.used.has(csum)) return true;
+      return false;
+    };
     for (const [csum, ext] of sc.staged) {
-      if ([...this.scopes].some((other) => other.used.has(csum))) continue;
+      if (usedElsewhere(csum)) continue;
       rmSync(this.store.stagedPath(csum, ext), { force: true });
       if (ext === "commit") this.commits = this.commits.filter((c) => c !== csum);
     }
@@ -302,14 +309,15 @@ export class Transaction {
       await this.pool?.close();
       this.pool = null;
       await this.earlySync;
+      const staged = readdirSync(this.stagingDir).filter((n) => STAGED_OBJECT.test(n));
       // Nothing staged (say, every package was already imported): nothing to make durable.
-      const staged = readdirSync(this.stagingDir).some((n) => STAGED_OBJECT.test(n));
-      if (this.fsync && staged) syncfsPath(this.repo.tmpDir());
+      if (this.fsync && staged.length > 0) syncfsPath(this.repo.tmpDir());
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
       // in between leaves only unreferenced objects, never a commit with missing trees.
-      this.syncRenames(this.renameStaged((name) => !name.endsWith(".commit")));
-      this.syncRenames(this.renameStaged(() => true));
+      const isCommit = (name: string) => name.endsWith(".commit");
+      this.syncRenames(this.renameStaged(staged.filter((n) => !isCommit(n))));
+      this.syncRenames(this.renameStaged(staged.filter(isCommit)));
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
@@ -341,10 +349,9 @@ export class Transaction {
     }
   }
 
-  /** Moves staged objects whose names pass `which` into objects/XX/; returns how many moved. */
-  private renameStaged(which: (name: string) => boolean): number {
+  /** Moves the staged objects `names` into objects/XX/; returns how many moved. */
+  private renameStaged(names: string[]): number {
     const objects = join(this.repo.path, "objects");
-    const names = readdirSync(this.stagingDir).filter((n) => STAGED_OBJECT.test(n) && which(n));
     let done = 0;
     for (const name of names) {
       const d = name.slice(0, 2);
