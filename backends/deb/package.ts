@@ -11,8 +11,9 @@ import {
   compressionOfMember,
   decompressor,
   type PayloadCompression,
+  READ_CHUNK,
 } from "../../src/packages/payload-decompress.js";
-import { READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
+import { treePath } from "../../src/packages/payload-guard.js";
 import { type ArMember, readArMembers } from "./ar.js";
 import { field, parseDeb822, type Stanza } from "./deb822.js";
 import { parseDebRelations } from "./relations.js";

@@ -7,8 +7,14 @@ import { createReadStream } from "node:fs";
 import { Transform } from "node:stream";
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { PackageFile, PayloadEntry } from "../../src/packages/model.js";
-import { byteCap, chain, compressionOfRpm, decompressor } from "../../src/packages/payload-decompress.js";
-import { EntryBody, PayloadGuard, READ_CHUNK, treePath } from "../../src/packages/payload-guard.js";
+import {
+  byteCap,
+  chain,
+  compressionOfRpm,
+  decompressor,
+  READ_CHUNK,
+} from "../../src/packages/payload-decompress.js";
+import { EntryBody, PayloadGuard, treePath } from "../../src/packages/payload-guard.js";
 import { cpioItems } from "./cpio.js";
 import { rpmFiles } from "./files.js";
 import { checkPayloadDigest, payloadDigest, type RpmLayout } from "./package.js";

@@ -18,6 +18,7 @@ import { backendFor } from "./backends.js";
 import { asPackageError, PackageFormatError } from "./errors.js";
 import { formatDep } from "./inspect.js";
 import type { OpenedPackage, PackageBackend, PackageInfo, PayloadEntry } from "./model.js";
+import { READ_CHUNK } from "./payload-decompress.js";
 
 export interface ImportResult {
   file: string;
@@ -53,7 +54,7 @@ export function packageRef(kind: string, name: string, version: string, arch: st
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) h.update(chunk as Buffer);
   return h.digest("hex");
 }
 
@@ -293,11 +294,12 @@ export async function importPackages(
   concurrency = Math.min(2, availableParallelism()),
 ): Promise<ImportOutcome> {
   const out: ImportOutcome = { results: new Array(paths.length), errors: [] };
-  const bytes = paths.reduce((n, p) => n + (statSync(p, { throwIfNoEntry: false })?.size ?? 0), 0);
+  const sizes = paths.map((p) => statSync(p, { throwIfNoEntry: false })?.size ?? 0);
+  const bytes = sizes.reduce((n, s) => n + s, 0);
   if (paths.length <= 1 || concurrency <= 1 || bytes < PARALLEL_MIN_BYTES) {
     const tx = await Transaction.begin(repo);
     try {
-      await importInLanes(tx, paths, out, onDone);
+      await importInLanes(tx, paths, sizes, out, onDone);
       await tx.commit();
     } catch (e) {
       tx.abort();
@@ -341,17 +343,18 @@ export async function importPackages(
 const LANES = Number(process.env.TSOSTREE_IMPORT_LANES ?? 2);
 
 /**
- * Imports `paths` into one transaction, LANES at a time, biggest first (so the longest one starts
- * at once and the small ones fill the gaps). Failures are reported in input order.
+ * Imports `paths` (of file sizes `sizes`) into one transaction, LANES at a time, biggest first (so
+ * the longest one starts at once and the small ones fill the gaps). Failures are reported in input
+ * order.
  */
-export async function importInLanes(
+async function importInLanes(
   tx: Transaction,
   paths: string[],
+  sizes: number[],
   out: ImportOutcome,
   onDone?: (r: ImportResult) => void,
 ): Promise<void> {
-  const size = (p: string) => statSync(p, { throwIfNoEntry: false })?.size ?? 0;
-  const order = paths.map((p, i) => [size(p), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = sizes.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   const failed: [number, Error][] = [];
   let next = 0;
   const lanes = Math.max(1, Math.min(LANES, paths.length));

@@ -12,6 +12,12 @@ import { pipeline, type Readable, Transform, type TransformCallback } from "node
 import { createGunzip } from "node:zlib";
 import { DecoderTransform } from "../util/decode.js";
 
+/**
+ * How much of a package file one read takes: page-cache reads of 64 KiB (Node's default) left the
+ * importing thread waiting on a thread-pool round trip for every few dozen small files.
+ */
+export const READ_CHUNK = 1 << 20;
+
 export type PayloadCompression = "gzip" | "xz" | "zstd" | "bzip2" | "lzma" | "none";
 
 /** The compression a deb member name ends in ("data.tar.zst" → "zstd"), or undefined when unknown. */

@@ -5,12 +5,6 @@
 import { createHash, type Hash } from "node:crypto";
 import type { PackageFile } from "./model.js";
 
-/**
- * How much of a package file one read takes: page-cache reads of 64 KiB (Node's default) left the
- * importing thread waiting on a thread-pool round trip for every few dozen small files.
- */
-export const READ_CHUNK = 1 << 20;
-
 /** Thrown by the guard; backends wrap it into a PackageFormatError naming package and member. */
 export class UnsafePathError extends Error {
   override readonly name = "UnsafePathError";
