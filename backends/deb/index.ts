@@ -5,7 +5,6 @@ import type {
   PackageFile,
   PackageInfo,
   PayloadEntry,
-  ReadOptions,
 } from "../../src/packages/model.js";
 import {
   type DebControl,
@@ -30,12 +29,12 @@ export const debBackend: PackageBackend = {
     return head.length >= 8 && head.toString("latin1", 0, 8) === "!<arch>\n";
   },
 
-  async read(path: string, opts: ReadOptions = {}): Promise<PackageInfo> {
+  async read(path: string): Promise<PackageInfo> {
     const layout = await openDeb(path);
     const control = await readDebControl(layout);
     // A .deb lists its files only in data.tar: reading them means decompressing the payload.
     const files: PackageFile[] = [];
-    if (opts.files !== false) for await (const e of debPayload(layout, control)) files.push(e.file);
+    for await (const e of debPayload(layout, control)) files.push(e.file);
     return debInfo(path, control, files);
   },
 

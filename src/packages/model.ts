@@ -134,13 +134,8 @@ export interface PayloadEntry {
   data?: AsyncIterable<Buffer> | Buffer;
 }
 
-export interface ReadOptions {
-  /** false: the caller streams the payload itself and needs no file list (default true). */
-  files?: boolean;
-}
-
 export interface OpenedPackage {
-  /** Metadata as read(path, { files: false }) gives it. */
+  /** Metadata as read(path) gives it, except that the file list may be empty. */
   info: PackageInfo;
   /**
    * The payload, as payload(path) streams it, call at most once; except that per-file digests are
@@ -155,16 +150,14 @@ export interface PackageBackend {
   readonly kind: PackageKind;
   /** True when the first bytes look like this backend's format. */
   sniff(head: Buffer): boolean;
-  /**
-   * Reads metadata, file list and scripts (and verifies what the format lets us verify). With
-   * `files: false` the file list may come back empty when it costs a pass over the payload.
-   */
-  read(path: string, opts?: ReadOptions): Promise<PackageInfo>;
+  /** Reads metadata, file list and scripts (and verifies what the format lets us verify). */
+  read(path: string): Promise<PackageInfo>;
   /** Streams the payload entries in archive order; validates every path before yielding it. */
   payload(path: string): AsyncIterable<PayloadEntry>;
   /**
-   * read(path, { files: false }) and payload(path) in one: the payload reuses what reading the
-   * metadata already parsed and decompressed (an importer's path).
+   * read(path), without the file list where that would cost a pass over the payload, and
+   * payload(path) in one: the payload reuses what reading the metadata already parsed and
+   * decompressed (an importer's path).
    */
   open(path: string): Promise<OpenedPackage>;
   /** The backend's own version order: negative, 0, positive. */
