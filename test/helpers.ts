@@ -1,7 +1,16 @@
 // Shared test plumbing: scratch directories, the project root, and oracle tools that must exist.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, type Stats } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  type Stats,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { TestContext } from "node:test";
@@ -95,6 +104,18 @@ export function run(
   });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A throwaway GnuPG home under `dir` with one ed25519 signing key for `uid` (valid a day); returns
+ * the environment that makes gpg use it.
+ */
+export function gpgTestKey(dir: string, uid: string): NodeJS.ProcessEnv {
+  const home = join(dir, "gnupg");
+  mkdirSync(home, { mode: 0o700 });
+  const env = { ...process.env, GNUPGHOME: home };
+  sh("gpg", ["--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "1d"], { env });
+  return env;
 }
 
 /** Runs a command that must succeed; returns stdout. */

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { haveTools, scratch, sh } from "../../helpers.js";
-import { aptSim, ours } from "./apt-oracle.js";
+import { aptSim, ours, writeRelease } from "./apt-oracle.js";
 
 const PKGS: [string, string, string][] = [
   // [name, arch, extra fields]
@@ -49,19 +49,7 @@ test("multi-arch repository: resolve equals apt-get -s install", { timeout: 60_0
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, "Packages"), sh("apt-ftparchive", ["packages", `pool/${arch}`], { cwd: repo }));
   }
-  const release = sh(
-    "apt-ftparchive",
-    [
-      "-o",
-      "APT::FTPArchive::Release::Suite=test",
-      "-o",
-      "APT::FTPArchive::Release::Architectures=amd64 i386",
-      "release",
-      ".",
-    ],
-    { cwd: join(repo, "dists/test") },
-  );
-  writeFileSync(join(repo, "dists/test/Release"), release);
+  writeRelease(repo, ["APT::FTPArchive::Release::Architectures=amd64 i386"]);
   const sources = join(dir, "test.list");
   writeFileSync(sources, `deb [trusted=yes] file:${repo} test main\n`);
   const status = join(dir, "status");

@@ -1,8 +1,33 @@
 // apt-get -s as an oracle, and our resolve in the same shape: "+name[:arch] version" / "-name version".
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, tsostreePkg } from "../../helpers.js";
+import { run, sh, tsostreePkg } from "../../helpers.js";
+
+/**
+ * Writes REPO/dists/test/Release with apt-ftparchive (suite "test", plus the `-o` settings given),
+ * passed through `edit` first.
+ */
+export function writeRelease(repo: string, settings: string[], edit = (text: string) => text): void {
+  const dists = join(repo, "dists/test");
+  const opts = ["APT::FTPArchive::Release::Suite=test", ...settings].flatMap((o) => ["-o", o]);
+  writeFileSync(
+    join(dists, "Release"),
+    edit(sh("apt-ftparchive", [...opts, "release", "."], { cwd: dists })),
+  );
+}
+
+/** Signs REPO/dists/test/Release into InRelease with the key of the GnuPG environment `env`. */
+export function clearsignRelease(repo: string, env: NodeJS.ProcessEnv): void {
+  const dists = join(repo, "dists/test");
+  sh(
+    "gpg",
+    ["--batch", "--yes", "--clearsign", "--output", join(dists, "InRelease"), join(dists, "Release")],
+    {
+      env,
+    },
+  );
+}
 
 /** apt prints the arch only for foreign packages. */
 function label(e: { name: string; arch: string }): string {

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
-import { aptSim, ours } from "./apt-oracle.js";
+import { gpgTestKey, haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { aptSim, clearsignRelease, ours, writeRelease } from "./apt-oracle.js";
 
 const PACKAGES: Record<string, string> = {
   // plain and versioned depends, pre-depends
@@ -43,7 +43,7 @@ const STATUS = [
 
 const CASES = ["app", "mailer", "vuser", "newimpl", "breaker", "script", "app mailer vuser script"];
 
-function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string } {
+function buildRepo(dir: string): { repo: string; keyring: string; env: NodeJS.ProcessEnv } {
   const repo = join(dir, "repo");
   const pool = join(repo, "pool");
   mkdirSync(pool, { recursive: true });
@@ -63,53 +63,15 @@ function buildRepo(dir: string): { repo: string; keyring: string; gnupg: string 
   const packages = sh("apt-ftparchive", ["packages", "pool"], { cwd: repo });
   writeFileSync(join(dists, "Packages"), packages);
   sh("gzip", ["-k", "-9", join(dists, "Packages")]);
-  const release = sh(
-    "apt-ftparchive",
-    [
-      "-o",
-      "APT::FTPArchive::Release::Suite=test",
-      "-o",
-      "APT::FTPArchive::Release::Components=main",
-      "-o",
-      "APT::FTPArchive::Release::Architectures=amd64",
-      "release",
-      ".",
-    ],
-    { cwd: join(repo, "dists/test") },
-  );
-  writeFileSync(join(repo, "dists/test/Release"), release);
-  const gnupg = join(dir, "gnupg");
-  mkdirSync(gnupg, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gnupg };
-  sh(
-    "gpg",
-    [
-      "--batch",
-      "--passphrase",
-      "",
-      "--quick-gen-key",
-      "tsostree test <t@example.org>",
-      "ed25519",
-      "sign",
-      "1d",
-    ],
-    { env },
-  );
+  writeRelease(repo, [
+    "APT::FTPArchive::Release::Components=main",
+    "APT::FTPArchive::Release::Architectures=amd64",
+  ]);
+  const env = gpgTestKey(dir, "tsostree test <t@example.org>");
   const keyring = join(dir, "key.gpg");
   sh("gpg", ["--batch", "--output", keyring, "--export"], { env });
-  sh(
-    "gpg",
-    [
-      "--batch",
-      "--yes",
-      "--clearsign",
-      "--output",
-      join(repo, "dists/test/InRelease"),
-      join(repo, "dists/test/Release"),
-    ],
-    { env },
-  );
-  return { repo, keyring, gnupg };
+  clearsignRelease(repo, env);
+  return { repo, keyring, env };
 }
 
 test("signed test repository: resolve equals apt-get -s install; bad metadata is refused", {
@@ -117,7 +79,7 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
 }, async (t) => {
   if (!haveTools(t, "dpkg-deb", "apt-ftparchive", "apt-get", "gpg")) return;
   const dir = scratch(t);
-  const { repo, keyring } = buildRepo(dir);
+  const { repo, keyring, env: gpgEnv } = buildRepo(dir);
   const sources = join(dir, "test.list");
   writeFileSync(sources, `deb [signed-by=${keyring}] file:${repo} test main\n`);
   const status = join(dir, "status");
@@ -186,37 +148,20 @@ test("signed test repository: resolve equals apt-get -s install; bad metadata is
   rmSync(join(repo, "dists/test/main/binary-amd64/Packages"));
   rmSync(pk);
   writeFileSync(join(repo, "dists/test/main/binary-amd64/Packages"), `Garbage line without colon\n${trunc}`);
-  resign(repo, dir, "");
+  resign(repo, gpgEnv, "");
   expectRefused("malformed index", /malformed|corrupt/);
   // Expired Valid-Until.
   sh("gzip", ["-k", "-f", "-9", join(repo, "dists/test/main/binary-amd64/Packages")]);
-  resign(repo, dir, "2000-01-01 00:00:00 UTC");
+  resign(repo, gpgEnv, "2000-01-01 00:00:00 UTC");
   expectRefused("expired Valid-Until", /expired/);
 });
 
-function resign(repo: string, dir: string, validUntil: string): void {
-  const extra = validUntil ? ["-o", `APT::FTPArchive::Release::Valid-Until=${validUntil}`] : [];
-  const release = sh(
-    "apt-ftparchive",
-    ["-o", "APT::FTPArchive::Release::Suite=test", ...extra, "release", "."],
-    { cwd: join(repo, "dists/test") },
+function resign(repo: string, env: NodeJS.ProcessEnv, validUntil: string): void {
+  const extra = validUntil ? [`APT::FTPArchive::Release::Valid-Until=${validUntil}`] : [];
+  writeRelease(repo, extra, (text) =>
+    validUntil && !/Valid-Until/.test(text)
+      ? text.replace(/^(Date: .*)$/m, `$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC`)
+      : text,
   );
-  let text = release;
-  if (validUntil && !/Valid-Until/.test(text))
-    text = text.replace(/^(Date: .*)$/m, `$1\nValid-Until: Sat, 01 Jan 2000 00:00:00 UTC`);
-  writeFileSync(join(repo, "dists/test/Release"), text);
-  sh(
-    "gpg",
-    [
-      "--batch",
-      "--yes",
-      "--clearsign",
-      "--output",
-      join(repo, "dists/test/InRelease"),
-      join(repo, "dists/test/Release"),
-    ],
-    {
-      env: { ...process.env, GNUPGHOME: join(dir, "gnupg") },
-    },
-  );
+  clearsignRelease(repo, env);
 }

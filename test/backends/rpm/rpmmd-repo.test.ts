@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { gpgTestKey, haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
 
 interface Spec {
   version?: string;
@@ -163,23 +163,7 @@ test("rpm-md test repository: resolve equals dnf --assumeno install", { timeout:
   assert.match(bad.stderr, /needy depends on lib >= 9 but only 2\.1-1 is available/);
 
   // Signed repomd (repo_gpgcheck) and bad metadata: each refused, the previous cache kept.
-  const gnupg = join(dir, "gnupg");
-  mkdirSync(gnupg, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gnupg };
-  sh(
-    "gpg",
-    [
-      "--batch",
-      "--passphrase",
-      "",
-      "--quick-gen-key",
-      "tsostree rpm <t@example.org>",
-      "ed25519",
-      "sign",
-      "1d",
-    ],
-    { env },
-  );
+  const env = gpgTestKey(dir, "tsostree rpm <t@example.org>");
   sh("gpg", ["--batch", "--armor", "--output", join(dir, "key.asc"), "--export"], { env });
   const repomd = join(repo, "repodata/repomd.xml");
   const sign = () =>
