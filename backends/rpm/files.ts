@@ -2,7 +2,7 @@
 // old OLDFILENAMES), modes, owners, flags, digests, link targets and hardlink sets (FILEINODES +
 // FILEDEVICES). Directories the paths imply but the list omits are added as 0755 root:root.
 import type { PackageFile } from "../../src/packages/model.js";
-import { parentOf, treePath } from "../../src/packages/payload-guard.js";
+import { impliedDir, parentOf, treePath } from "../../src/packages/payload-guard.js";
 import type { RpmHeader } from "./header.js";
 import { DIGEST_ALGO, FILEFLAG, TAG } from "./tags.js";
 
@@ -127,15 +127,7 @@ export function rpmFiles(h: RpmHeader): RpmFileList {
   for (const p of paths) {
     for (let d = parentOf(p); d !== "/" && !known.has(d); d = parentOf(d)) {
       known.add(d);
-      implied.push({
-        path: d,
-        type: "dir",
-        mode: 0o755,
-        user: "root",
-        group: "root",
-        size: 0,
-        implied: true,
-      });
+      implied.push(impliedDir(d));
     }
   }
   implied.sort((a, b) => (a.path < b.path ? -1 : 1));

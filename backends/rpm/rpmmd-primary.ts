@@ -3,7 +3,7 @@
 import { SaxesParser } from "saxes";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
-import { ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
+import { interner, ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
 
 export class RpmMdError extends Error {
   override name = "RpmMdError";
@@ -50,13 +50,7 @@ function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[
   let depKind: keyof NonNullable<RpmRecord["entries"]> | undefined;
   let text = "";
   let textEl: string | undefined;
-  const strings = new Map<string, string>();
-  const intern = (s: string) => {
-    const x = strings.get(s);
-    if (x !== undefined) return x;
-    strings.set(s, s);
-    return s;
-  };
+  const intern = interner();
   parser.on("opentag", (tag) => {
     const a = tag.attributes as Record<string, string>;
     switch (tag.name) {

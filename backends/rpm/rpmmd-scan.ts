@@ -117,15 +117,23 @@ function scanPackage(xml: string, baseUrl: string, intern: (s: string) => string
   return rec;
 }
 
-export function scanPrimary(xml: string, baseUrl: string): RpmRecord[] {
-  const out: RpmRecord[] = [];
+/**
+ * Returns one shared copy of equal strings (names and arches repeat across thousands of records,
+ * and each slice of the XML would otherwise keep its own).
+ */
+export function interner(): (s: string) => string {
   const strings = new Map<string, string>();
-  const intern = (s: string) => {
+  return (s) => {
     const x = strings.get(s);
     if (x !== undefined) return x;
     strings.set(s, s);
     return s;
   };
+}
+
+export function scanPrimary(xml: string, baseUrl: string): RpmRecord[] {
+  const out: RpmRecord[] = [];
+  const intern = interner();
   let pos = xml.indexOf("<package ");
   while (pos >= 0) {
     const stop = xml.indexOf("</package>", pos);

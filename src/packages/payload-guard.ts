@@ -35,6 +35,11 @@ export function parentOf(path: string): string {
   return i <= 0 ? "/" : path.slice(0, i);
 }
 
+/** A directory a path needs but the package does not list: 0755, root:root, flagged `implied`. */
+export function impliedDir(path: string): PackageFile {
+  return { path, type: "dir", mode: 0o755, user: "root", group: "root", size: 0, implied: true };
+}
+
 type Seen = "file" | "dir" | "symlink" | "hardlink" | "special";
 
 /** Tracks the entries of one payload, in archive order. */
@@ -55,15 +60,7 @@ export class PayloadGuard {
       if (kind !== undefined && kind !== "dir") throw new UnsafePathError(`parent ${dir} is not a directory`);
       if (kind === undefined) {
         this.seen.set(dir, "dir");
-        implied.push({
-          path: dir,
-          type: "dir",
-          mode: 0o755,
-          user: "root",
-          group: "root",
-          size: 0,
-          implied: true,
-        });
+        implied.push(impliedDir(dir));
       }
     }
     if (file.type === "hardlink") {
