@@ -21,20 +21,14 @@ export function rpmHeaderBlob(
   for (const [tag, v] of [...tags].sort((a, b) => a[0] - b[0])) {
     let data: Buffer;
     let count: number;
-    if (v.type === 3) {
-      align(2);
+    if (v.type === 3 || v.type === 4) {
+      // INT16 or INT32 arrays, big-endian and aligned to their width.
+      const width = v.type === 3 ? 2 : 4;
+      align(width);
       const nums = v.value as number[];
-      data = Buffer.alloc(nums.length * 2);
+      data = Buffer.alloc(nums.length * width);
       nums.forEach((x, i) => {
-        data.writeUInt16BE(x, i * 2);
-      });
-      count = nums.length;
-    } else if (v.type === 4) {
-      align(4);
-      const nums = v.value as number[];
-      data = Buffer.alloc(nums.length * 4);
-      nums.forEach((x, i) => {
-        data.writeUInt32BE(x, i * 4);
+        data.writeUIntBE(x, i * width, width);
       });
       count = nums.length;
     } else if (v.type === 6) {
