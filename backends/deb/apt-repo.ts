@@ -205,7 +205,7 @@ async function loadFromAptLists(
   ) {
     const usedBases = cachedBases.filter((b) => bases.includes(b));
     const text = opts.cache.read(id, "Release");
-    const bufs = usedBases.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    const bufs = usedBases.map((b) => opts.cache.read(id, cacheName(b)));
     if (text && bufs.every((b) => b)) {
       const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
       checkValidUntil(release, what, opts.now);
@@ -236,7 +236,7 @@ async function loadFromAptLists(
     checkEntry(data, entry, `${file}`);
     bufs.push(data);
     used.push(base);
-    files.set(base.replace(/\//g, "_"), data);
+    files.set(cacheName(base), data);
   }
   const sets = makeSets(src, release, opts, bufs, used);
   files.set("Release", Buffer.from(text));
@@ -262,7 +262,7 @@ export async function loadAptSource(src: AptSource, opts: AptLoadOptions): Promi
   ) {
     const used = cachedBases.filter((b) => bases.includes(b));
     const text = opts.cache.read(id, "Release");
-    const bufs = used.map((b) => opts.cache.read(id, b.replace(/\//g, "_")));
+    const bufs = used.map((b) => opts.cache.read(id, cacheName(b)));
     if (text && bufs.every((b) => b)) {
       const release = parseRelease(text.toString("utf8"), `${id} (cache)`);
       checkValidUntil(release, `${id} (cache)`, opts.now);
@@ -311,7 +311,7 @@ async function fetchAptSource(
     if (plain && pick.path !== base) checkEntry(data, plain, `${url} (decompressed)`);
     bufs.push(data);
     used.push(base);
-    files.set(base.replace(/\//g, "_"), data);
+    files.set(cacheName(base), data);
   }
   // Index before caching: a malformed index is refused here and the previous cache stays.
   const sets = makeSets(src, release, opts, bufs, used);
@@ -324,4 +324,9 @@ async function fetchAptSource(
     extra: { bases: used },
   });
   return sets;
+}
+
+/** An index's name in our metadata cache: its Release path with "/" as "_" ("main_binary-amd64_Packages"). */
+function cacheName(base: string): string {
+  return base.replace(/\//g, "_");
 }
