@@ -40,6 +40,11 @@ export interface CommitDirOptions extends CommitModifier {
   /** Delete the source files once they are stored (`--consume`). */
   consume?: boolean;
   onProgress?: (p: CommitProgress) => void;
+  /**
+   * Device nodes, fifos and sockets are an error unless this is given: then each is left out of the
+   * tree and reported here (`compose rootfs`: a debootstrap tree has /dev nodes that boot recreates).
+   */
+  onSpecial?: (path: string, kind: string) => void;
 }
 
 /** What a special file is called in errors (numeric object keys would be octal-unfriendly). */
@@ -158,6 +163,8 @@ class DirectoryWalk {
         await this.walk(path, child);
       } else if (type === S_IFREG || type === S_IFLNK) {
         this.addFile(node, name, path, st, type === S_IFLNK);
+      } else if (this.opts.onSpecial) {
+        this.opts.onSpecial(path, specialName(type));
       } else {
         throw new CommitError(
           `${path}: a ${specialName(type)} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,

@@ -163,7 +163,11 @@ export class Repo {
 
   /** Reads a content object's metadata (and gives access to its payload) in any repo mode. */
   loadFile(csum: string): FileObject {
-    const p = this.objectPath(csum, "file");
+    return this.loadFileAt(this.objectPath(csum, "file"), csum);
+  }
+
+  /** loadFile for an object file at `p` in this repo's mode (a transaction's staged copy, say). */
+  loadFileAt(p: string, csum: string): FileObject {
     let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(p);

@@ -30,15 +30,17 @@ import { ContentStore, type SourceJob, type StoreResult } from "./content-store.
 import { fault } from "./fault.js";
 import {
   type Commit,
+  type DirMeta,
   type DirTree,
   type FileMeta,
   type ObjectType,
   objectRelPath,
   parseCommit,
+  parseDirMeta,
   parseDirTree,
 } from "./objects.js";
 import { deleteRef, writeRef } from "./refs.js";
-import { ObjectMissingError, type Repo, RepoError } from "./repo.js";
+import { type FileObject, ObjectMissingError, type Repo, RepoError } from "./repo.js";
 
 export type MetadataType = "dirtree" | "dirmeta" | "commit";
 
@@ -287,6 +289,20 @@ export class Transaction {
 
   loadCommit(csum: string): Commit {
     return parseCommit(this.readMetadata(csum, "commit"));
+  }
+
+  loadDirMeta(csum: string): DirMeta {
+    return parseDirMeta(this.readMetadata(csum, "dirmeta"));
+  }
+
+  /** Reads a content object from the repo or from what this transaction staged. */
+  loadFile(csum: string): FileObject {
+    try {
+      return this.repo.loadFile(csum);
+    } catch (e) {
+      if (!(e instanceof ObjectMissingError)) throw e;
+      return this.repo.loadFileAt(this.store.stagedPath(csum, this.repo.isArchive ? "filez" : "file"), csum);
+    }
   }
 
   private readMetadata(csum: string, type: Exclude<ObjectType, "file">): Buffer {
