@@ -6,8 +6,16 @@ import { PackagesIndex } from "./apt-packages.js";
 import { DebPackageSet } from "./apt-packageset.js";
 import { type AptPolicy, STATUS_FACTS } from "./apt-preferences.js";
 
-/** Where a tree keeps dpkg's status: the usual place, then where OSTree-style trees move /var's state. */
-export const DPKG_STATUS_PATHS = ["var/lib/dpkg/status", "usr/lib/dpkg/status", "usr/share/dpkg/status"];
+/**
+ * Where a tree keeps dpkg's status: the usual place, then where OSTree-style trees move /var's state
+ * (`usr/share/dpkg/database` is where `compose rootfs` moves var/lib/dpkg, the Endless OS convention).
+ */
+export const DPKG_STATUS_PATHS = [
+  "var/lib/dpkg/status",
+  "usr/share/dpkg/database/status",
+  "usr/lib/dpkg/status",
+  "usr/share/dpkg/status",
+];
 
 export class DpkgStatusError extends Error {
   override name = "DpkgStatusError";
@@ -64,7 +72,7 @@ export function readDpkgStatus(path: string, nativeArch?: string, policy?: AptPo
 
 /** Foreign architectures a tree's dpkg was told about (dpkg --add-architecture): var/lib/dpkg/arch. */
 export function dpkgForeignArchs(root: string, nativeArch: string): string[] {
-  for (const rel of ["var/lib/dpkg/arch", "usr/lib/dpkg/arch"]) {
+  for (const rel of ["var/lib/dpkg/arch", "usr/share/dpkg/database/arch", "usr/lib/dpkg/arch"]) {
     const p = join(root, rel);
     if (existsSync(p))
       return readFileSync(p, "utf8")
