@@ -27,11 +27,11 @@ export class Linker {
    * rules say create it: empty file, symlink of a bare-user(-only) repo, unreadable file in user
    * mode), `NOMETA` (bare-user object without user.ostreemeta) or `ENOENT`.
    */
-  verdict(csum: string): string {
-    let v = this.verdicts.get(csum);
+  verdict(csum: string, src = this.objectPath(csum)): string {
+    let v = this.verdicts.get(src);
     if (v === undefined) {
-      v = this.probe(this.objectPath(csum));
-      this.verdicts.set(csum, v);
+      v = this.probe(src);
+      this.verdicts.set(src, v);
     }
     return v;
   }

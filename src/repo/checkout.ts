@@ -71,6 +71,16 @@ export interface CheckoutOptions {
   allowNoent?: boolean;
 }
 
+/**
+ * Where a checkout finds objects that are not in objects/ yet: dirtrees held in memory and what an
+ * open transaction staged (see MemoryTreeSink), for checking out a tree before it is committed.
+ */
+export interface CheckoutSource {
+  readMetadata(csum: string, type: "dirtree" | "dirmeta"): Buffer | null;
+  /** The path of a staged content object, or null. */
+  stagedFile(csum: string): string | null;
+}
+
 const EUID = process.geteuid?.() ?? -1;
 const EGID = process.getegid?.() ?? -1;
 
@@ -122,6 +132,7 @@ class Checkout {
   constructor(
     private readonly repo: Repo,
     private readonly opts: CheckoutOptions,
+    private readonly source: CheckoutSource | null = null,
   ) {
     this.objects = join(repo.path, "objects");
     this.ext = repo.isArchive ? ".filez" : ".file";
@@ -159,8 +170,10 @@ class Checkout {
     try {
       fd = openSync(`${this.objects}/${csum.slice(0, 2)}/${csum.slice(2)}.${type}`, "r");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ObjectMissingError(csum, type);
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const held = this.source?.readMetadata(csum, type);
+      if (!held) throw new ObjectMissingError(csum, type);
+      return this.checked(held, csum, type);
     }
     let len = 0;
     try {
@@ -177,7 +190,10 @@ class Checkout {
     } finally {
       closeSync(fd);
     }
-    const b = this.scratch.subarray(0, len);
+    return this.checked(this.scratch.subarray(0, len), csum, type);
+  }
+
+  private checked(b: Buffer, csum: string, type: string): Buffer {
     if (createHash("sha256").update(b).digest("hex") !== csum)
       throw new CorruptObjectError(`Corrupted ${type} object ${csum}; run fsck`);
     return b;
@@ -259,7 +275,10 @@ class Checkout {
   private finishPlan(plan: CheckoutPlan): void {
     for (const { code, csum, path: dst } of plan.finishLinks()) {
       if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
-      if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
+      if (code === CO_CODE_MISSING) {
+        this.placeStaged(csum, dst);
+        continue;
+      }
       if (code === CO_CODE_NOMETA)
         throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
       const name = code === CO_CODE_COPY ? "COPY" : errnoName(code);
@@ -300,8 +319,29 @@ class Checkout {
       this.plan.link(csum, basename(path));
       return;
     }
-    if (this.hardlink && this.linker.verdict(csum) === "link" && this.linkNow(csum, path)) return;
+    if (this.hardlink) {
+      const v = this.linker.verdict(csum);
+      if (v === "ENOENT") return this.placeStaged(csum, path);
+      if (v === "link" && this.linkNow(csum, path)) return;
+    }
     this.copy(this.repo.loadFile(csum), path);
+  }
+
+  /** An object not in objects/ but staged by the transaction of the tree being checked out. */
+  private placeStaged(csum: string, path: string): void {
+    const staged = this.source?.stagedFile(csum);
+    if (!staged) throw new ObjectMissingError(csum, "file");
+    if (this.hardlink && this.linker.verdict(csum, staged) === "link") {
+      if (this.merge) rmSync(path, { recursive: true, force: true });
+      try {
+        linkSync(staged, path);
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== "EXDEV" && code !== "EMLINK") || this.opts.requireHardlinks) throw e;
+      }
+    }
+    this.copy(this.repo.loadFileAt(staged, csum), path);
   }
 
   /** Union modes: link now, replacing (--union) or keeping (--union-add) what exists. */
@@ -394,7 +434,32 @@ export async function checkout(
       throw e;
     }
   }
-  const co = new Checkout(repo, opts);
+  await checkoutEntry(new Checkout(repo, opts), entry, dest, opts, rev);
+}
+
+/**
+ * Checks out a tree that need not be committed: its dirtrees and dirmetas may be held in memory or
+ * staged, its files staged (`source`, e.g. a MemoryTreeSink over the open transaction). Otherwise
+ * as checkout(): hardlinks where the modes allow, `dest` appears complete or not at all.
+ */
+export async function checkoutTree(
+  repo: Repo,
+  source: CheckoutSource,
+  root: { tree: string; meta: string },
+  dest: string,
+  opts: Omit<CheckoutOptions, "subpath" | "allowNoent"> = {},
+): Promise<void> {
+  const entry: TreeEntry = { kind: "dir", name: "", path: "/", tree: root.tree, meta: root.meta };
+  await checkoutEntry(new Checkout(repo, opts, source), entry, dest, opts, `tree ${root.tree}`);
+}
+
+async function checkoutEntry(
+  co: Checkout,
+  entry: TreeEntry,
+  dest: string,
+  opts: CheckoutOptions,
+  what: string,
+): Promise<void> {
   const target = resolve(dest);
   const merge = opts.union === true || opts.unionAdd === true;
   if (merge && exists(target)) {
@@ -411,7 +476,7 @@ export async function checkout(
     co.abort();
     rmSync(tmp, { recursive: true, force: true });
     const msg = (e as Error).message;
-    throw new CheckoutError(`checkout of ${rev} into ${dest} failed, nothing was written: ${msg}`);
+    throw new CheckoutError(`checkout of ${what} into ${dest} failed, nothing was written: ${msg}`);
   }
 }
 
