@@ -2,7 +2,7 @@
 // relations and scripts. A SQLite image, pure over bytes: it is read from a commit's file object and
 // written back as one, never opened from a path, so `db list` or `status` cost one object read.
 import { canonicalImage, createSchema, PKGDB_SCHEMA_VERSION } from "./pkgdb-schema.js";
-import { type SqlValue, type SqliteDb, Sqlite, sqliteFromBytes } from "./pkgdb-sqlite.js";
+import { Sqlite, type SqliteDb, type SqlValue, sqliteFromBytes } from "./pkgdb-sqlite.js";
 
 export const PKGDB_PATH = "usr/lib/sysimage/tsostree/packages.sqlite";
 
@@ -124,7 +124,7 @@ function normalPath(p: string): string {
 
 /** A shell glob in SQLite's GLOB dialect: `[!…]` negates as `[^…]`, `\x` quotes as `[x]`. */
 export function shellGlobToSqlite(pattern: string): string {
-  return pattern.replace(/\\(.)|\[!/g, (m, quoted: string | undefined) =>
+  return pattern.replace(/\\(.)|\[!/g, (_m, quoted: string | undefined) =>
     quoted === undefined ? "[^" : /[*?[\]]/.test(quoted) ? `[${quoted}]` : quoted,
   );
 }
@@ -210,7 +210,9 @@ export class PackageDb {
         );
       const rows = (table: string, cols: number, values: SqlValue[][]) => {
         const st = this.db.prepare(`INSERT INTO ${table} VALUES (?, ?${", ?".repeat(cols)})`);
-        values.forEach((v, seq) => st.run(id, seq, ...v));
+        values.forEach((v, seq) => {
+          st.run(id, seq, ...v);
+        });
       };
       rows(
         "provides",

@@ -8,27 +8,7 @@ import {
   shellGlobToSqlite,
 } from "../../src/packages/pkgdb.js";
 import { Sqlite } from "../../src/packages/pkgdb-sqlite.js";
-
-export function pkg(name: string, evr: string, over: Partial<DbPackage> = {}): DbPackage {
-  const m = /^(?:(\d+):)?(.*?)(?:-([^-]*))?$/.exec(evr) ?? [];
-  return {
-    kind: "deb",
-    name,
-    epoch: m[1] ? Number(m[1]) : 0,
-    version: m[2] ?? evr,
-    release: m[3] ?? "",
-    evr,
-    arch: "amd64",
-    summary: `${name} summary`,
-    origin: "base",
-    requested: false,
-    provides: [],
-    requires: [],
-    scripts: [],
-    files: [],
-    ...over,
-  };
-}
+import { pkg } from "./pkgdb-fixture.js";
 
 const strace = pkg("strace", "6.1-0.1", {
   origin: "layered",
