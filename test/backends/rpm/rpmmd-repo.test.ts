@@ -5,7 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gzipSync } from "node:zlib";
-import { gpgTestKey, haveTools, run, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { gpgTestKey, haveTools, scratch, sh, tsostreePkg } from "../../helpers.js";
+import { dnfAssumeNo } from "./dnf-oracle.js";
 
 interface Spec {
   version?: string;
@@ -95,25 +96,12 @@ function dnfSet(
   rootDir: string,
   pkgs: string[],
 ): { status: number; set: string[]; out: string } {
-  const r = run("dnf", [
-    "-c",
-    join(dir, "dnf.conf"),
-    `--installroot=${rootDir}`,
-    "--releasever=1",
-    "--assumeno",
-    "install",
-    ...pkgs,
-  ]);
-  const set: string[] = [];
-  let removing = false;
-  for (const line of r.stdout.split("\n")) {
-    if (/^[A-Z]/.test(line)) removing = /^Removing/.test(line);
-    const m = /^ (\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s/.exec(line);
-    if (m && m[1] !== "Package") set.push(`${removing ? "-" : "+"}${m[1]} ${m[3]}`);
-    const rep = /^\s+replacing\s+(\S+)\.(\S+)\s+(\S+)/.exec(line);
-    if (rep) set.push(`-${rep[1]} ${rep[3]}`);
-  }
-  return { status: r.status, set: set.sort(), out: r.stdout + r.stderr };
+  const r = dnfAssumeNo(join(dir, "dnf.conf"), rootDir, pkgs);
+  const set = [
+    ...r.install.map((e) => `+${e.name} ${e.version}`),
+    ...r.remove.map((e) => `-${e.name} ${e.version}`),
+  ];
+  return { status: r.status, set: set.sort(), out: r.output };
 }
 
 test("rpm-md test repository: resolve equals dnf --assumeno install", { timeout: 80_000 }, async (t) => {
