@@ -7,11 +7,13 @@ import { DebDialect } from "./apt-dialect.js";
 import { AptPolicy, AptPreferencesError, parsePreferences } from "./apt-preferences.js";
 import { loadAptSource } from "./apt-repo.js";
 import { type AptSource, parseSourcesFile, treeSources, treeTrustedKeyrings } from "./apt-sources.js";
-import { dpkgForeignArchs, findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
+import { dpkgForeignArchs, dpkgStatusSet, findDpkgStatus, readDpkgStatus } from "./dpkg-status.js";
 
 export interface AptWorldOptions {
   root?: string;
   dpkgStatus?: string;
+  /** The installed set as dpkg status bytes (a base commit's), instead of a file. */
+  dpkgStatusBytes?: Buffer;
   sourcesLists: string[];
   repoUrls: string[];
   keyrings: string[];
@@ -98,6 +100,10 @@ export async function loadAptWorld(o: AptWorldOptions): Promise<World> {
       })),
     );
   const statusPath = o.dpkgStatus ?? (o.root ? findDpkgStatus(o.root) : undefined);
-  const installed = statusPath ? readDpkgStatus(statusPath, o.arch, policy) : EMPTY_SET;
+  const installed = o.dpkgStatusBytes
+    ? dpkgStatusSet(o.dpkgStatusBytes, o.arch, "@installed", policy)
+    : statusPath
+      ? readDpkgStatus(statusPath, o.arch, policy)
+      : EMPTY_SET;
   return { dialect: new DebDialect(o.arch, foreignArchs), repos, installed };
 }

@@ -14,7 +14,10 @@ interface SqliteDb {
   prepare(sql: string): { all(): unknown[] };
   close(): void;
 }
-type SqliteCtor = new (path: string, opts: { readonly: boolean; fileMustExist: boolean }) => SqliteDb;
+type SqliteCtor = new (
+  path: string | Buffer,
+  opts?: { readonly: boolean; fileMustExist: boolean },
+) => SqliteDb;
 const Database = createRequire(import.meta.url)("better-sqlite3") as SqliteCtor;
 
 export class RpmdbError extends Error {
@@ -39,10 +42,15 @@ function withMagic(blob: Buffer): Buffer {
     : Buffer.concat([HEADER_MAGIC, Buffer.alloc(4), blob]);
 }
 
-export function readRpmdb(path: string): RpmPackageSet {
+/** The installed set from an rpmdb.sqlite file, or from its bytes (a commit's copy). */
+export function readRpmdb(source: string | Buffer): RpmPackageSet {
+  const path = typeof source === "string" ? source : "rpmdb.sqlite";
   let rows: { hnum: number; blob: Buffer }[];
   try {
-    const db = new Database(path, { readonly: true, fileMustExist: true });
+    const db =
+      typeof source === "string"
+        ? new Database(source, { readonly: true, fileMustExist: true })
+        : new Database(source);
     try {
       rows = db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").all() as typeof rows;
     } finally {

@@ -9,6 +9,8 @@ import { type LoadedRpmRepo, loadRpmRepo } from "./rpmmd-repo.js";
 export interface RpmWorldOptions {
   root?: string;
   rpmdb?: string;
+  /** The installed set as rpmdb.sqlite bytes (a base commit's), instead of a file. */
+  rpmdbBytes?: Buffer;
   repoFiles: string[];
   keyrings: string[];
   arch: string;
@@ -55,7 +57,7 @@ export async function loadRpmWorld(o: RpmWorldOptions): Promise<World> {
   const world: World = {
     dialect: new RpmDialect(rpmArch(o.arch)),
     repos: loaded.map((l) => l.set),
-    installed: dbPath ? readRpmdb(dbPath) : EMPTY_SET,
+    installed: o.rpmdbBytes ? readRpmdb(o.rpmdbBytes) : dbPath ? readRpmdb(dbPath) : EMPTY_SET,
     async extend() {
       if (!loaded.some((l) => l.records.length)) return false;
       for (const l of loaded) await l.loadFilelists();

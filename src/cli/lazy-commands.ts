@@ -28,5 +28,11 @@ export async function registerCommands(
   const word = commandWord(args, valued);
   if (word === undefined && (args.includes("--version") || args.includes("-V"))) return;
   const chosen = table.filter(([name]) => name === word);
-  for (const [, load] of chosen.length ? chosen : table) (await load())(program);
+  // Several words may share one module (install/uninstall/…): register each module once.
+  const done = new Set<Register>();
+  for (const [, load] of chosen.length ? chosen : table) {
+    const register = await load();
+    if (!done.has(register)) register(program);
+    done.add(register);
+  }
 }

@@ -10,6 +10,13 @@ const COMMANDS: CommandTable = [
   ["import", async () => (await import("./pkg/import.js")).registerImport],
   ["resolve", async () => (await import("./pkg/resolve.js")).registerResolve],
   ["refresh-md", async () => (await import("./pkg/refresh-md.js")).registerRefreshMd],
+  ["install", async () => (await import("./pkg/layer.js")).registerLayer],
+  ["uninstall", async () => (await import("./pkg/layer.js")).registerLayer],
+  ["reset", async () => (await import("./pkg/layer.js")).registerLayer],
+  ["upgrade", async () => (await import("./pkg/layer.js")).registerLayer],
+  ["status", async () => (await import("./pkg/deployments.js")).registerDeployments],
+  ["rollback", async () => (await import("./pkg/deployments.js")).registerDeployments],
+  ["cleanup", async () => (await import("./pkg/deployments.js")).registerDeployments],
 ];
 
 const program = new Command("tsostree-pkg")

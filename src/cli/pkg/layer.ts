@@ -1,0 +1,168 @@
+// `tsostree-pkg install | uninstall | reset | upgrade`: the commands that change what is layered.
+// Parsing and printing only; the transaction is src/compose/layer.ts.
+import type { Command } from "commander";
+import { type LayerOptions, type LayerResult, layer } from "../../compose/layer.js";
+import type { LayerRequest } from "../../compose/origin.js";
+import { parseRequest } from "../../packages/resolve.js";
+import { resolveRev } from "../../repo/refs.js";
+import { isRealRoot } from "../../sysroot/booted.js";
+import { UsageError } from "../common.js";
+
+interface CommonOpts {
+  sysroot: string;
+  os?: string;
+  dryRun?: boolean;
+  installRecommends?: boolean;
+  scripts?: boolean;
+  refreshMd?: boolean;
+}
+
+export function withSysroot(cmd: Command): Command {
+  return cmd
+    .option("--sysroot <path>", "the sysroot to operate on", "/")
+    .option("--os <stateroot>", "the stateroot (default: the booted one)");
+}
+
+function withTransaction(cmd: Command): Command {
+  return withSysroot(cmd)
+    .option("-n, --dry-run", "resolve and print what would be done, change nothing")
+    .option("--no-install-recommends", "do not install Recommends (the default follows them as apt does)")
+    .option("--install-recommends", "install Recommends (default)")
+    .option("--no-scripts", "do not run maintainer scripts and triggers (recorded in the commit)")
+    .option("--no-refresh-md", "use the cached repository metadata without checking for newer");
+}
+
+const nameOf = (spec: string) => parseRequest(spec).name;
+
+function progress(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+async function run(o: CommonOpts, change: LayerOptions["change"], extra: Partial<LayerOptions> = {}) {
+  const r = await layer({
+    sysroot: o.sysroot,
+    osname: o.os,
+    change,
+    dryRun: o.dryRun,
+    recommends: o.installRecommends !== false,
+    noScripts: o.scripts === false,
+    refresh: o.refreshMd !== false,
+    progress,
+    ...extra,
+  });
+  report(r, o);
+}
+
+function report(r: LayerResult, o: CommonOpts): void {
+  const list = r.plan.install.map((v) => `  ${v.name} ${v.evr} (${v.arch})`);
+  if (o.dryRun) {
+    process.stdout.write(
+      list.length
+        ? `Would layer ${list.length} package${list.length === 1 ? "" : "s"} onto ${r.plan.base.slice(0, 12)}:\n${list.join("\n")}\n`
+        : `Would deploy the base ${r.plan.base.slice(0, 12)} without layered packages\n`,
+    );
+    return;
+  }
+  if (!r.changed) {
+    process.stdout.write("No change.\n");
+    return;
+  }
+  if (list.length) process.stdout.write(`Layered packages:\n${list.join("\n")}\n`);
+  const d = r.deployment!;
+  process.stdout.write(`Deployed ${d.osname} ${d.csum}.${d.deployserial} as the default for the next boot.\n`);
+  process.stdout.write(
+    isRealRoot(o.sysroot)
+      ? "Run \"systemctl reboot\" to start using it.\n"
+      : `Boot it with \`tsostree admin boot --sysroot=${o.sysroot}\`.\n`,
+  );
+}
+
+export function registerLayer(program: Command): void {
+  withTransaction(
+    program
+      .command("install")
+      .description("layer packages (and what they need) onto the base image, as a new deployment")
+      .argument("<pkg...>", "package names (name, name=version, name:arch)"),
+  )
+    .option("--idempotent", "do nothing if a package is already requested")
+    .option("--allow-inactive", "allow requesting a package the base image already has")
+    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean; allowInactive?: boolean }) => {
+      for (const p of pkgs)
+        if (p.includes("/") || /\.(deb|rpm)$/.test(p))
+          throw new UsageError(`${p}: installing package files is not supported yet; give a package name`);
+      await run(
+        o,
+        (r: LayerRequest) => {
+          const have = new Set(r.packages.map(nameOf));
+          const added: string[] = [];
+          for (const p of pkgs) {
+            if (have.has(nameOf(p))) {
+              if (o.idempotent) continue;
+              throw new UsageError(`${nameOf(p)} is already requested; see \`tsostree-pkg status\` (or pass --idempotent)`);
+            }
+            have.add(nameOf(p));
+            added.push(p);
+          }
+          return { ...r, packages: [...r.packages, ...added] };
+        },
+        { allowInactive: !!o.allowInactive },
+      );
+    });
+
+  withTransaction(
+    program
+      .command("uninstall")
+      .description("remove layered packages (base packages: `override remove`)")
+      .argument("<pkg...>", "names of requested packages"),
+  )
+    .option("--idempotent", "do nothing if a package is not requested")
+    .option("--all", "remove every layered package")
+    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean }) => {
+      await run(o, (r: LayerRequest) => {
+        const drop = new Set(pkgs);
+        for (const p of pkgs)
+          if (!r.packages.some((x) => nameOf(x) === p) && !o.idempotent)
+            throw new UsageError(
+              `${p} is not a layered package request; \`tsostree-pkg status\` lists them (base packages are removed with \`override remove\`)`,
+            );
+        return { ...r, packages: r.packages.filter((x) => !drop.has(nameOf(x))) };
+      });
+    });
+
+  withTransaction(
+    program.command("reset").description("remove all layered packages and overrides: deploy the plain base"),
+  ).action(async (o: CommonOpts) => {
+    await run(o, (r: LayerRequest) => ({
+      ...r,
+      packages: [],
+      localPackages: [],
+      removals: [],
+      replacements: [],
+    }));
+  });
+
+  withTransaction(
+    program
+      .command("upgrade")
+      .description("move to the newest commit of the base ref and layer the requested packages on it"),
+  )
+    .option("--check", "only say whether the base ref moved (exit 77 when there is nothing new)")
+    .option("--preview", "like --check, and print the packages that would be layered")
+    .action(async (o: CommonOpts & { check?: boolean; preview?: boolean }) => {
+      let target: string | null = null;
+      const rebase: LayerOptions["rebase"] = (r, s) => {
+        target = resolveRev(s.repo, r.baseRefspec.replace(/^[^:]*:/, ""), true);
+        if (!target) throw new UsageError(`the base ref ${r.baseRefspec} is not in the repository; pull it first`);
+        return target;
+      };
+      if (o.check || o.preview) {
+        const r = await layer({ sysroot: o.sysroot, osname: o.os, change: (x) => x, rebase, dryRun: true });
+        const moved = target !== null;
+        process.stdout.write(`Base: ${r.plan.base}\n`);
+        if (o.preview) report(r, { ...o, dryRun: true });
+        if (!moved) process.exitCode = 77;
+        return;
+      }
+      await run(o, (x) => x, { rebase });
+    });
+}

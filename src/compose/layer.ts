@@ -1,0 +1,172 @@
+// The layering transaction (`tsostree-pkg install/uninstall/override/reset/upgrade`): the origin of
+// the deployment it starts from, changed by the command → solve against the base's installed set →
+// fetch and import → assemble the layered commit → deploy it with the new origin, the deployment it
+// started from kept for rollback. The sysroot lock is held from the first read to the last write, so
+// two transactions never interleave; a failure at any step leaves no new deployment.
+import { join } from "node:path";
+import type { PkgVersion } from "../packages/index.js";
+import { parseRequest, resolveWithRetry } from "../packages/resolve.js";
+import type { Transaction as SolverTransaction } from "../packages/solver-types.js";
+import { metadataGet } from "../repo/objects.js";
+import { resolveRev } from "../repo/refs.js";
+import { commitDeploymentList, deployTree, simpleDeploymentList } from "../sysroot/deploy.js";
+import type { Deployment } from "../sysroot/deployment.js";
+import { stateroot } from "../sysroot/layout.js";
+import { withLockedSysroot } from "../sysroot/ops.js";
+import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
+import type { AssemblySteps, LayerPackage } from "./assemble.js";
+import { fetchAndImport } from "./fetch-import.js";
+import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
+import { installOrder } from "./order.js";
+import { assembleLayered } from "./steps.js";
+import { baseFacts, loadLayerWorld } from "./world.js";
+
+export class LayerError extends Error {
+  override name = "LayerError";
+}
+
+export interface LayerOptions {
+  sysroot: string;
+  osname?: string;
+  /** What the command does to the request of the deployment it starts from. */
+  change(r: LayerRequest, s: Sysroot): LayerRequest;
+  /** Use this base commit instead of the starting deployment's (upgrade). */
+  rebase?(r: LayerRequest, s: Sysroot): string | null;
+  dryRun?: boolean;
+  recommends?: boolean;
+  /** Requests for packages the base already has are kept (inactive) instead of refused. */
+  allowInactive?: boolean;
+  noScripts?: boolean;
+  refresh?: boolean;
+  progress?(msg: string): void;
+}
+
+export interface LayerPlan {
+  base: string;
+  request: LayerRequest;
+  install: PkgVersion[];
+  /** Requested packages the base already has. */
+  inactive: PkgVersion[];
+}
+
+export interface LayerResult {
+  plan: LayerPlan;
+  /** False when the result equals the deployment it started from (nothing deployed). */
+  changed: boolean;
+  commit?: string;
+  deployment?: Deployment;
+  /** How many packages were downloaded and imported (the rest were in the repo already). */
+  imported: number;
+}
+
+/** The deployment a transaction starts from: the booted one, else the default (first) one. */
+export function startingDeployment(s: Sysroot, osname?: string): Deployment {
+  const os = s.resolveOsname(osname);
+  const d = s.booted?.osname === os ? s.booted : s.deployments.find((x) => x.osname === os);
+  if (!d) throw new LayerError(`no deployment of '${os}' to start from; deploy a base first (tsostree admin deploy)`);
+  return d;
+}
+
+/** The base commit under a deployment's commit: the parent of a layered commit, else itself. */
+export function baseOf(s: Sysroot, csum: string): string {
+  const c = s.repo.loadCommit(csum);
+  const base = metadataGet(c.metadata, "tsostree.base-commit")?.value;
+  return typeof base === "string" ? base : csum;
+}
+
+function refusedChanges(t: SolverTransaction): string[] {
+  return [
+    ...t.upgrade.map((u) => `upgrade base package ${u.from.name} ${u.from.evr} -> ${u.to.evr}`),
+    ...t.remove.map((v) => `remove base package ${v.name} ${v.evr}`),
+  ];
+}
+
+async function plan(s: Sysroot, from: Deployment, o: LayerOptions): Promise<LayerPlan> {
+  const current = parseLayerRequest(from.origin);
+  if (!current)
+    throw new LayerError(
+      `deployment ${from.csum}.${from.deployserial} has no origin refspec; deploy the base with \`tsostree admin deploy --origin-ref\`/a ref first`,
+    );
+  const request = o.change(current, s);
+  const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s, from.csum);
+  if (isPlainBase(request)) return { base, request, install: [], inactive: [] };
+  if (request.localPackages.length || request.replacements.length || request.removals.length)
+    throw new LayerError("local package files and overrides are not supported yet");
+  const facts = baseFacts(s.repo, base);
+  const world = await loadLayerWorld({
+    base: facts,
+    configRoot: s.deploymentDir(from),
+    cacheDir: join(stateroot(s.path, from.osname), "var/cache/tsostree/md"),
+    refresh: o.refresh,
+  });
+  if (!world.repos.length)
+    throw new LayerError(
+      `no package repositories are configured in the deployment's /etc (${facts.kind === "deb" ? "/etc/apt/sources.list, /etc/apt/sources.list.d/" : "/etc/yum.repos.d/"}); add one and retry`,
+    );
+  const t = await resolveWithRetry(world, request.packages.map(parseRequest), { recommends: !!o.recommends });
+  const refused = refusedChanges(t);
+  if (refused.length)
+    throw new LayerError(
+      `layering does not change base packages, but this request would ${refused.join(", ")}; pick another version or use \`override replace\``,
+    );
+  if (t.unchanged.length && !o.allowInactive)
+    throw new LayerError(
+      `${t.unchanged.map((v) => `${v.name} ${v.evr}`).join(", ")} ${t.unchanged.length === 1 ? "is" : "are"} already in the base image; use --allow-inactive to request ${t.unchanged.length === 1 ? "it" : "them"} anyway`,
+    );
+  return { base, request, install: installOrder(world.dialect, t.install), inactive: t.unchanged };
+}
+
+/** Runs one layering transaction under the sysroot lock. */
+export async function layer(o: LayerOptions): Promise<LayerResult> {
+  const progress = o.progress ?? (() => {});
+  return withLockedSysroot(o.sysroot, async (s) => {
+    const from = startingDeployment(s, o.osname);
+    const p = await plan(s, from, o);
+    if (o.dryRun) return { plan: p, changed: false, imported: 0 };
+    let commit = p.base;
+    let imported = 0;
+    if (p.install.length) {
+      const cache = join(stateroot(s.path, from.osname), "var/cache/tsostree/pkgs");
+      const got = await fetchAndImport(s.repo, p.install, cache, progress);
+      imported = got.filter((g) => g.fresh).length;
+      const requested = new Set(p.request.packages.map((r) => parseRequest(r).name));
+      const packages: LayerPackage[] = got.map((g) => ({
+        kind: g.pkg.kind,
+        name: g.pkg.name,
+        evr: g.pkg.evr,
+        arch: g.pkg.arch,
+        commit: g.commit,
+        requested: requested.has(g.pkg.name),
+        replaces: replacedNames(g.pkg),
+      }));
+      progress(`Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`);
+      commit = await assembleLayered(s.repo, p.base, packages, p.request, {
+        noScripts: !!o.noScripts,
+        progress,
+      });
+    }
+    const origin = formatLayerRequest(p.request, from.origin);
+    if (commit === from.csum && origin.toString() === from.origin?.toString())
+      return { plan: p, changed: false, commit, imported };
+    progress("Deploying");
+    const d = await deployTree(s, from.osname, commit, origin, from, null);
+    const after = await commitDeploymentList(s, simpleDeploymentList(s, from.osname, d, from, {}));
+    const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
+    if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
+    return { plan: p, changed: true, commit, deployment: nd, imported };
+  });
+}
+
+/** Names a package declares it may overwrite files of (dpkg Replaces; rpm has none). */
+function replacedNames(v: PkgVersion): string[] {
+  const out: string[] = [];
+  const visit = (d: NonNullable<PkgVersion["relations"]["replaces"]>[number]): void => {
+    if (d.kind === "atom") out.push(d.atom.name);
+    else if ("terms" in d) d.terms.forEach(visit);
+  };
+  for (const d of v.relations.replaces ?? []) visit(d);
+  return out;
+}
+
+export type { AssemblySteps };
+export { resolveRev };
