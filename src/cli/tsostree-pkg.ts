@@ -17,6 +17,7 @@ const COMMANDS: CommandTable = [
   ["status", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["rollback", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["cleanup", async () => (await import("./pkg/deployments.js")).registerDeployments],
+  ["db", async () => (await import("./pkg/db.js")).registerDb],
 ];
 
 const program = new Command("tsostree-pkg")

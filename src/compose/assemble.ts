@@ -8,7 +8,7 @@ import { MutableTree } from "../repo/mtree.js";
 import { type FileMeta, metadataGet, S_IFREG } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
-import { type UnionRecord, unionInto, symlinkReader } from "./union.js";
+import { symlinkReader, type UnionRecord, unionInto } from "./union.js";
 
 export class AssembleError extends Error {
   override name = "AssembleError";
@@ -113,10 +113,7 @@ export async function assemble(o: AssembleOptions): Promise<string> {
       subject: o.subject,
       // The base's time: the same request on the same base gives the same commit.
       timestamp: baseCommit.timestamp,
-      metadata: [
-        ...o.metadata,
-        ...inheritedMetadata(baseCommit.metadata),
-      ],
+      metadata: [...o.metadata, ...inheritedMetadata(baseCommit.metadata)],
       rootTree: tree,
       rootMeta: meta,
     });

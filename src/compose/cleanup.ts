@@ -4,8 +4,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { escapeRefFragment } from "../packages/import.js";
-import { deleteRef, listRefs } from "../repo/refs.js";
 import { prune } from "../repo/prune.js";
+import { deleteRef, listRefs } from "../repo/refs.js";
 import { commitDeploymentList } from "../sysroot/deploy.js";
 import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
@@ -27,10 +27,13 @@ export async function cleanupLayering(path: string, r: CleanupRequest): Promise<
     const dropped = new Set<string>();
     if (r.pending || r.rollback) {
       const booted = s.booted?.osname === os ? s.booted : s.deployments.find((d) => d.osname === os);
-      const q = s.booted?.osname === os ? s.queryDeploymentsFor(os) : {
-        pending: null,
-        rollback: s.deployments.filter((d) => d.osname === os)[1] ?? null,
-      };
+      const q =
+        s.booted?.osname === os
+          ? s.queryDeploymentsFor(os)
+          : {
+              pending: null,
+              rollback: s.deployments.filter((d) => d.osname === os)[1] ?? null,
+            };
       for (const [want, d, what] of [
         [r.pending, q.pending, "pending"],
         [r.rollback, q.rollback, "rollback"],
@@ -59,7 +62,9 @@ export async function cleanupLayering(path: string, r: CleanupRequest): Promise<
         n++;
       }
       const pr = await prune(s.repo, { refsOnly: true });
-      messages.push(`Removed ${n} unused package commit ref${n === 1 ? "" : "s"}; pruned ${pr.pruned} objects`);
+      messages.push(
+        `Removed ${n} unused package commit ref${n === 1 ? "" : "s"}; pruned ${pr.pruned} objects`,
+      );
     }
     if (r.repomd) {
       rmSync(join(stateroot(s.path, os), "var/cache/tsostree/md"), { recursive: true, force: true });

@@ -49,7 +49,9 @@ async function download(pkg: PkgVersion, cacheDir: string): Promise<string> {
   try {
     const r = await fetchUrl(url);
     if (r.status === 404)
-      throw new PackageFetchError(`${url}: not found (404); the repository index is stale: refresh it and retry`);
+      throw new PackageFetchError(
+        `${url}: not found (404); the repository index is stale: refresh it and retry`,
+      );
     body = r.body;
   } catch (e) {
     if (e instanceof FetchError) throw new PackageFetchError(`cannot download ${pkg.name}: ${e.message}`);
@@ -63,7 +65,9 @@ async function download(pkg: PkgVersion, cacheDir: string): Promise<string> {
   const c = loc.checksum;
   if (c) {
     const algo = c.algo.toLowerCase().replace(/^sha(\d+)$/, "sha$1");
-    const got = createHash(algo === "md5sum" ? "md5" : algo).update(body).digest("hex");
+    const got = createHash(algo === "md5sum" ? "md5" : algo)
+      .update(body)
+      .digest("hex");
     if (got !== c.hex.toLowerCase())
       throw new PackageFetchError(
         `${pkg.name} ${pkg.evr}: ${c.algo} mismatch (index ${c.hex}, downloaded ${got}); the repository is inconsistent or tampered with — nothing was installed`,

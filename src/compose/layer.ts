@@ -16,8 +16,8 @@ import { withLockedSysroot } from "../sysroot/ops.js";
 import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
 import type { AssemblySteps, LayerPackage } from "./assemble.js";
 import { fetchAndImport } from "./fetch-import.js";
-import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
 import { installOrder } from "./order.js";
+import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
 import { assembleLayered } from "./steps.js";
 import { baseFacts, loadLayerWorld } from "./world.js";
 
@@ -63,7 +63,10 @@ export interface LayerResult {
 export function startingDeployment(s: Sysroot, osname?: string): Deployment {
   const os = s.resolveOsname(osname);
   const d = s.booted?.osname === os ? s.booted : s.deployments.find((x) => x.osname === os);
-  if (!d) throw new LayerError(`no deployment of '${os}' to start from; deploy a base first (tsostree admin deploy)`);
+  if (!d)
+    throw new LayerError(
+      `no deployment of '${os}' to start from; deploy a base first (tsostree admin deploy)`,
+    );
   return d;
 }
 
@@ -139,7 +142,9 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
         requested: requested.has(g.pkg.name),
         replaces: replacedNames(g.pkg),
       }));
-      progress(`Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`);
+      progress(
+        `Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`,
+      );
       commit = await assembleLayered(s.repo, p.base, packages, p.request, {
         noScripts: !!o.noScripts,
         progress,

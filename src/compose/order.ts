@@ -33,7 +33,8 @@ export function installOrder(_dialect: Dialect, pkgs: readonly PkgVersion[]): Pk
     if (state.has(v)) return;
     state.set(v, "visiting");
     const names = new Set<string>();
-    for (const d of [...(v.relations["pre-depends"] ?? []), ...(v.relations.depends ?? [])]) atomNames(d, names);
+    for (const d of [...(v.relations["pre-depends"] ?? []), ...(v.relations.depends ?? [])])
+      atomNames(d, names);
     for (const n of [...names].sort()) for (const dep of byName.get(n) ?? []) if (dep !== v) visit(dep);
     state.set(v, "done");
     out.push(v);

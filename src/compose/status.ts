@@ -88,7 +88,9 @@ export function formatPkgStatus(list: PkgDeploymentStatus[], booted: boolean, ve
     if (verbose && st.layeredPackages.length)
       out += line(
         "Installed",
-        st.layeredPackages.map((p) => `${p.name}-${p.version}.${p.arch}`).join("\n" + " ".repeat(LABEL_WIDTH + 2)),
+        st.layeredPackages
+          .map((p) => `${p.name}-${p.version}.${p.arch}`)
+          .join("\n" + " ".repeat(LABEL_WIDTH + 2)),
       );
     if (!st.scripts) out += line("Scripts", "not run (--no-scripts)");
     if (st.unlocked !== "none") out += line("Unlocked", st.unlocked);

@@ -4,8 +4,9 @@
 // directory that meets a symlink to a directory in the root (merged /usr: `lib -> usr/lib`) goes
 // through the symlink. A file that another package or the base already has with other content is a
 // conflict the caller decides on (dpkg's Replaces, rpm's identical files).
-import { S_IFLNK, S_IFMT } from "../repo/objects.js";
+
 import type { MutableTree } from "../repo/mtree.js";
+import { S_IFLNK, S_IFMT } from "../repo/objects.js";
 
 export class UnionError extends Error {
   override name = "UnionError";

@@ -4,8 +4,8 @@
 // transaction starts from the base and a package dropped from the request really goes.
 import { loadAptWorld } from "../../backends/deb/apt-world.js";
 import { loadRpmWorld } from "../../backends/rpm/rpmmd-world.js";
-import type { PackageKind } from "../packages/model.js";
 import { MetadataCache } from "../packages/metadata-cache.js";
+import type { PackageKind } from "../packages/model.js";
 import type { World } from "../packages/resolve.js";
 import type { Repo } from "../repo/repo.js";
 import { lookupPath, PathNotFoundError, rootEntry } from "../repo/walk.js";
@@ -50,7 +50,9 @@ export function baseFacts(repo: Repo, base: string): BaseFacts {
 
 /** dpkg's name for this machine's architecture (the backends translate it for rpm). */
 export function nativeArch(): string {
-  return ({ x64: "amd64", arm64: "arm64", ia32: "i386" } as Record<string, string>)[process.arch] ?? process.arch;
+  return (
+    ({ x64: "amd64", arm64: "arm64", ia32: "i386" } as Record<string, string>)[process.arch] ?? process.arch
+  );
 }
 
 export interface LayerWorldOptions {

@@ -69,10 +69,12 @@ function report(r: LayerResult, o: CommonOpts): void {
   }
   if (list.length) process.stdout.write(`Layered packages:\n${list.join("\n")}\n`);
   const d = r.deployment!;
-  process.stdout.write(`Deployed ${d.osname} ${d.csum}.${d.deployserial} as the default for the next boot.\n`);
+  process.stdout.write(
+    `Deployed ${d.osname} ${d.csum}.${d.deployserial} as the default for the next boot.\n`,
+  );
   process.stdout.write(
     isRealRoot(o.sysroot)
-      ? "Run \"systemctl reboot\" to start using it.\n"
+      ? 'Run "systemctl reboot" to start using it.\n'
       : `Boot it with \`tsostree admin boot --sysroot=${o.sysroot}\`.\n`,
   );
 }
@@ -98,7 +100,9 @@ export function registerLayer(program: Command): void {
           for (const p of pkgs) {
             if (have.has(nameOf(p))) {
               if (o.idempotent) continue;
-              throw new UsageError(`${nameOf(p)} is already requested; see \`tsostree-pkg status\` (or pass --idempotent)`);
+              throw new UsageError(
+                `${nameOf(p)} is already requested; see \`tsostree-pkg status\` (or pass --idempotent)`,
+              );
             }
             have.add(nameOf(p));
             added.push(p);
@@ -152,7 +156,8 @@ export function registerLayer(program: Command): void {
       let target: string | null = null;
       const rebase: LayerOptions["rebase"] = (r, s) => {
         target = resolveRev(s.repo, r.baseRefspec.replace(/^[^:]*:/, ""), true);
-        if (!target) throw new UsageError(`the base ref ${r.baseRefspec} is not in the repository; pull it first`);
+        if (!target)
+          throw new UsageError(`the base ref ${r.baseRefspec} is not in the repository; pull it first`);
         return target;
       };
       if (o.check || o.preview) {
