@@ -321,7 +321,10 @@ class Checkout {
     }
     if (this.hardlink) {
       const v = this.linker.verdict(csum);
-      if (v === "ENOENT") return this.placeStaged(csum, path);
+      if (v === "ENOENT") {
+        this.placeStaged(csum, path);
+        return;
+      }
       if (v === "link" && this.linkNow(csum, path)) return;
     }
     this.copy(this.repo.loadFile(csum), path);

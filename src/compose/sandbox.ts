@@ -1,0 +1,266 @@
+// Running commands (maintainer scripts) against a tree that is not committed yet, and capturing what
+// they change. The tree is checked out by hardlinks into REPO/tmp and used as the read-only lower
+// layer of an overlayfs; every write lands in the upper dir, so no hardlinked object is ever
+// written (DESIGN.md #4), and the upper dir is exactly the change set (upper.ts applies it).
+// bubblewrap 0.8 cannot mount an overlay itself, so a driver shell script runs in its own mount
+// namespace (`unshare -m`; unprivileged `unshare -Urm` with overlay's `userxattr`), mounts the
+// overlay once and runs every step through bwrap with the overlay as /, `usr/etc` as /etc and a
+// scratch /var whose package databases point back into /usr, stopping at the first failure.
+import { spawn, spawnSync } from "node:child_process";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { checkoutTree } from "../repo/checkout.js";
+import { MemoryTreeSink } from "../repo/memory-sink.js";
+import type { MutableTree } from "../repo/mtree.js";
+import { RepoError } from "../repo/repo.js";
+import type { StagingScope, Transaction } from "../repo/transaction.js";
+import { applyUpper, type UpperStats } from "./upper.js";
+
+export class SandboxError extends RepoError {
+  override name = "SandboxError";
+}
+
+/** One command run inside the sandbox. */
+export interface SandboxStep {
+  /** What the step is, for messages: "cron postinst". */
+  label: string;
+  /** Command and arguments, as seen inside the sandbox. */
+  argv: string[];
+  env: Record<string, string>;
+  stdin?: string;
+}
+
+/** A file placed read-only at /run/tsostree/NAME inside the sandbox (scripts to execute). */
+export interface SandboxFile {
+  name: string;
+  data: string | Buffer;
+  mode?: number;
+}
+
+export interface StepResult {
+  label: string;
+  /** Exit status (128 + signal for a signal); -1 when it never ran because the sandbox failed. */
+  status: number;
+  /** Everything it wrote to stdout and stderr, interleaved. */
+  output: string;
+}
+
+export interface SandboxResult {
+  /** The steps that ran, in order; the last one failed when `failed` is set. */
+  results: StepResult[];
+  failed: StepResult | null;
+  /** What was applied to the tree (null when a step failed: then nothing was). */
+  changes: UpperStats | null;
+  /**
+   * Holds the dirtrees of the tree as it was checked out: call `memory.flush(root)` after writing
+   * the final tree to the transaction, so the ones it still references are staged too.
+   */
+  memory: MemoryTreeSink;
+}
+
+/** Where scripts and files given to the sandbox appear inside it. */
+export const SANDBOX_FILES = "/run/tsostree";
+
+const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Kept as rpm-ostree keeps them for scripts run as root: file ownership and modes, users, no admin. */
+const CAPS = [
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_DAC_READ_SEARCH",
+  "CAP_FOWNER",
+  "CAP_FSETID",
+  "CAP_KILL",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETPCAP",
+  "CAP_SETFCAP",
+  "CAP_SYS_CHROOT",
+  "CAP_AUDIT_WRITE",
+];
+
+/** Mount points inside the sandbox root: their copy in the upper dir is bwrap's, not a script's. */
+const MOUNT_POINTS = ["dev", "proc", "tmp", "run", "var", "etc"];
+
+/** dpkg's services policy for chroots: start nothing (exit 101 = action forbidden). */
+const POLICY_RC_D = "usr/sbin/policy-rc.d";
+
+/** Lines of output kept for a step. */
+const OUTPUT_MAX = 256 * 1024;
+
+/**
+ * Runs `steps` in order against `tree` (as it is now, with everything staged in `writer`'s
+ * transaction) and applies what they changed to `tree` through `writer`. A step that exits non-zero
+ * stops the run; the tree is then unchanged. Scratch directories are removed whatever happens.
+ */
+export async function runSandboxed(
+  writer: Transaction | StagingScope,
+  tree: MutableTree,
+  steps: SandboxStep[],
+  files: SandboxFile[] = [],
+): Promise<SandboxResult> {
+  const tx = "tx" in writer ? writer.tx : writer;
+  const repo = tx.repo;
+  if (repo.mode !== "bare" && repo.mode !== "bare-user")
+    throw new SandboxError(`scripts need a bare or bare-user repository, not ${repo.mode}`);
+  const unprivileged = repo.mode === "bare-user";
+  if (!unprivileged && process.geteuid?.() !== 0)
+    throw new SandboxError(
+      "scripts in a bare repository must run as root; run as root or use a bare-user repository",
+    );
+  const memory = new MemoryTreeSink(writer);
+  const root = tree.write(memory);
+  mkdirSync(repo.tmpDir(), { recursive: true });
+  const scratch = mkdtempSync(join(repo.tmpDir(), "scripts-"));
+  try {
+    const lower = join(scratch, "lower");
+    await checkoutTree(repo, memory, root, lower, { userMode: unprivileged });
+    for (const d of ["upper", "work", "mnt", "log", "files"]) mkdirSync(join(scratch, d), { mode: 0o700 });
+    makeScratchVar(join(scratch, "var"));
+    for (const f of files) writeFileSync(join(scratch, "files", f.name), f.data, { mode: f.mode ?? 0o755 });
+    const skip = new Set(MOUNT_POINTS);
+    const policy = !existsSync(join(lower, POLICY_RC_D)) && existsSync(join(lower, "usr/sbin"));
+    if (policy) {
+      writeFileSync(join(scratch, "policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+      skip.add(POLICY_RC_D);
+    }
+    const hasEtc = existsSync(join(lower, "usr/etc"));
+    const driver = driverScript(steps, { scratch, unprivileged, policy, hasEtc });
+    for (const [i, s] of steps.entries()) writeFileSync(join(scratch, "log", `in.${i}`), s.stdin ?? "");
+    writeFileSync(join(scratch, "driver.sh"), driver);
+    const runner = unprivileged ? ["-Urm"] : ["-m", "--propagation", "private"];
+    const { status, stderr } = await spawnCollect(
+      "unshare",
+      [...runner, "sh", join(scratch, "driver.sh")],
+      scratch,
+    );
+    if (status !== 0)
+      throw new SandboxError(`the script sandbox could not start (exit ${status}): ${lastLines(stderr, 5)}`);
+    const results = collect(scratch, steps);
+    const failed = results.find((r) => r.status !== 0) ?? null;
+    if (failed) return { results, failed, changes: null, memory };
+    const uid = process.geteuid?.() ?? 0;
+    const gid = process.getegid?.() ?? 0;
+    const changes = await applyUpper(join(scratch, "upper"), tree, writer, {
+      lower,
+      skip,
+      unprivileged: unprivileged ? { uid, gid } : undefined,
+    });
+    return { results, failed: null, changes, memory };
+  } finally {
+    removeScratch(scratch);
+  }
+}
+
+/** /var inside the sandbox: scratch, except the package databases, which live in /usr. */
+function makeScratchVar(v: string): void {
+  for (const d of ["lib", "cache", "log", "tmp", "spool", "backups", "mail", "local", "opt"])
+    mkdirSync(join(v, d), { recursive: true, mode: 0o755 });
+  symlinkSync("../../usr/share/dpkg/database", join(v, "lib/dpkg"));
+  symlinkSync("../../usr/lib/sysimage/rpm", join(v, "lib/rpm"));
+  symlinkSync("../run", join(v, "run"));
+  symlinkSync("../run/lock", join(v, "lock"));
+  chownSync(v, process.geteuid?.() ?? 0, process.getegid?.() ?? 0);
+}
+
+/** Single-quotes a word for sh. */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function driverScript(
+  steps: SandboxStep[],
+  o: { scratch: string; unprivileged: boolean; policy: boolean; hasEtc: boolean },
+): string {
+  // Relative paths: overlay's option string cannot hold a comma or colon of an absolute path.
+  // metacopy=off: a chmod must copy the data up too, or the upper file would have none. Renaming
+  // a lower directory then fails with EXDEV (redirect_dir off; userxattr implies "nofollow"),
+  // and mv copies instead, which the upper dir records as an opaque new directory.
+  const opts = `lowerdir=lower,upperdir=upper,workdir=work,metacopy=off${o.unprivileged ? ",userxattr" : ",redirect_dir=off,index=off"}`;
+  const at = (name: string) => shq(join(o.scratch, name));
+  const bw = [
+    "bwrap",
+    `--bind ${at("mnt")} /`,
+    o.hasEtc ? `--bind ${at("mnt/usr/etc")} /etc` : "",
+    `--dev /dev --proc /proc --tmpfs /tmp --tmpfs /run --bind ${at("var")} /var`,
+    `--ro-bind ${at("files")} ${SANDBOX_FILES}`,
+    o.policy ? `--ro-bind ${at("policy-rc.d")} /${POLICY_RC_D}` : "",
+    "--unshare-net --unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try --die-with-parent",
+    "--cap-drop ALL",
+    ...CAPS.map((c) => `--cap-add ${c}`),
+    "--clearenv",
+    `--setenv PATH ${PATH}`,
+    "--chdir /",
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const lines = [
+    "set -u",
+    `cd ${shq(o.scratch)} || exit 90`,
+    `mount -t overlay overlay -o ${opts} mnt || exit 91`,
+  ];
+  steps.forEach((s, i) => {
+    const env = Object.entries(s.env)
+      .map(([k, v]) => `--setenv ${shq(k)} ${shq(v)}`)
+      .join(" ");
+    const argv = s.argv.map(shq).join(" ");
+    lines.push(
+      `${bw} ${env} -- ${argv} <log/in.${i} >log/out.${i} 2>&1; echo $? >log/rc.${i}`,
+      `[ "$(cat log/rc.${i})" = 0 ] || exit 0`,
+    );
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+function collect(scratch: string, steps: SandboxStep[]): StepResult[] {
+  const out: StepResult[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const rc = join(scratch, "log", `rc.${i}`);
+    if (!existsSync(rc)) break;
+    const status = Number(readFileSync(rc, "utf8").trim());
+    let output = readFileSync(join(scratch, "log", `out.${i}`), "utf8");
+    if (output.length > OUTPUT_MAX) output = output.slice(-OUTPUT_MAX);
+    out.push({ label: steps[i]!.label, status: Number.isNaN(status) ? -1 : status, output });
+    if (status !== 0) break;
+  }
+  return out;
+}
+
+export function lastLines(text: string, n: number): string {
+  return text.trimEnd().split("\n").slice(-n).join("\n");
+}
+
+function spawnCollect(cmd: string, args: string[], cwd: string): Promise<{ status: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr.on("data", (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-16384);
+    });
+    p.on("error", (e) => reject(new SandboxError(`cannot run ${cmd}: ${e.message}; install util-linux`)));
+    p.on("close", (code, signal) => resolve({ status: code ?? 128 + (signal ? 9 : 0), stderr }));
+  });
+}
+
+/** The scratch dir; an overlay work dir keeps a 0000 "work" subdir that rm must be allowed into. */
+function removeScratch(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    spawnSyncQuiet("chmod", ["-R", "u+rwx", dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnSyncQuiet(cmd: string, args: string[]): void {
+  spawnSync(cmd, args, { stdio: "ignore" });
+}
