@@ -9,6 +9,7 @@ import type {
 import {
   type DebControl,
   debConffiles,
+  debControlFiles,
   debMeta,
   debScripts,
   debTriggers,
@@ -71,5 +72,6 @@ function debInfo(path: string, control: DebControl, files: PackageFile[]): Packa
     scripts: debScripts(control),
     triggers: debTriggers(control),
     conffiles: debConffiles(control),
+    native: { controlFiles: debControlFiles(control) },
   };
 }

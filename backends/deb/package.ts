@@ -205,7 +205,7 @@ export function debScripts(c: DebControl): Script[] {
     if (!b) continue;
     const body = b.toString("utf8");
     const m = /^#!\s*(\S.*)$/m.exec(body.split("\n", 1)[0]);
-    out.push({ phase, interpreter: m ? m[1].trim() : "", body });
+    out.push({ phase, interpreter: m ? m[1].trim() : "", body, executable: true });
   }
   return out;
 }
@@ -222,6 +222,11 @@ export function debTriggers(c: DebControl): Trigger[] {
     if (kind && condition) out.push({ kind, condition });
   }
   return out;
+}
+
+/** Every control.tar member (the directory aside) as dpkg copies them into its info database. */
+export function debControlFiles(c: DebControl): [string, Buffer][] {
+  return [...c.members].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function debConffiles(c: DebControl): string[] {

@@ -2,6 +2,7 @@
 import { PackageFormatError } from "../../src/packages/errors.js";
 import type { OpenedPackage, PackageBackend, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
 import { rpmFiles } from "./files.js";
+import { rpmdbHeader } from "./header-write.js";
 import { rpmMeta, rpmScripts, rpmTriggers } from "./meta.js";
 import { LEAD_MAGIC, openRpm, payloadDigest, type RpmLayout, verifyPayloadDigest } from "./package.js";
 import { rpmPayload } from "./payload.js";
@@ -21,6 +22,7 @@ export function rpmInfo(l: RpmLayout): PackageInfo {
       scripts: rpmScripts(l.header),
       triggers: rpmTriggers(l.header),
       conffiles: list.files.filter((f) => f.config).map((f) => f.path),
+      native: { header: rpmdbHeader(l.sig.blob, l.header.blob) },
     };
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;

@@ -111,8 +111,10 @@ async function importOpened(
   const base = { file: path, ref, kind: info.kind, name: info.name, version, arch: info.arch, sha256 };
   const existing = readRef(tx.repo, ref);
   if (existing) {
-    const known = metadataGet(tx.repo.loadCommit(existing).metadata, "tsostree.pkg.sha256")?.value;
-    if (known === sha256) {
+    const meta = tx.repo.loadCommit(existing).metadata;
+    const known = metadataGet(meta, "tsostree.pkg.sha256")?.value;
+    // A commit of an older format lacks what layering needs: the package is imported again.
+    if (known === sha256 && metadataGet(meta, "tsostree.pkg.format")?.value === PACKAGE_COMMIT_FORMAT) {
       opened.close();
       return { ...base, commit: existing, unchanged: true, files: 0 };
     }
@@ -236,6 +238,20 @@ async function drain(data: PayloadEntry["data"]): Promise<void> {
   if (data && !Buffer.isBuffer(data)) for await (const _ of data) void _;
 }
 
+/**
+ * Version of what a package commit carries (`tsostree.pkg.format`): 2 added the script bodies, the
+ * triggers and the native database record (deb control members, rpm header).
+ */
+export const PACKAGE_COMMIT_FORMAT = 2;
+
+/**
+ * A GVariant string cannot hold NUL, which a compiled maintainer script does; its exact bytes stay in
+ * the native record (deb-control), so the text form marks them instead of failing the import.
+ */
+function textOf(s: string): string {
+  return s.includes("\0") ? s.replaceAll("\0", "\uFFFD") : s;
+}
+
 function commitMetadata(
   info: PackageInfo,
   version: string,
@@ -266,8 +282,31 @@ function commitMetadata(
         owners.map((o) => [o.path, o.user, o.group]),
       ),
     ],
+    [
+      "tsostree.pkg.script-bodies",
+      Variant.of(
+        "a(sss)",
+        info.scripts.map((s) => [s.phase, s.executable ? "" : s.interpreter, textOf(s.body)]),
+      ),
+    ],
+    [
+      "tsostree.pkg.triggers",
+      Variant.of(
+        "a(ssss)",
+        info.triggers.map((t) => [
+          t.kind,
+          t.condition,
+          t.script && !t.script.executable ? t.script.interpreter : "",
+          textOf(t.script?.body ?? ""),
+        ]),
+      ),
+    ],
+    ["tsostree.pkg.format", Variant.of("u", PACKAGE_COMMIT_FORMAT)],
     ["version", Variant.of("s", version)],
   ];
+  const native = info.native;
+  if (native?.controlFiles) m.push(["tsostree.pkg.deb-control", Variant.of("a(say)", native.controlFiles)]);
+  if (native?.header) m.push(["tsostree.pkg.rpm-header", Variant.of("ay", native.header)]);
   return m;
 }
 

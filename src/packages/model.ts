@@ -83,6 +83,11 @@ export interface Script {
   phase: string;
   interpreter: string;
   body: string;
+  /**
+   * The package manager runs the script file itself (dpkg's maintainer scripts); `interpreter` is then
+   * only what its #! line names. Otherwise the script is fed to `interpreter` (rpm scriptlets).
+   */
+  executable?: boolean;
 }
 
 export interface Trigger {
@@ -119,12 +124,24 @@ export interface PackageMeta {
   extra?: Record<string, string>;
 }
 
+/**
+ * What the native package manager keeps in its own database for an installed package, read with the
+ * metadata, so that database can be written later without the package file.
+ */
+export interface NativeRecord {
+  /** Members of the control area (deb: control.tar: "control", "md5sums", "postinst"…), sorted by name. */
+  controlFiles?: [string, Buffer][];
+  /** The header as the package database stores it (rpm: main header with the signature tags merged, no magic). */
+  header?: Buffer;
+}
+
 /** A fully read package file: its metadata plus everything the payload will carry. */
 export interface PackageInfo extends PackageMeta {
   files: PackageFile[];
   scripts: Script[];
   triggers: Trigger[];
   conffiles: string[];
+  native?: NativeRecord;
 }
 
 /** One payload entry, streamed in archive order. `data` is only set for regular files. */
