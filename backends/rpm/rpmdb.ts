@@ -1,24 +1,13 @@
 // The installed set of an rpm tree from rpmdb.sqlite (rpm ≥ 4.16) without running rpm: each row of
 // the Packages table is one exported header blob.
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
+import { Sqlite, sqliteFromBytes } from "../../src/packages/pkgdb-sqlite.js";
 import { rpmPaths } from "./files.js";
 import { HEADER_MAGIC, RpmHeader } from "./header.js";
 import { rpmMeta } from "./meta.js";
 import { parseRpmRich } from "./relations.js";
 import { RpmPackageSet, type RpmRecord } from "./rpmmd-packageset.js";
-
-// better-sqlite3 ships no types; this is the sliver of its API used here.
-interface SqliteDb {
-  prepare(sql: string): { all(): unknown[] };
-  close(): void;
-}
-type SqliteCtor = new (
-  path: string | Buffer,
-  opts?: { readonly: boolean; fileMustExist: boolean },
-) => SqliteDb;
-const Database = createRequire(import.meta.url)("better-sqlite3") as SqliteCtor;
 
 export class RpmdbError extends Error {
   override name = "RpmdbError";
@@ -42,15 +31,18 @@ function withMagic(blob: Buffer): Buffer {
     : Buffer.concat([HEADER_MAGIC, Buffer.alloc(4), blob]);
 }
 
-/** The installed set from an rpmdb.sqlite file, or from its bytes (a commit's copy). */
-export function readRpmdb(source: string | Buffer): RpmPackageSet {
+/**
+ * The headers of an rpmdb.sqlite file, or of its bytes (a commit's copy), in install order;
+ * gpg-pubkey pseudo-packages included.
+ */
+export function rpmdbHeaders(source: string | Buffer): RpmHeader[] {
   const path = typeof source === "string" ? source : "rpmdb.sqlite";
   let rows: { hnum: number; blob: Buffer }[];
   try {
     const db =
       typeof source === "string"
-        ? new Database(source, { readonly: true, fileMustExist: true })
-        : new Database(source);
+        ? new Sqlite(source, { readonly: true, fileMustExist: true })
+        : sqliteFromBytes(source);
     try {
       rows = db.prepare("SELECT hnum, blob FROM Packages ORDER BY hnum").all() as typeof rows;
     } finally {
@@ -61,9 +53,13 @@ export function readRpmdb(source: string | Buffer): RpmPackageSet {
       `cannot read rpmdb ${path}: ${(e as Error).message}; pass --rpmdb=PATH to an rpmdb.sqlite (rpm ≥ 4.16)`,
     );
   }
-  const records: RpmRecord[] = rows
-    .map((r) => {
-      const h = new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`);
+  return rows.map((r) => new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`));
+}
+
+/** The installed set from an rpmdb.sqlite file, or from its bytes (a commit's copy). */
+export function readRpmdb(source: string | Buffer): RpmPackageSet {
+  const records: RpmRecord[] = rpmdbHeaders(source)
+    .map((h) => {
       const m = rpmMeta(h);
       return {
         name: m.name,
