@@ -2,12 +2,13 @@
 // an ostree layout), then the native package database, the scripts, our package database, and the
 // commit (parent: the base). Everything is staged in one repo transaction: any failure before the
 // end aborts it and leaves the repo as it was.
-import { Variant } from "../gvariant/index.js";
+import type { Variant } from "../gvariant/index.js";
 import { writeCommitObject } from "../repo/commit.js";
 import { MutableTree } from "../repo/mtree.js";
 import { type FileMeta, metadataGet, S_IFREG } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
+import { type RelocateResult, writeRelocation } from "./relocate.js";
 import { symlinkReader, type UnionRecord, unionInto } from "./union.js";
 
 export class AssembleError extends Error {
@@ -43,8 +44,8 @@ export interface AssemblyContext {
 
 /** The pluggable steps of an assembly, in the order they run. */
 export interface AssemblySteps {
-  /** Moves a package tree's paths to where an ostree tree keeps them; returns tmpfiles lines. */
-  relocate?(pkg: LayerPackage, tree: MutableTree, tx: Transaction): string[];
+  /** Moves a package tree's paths to where an ostree tree keeps them (what /var needs: tmpfiles). */
+  relocate?(pkg: LayerPackage, tree: MutableTree, tx: Transaction): RelocateResult;
   /** Who owns `path` in the base (for conflict messages), or null. */
   baseOwner?(path: string): string | null;
   after: ((ctx: AssemblyContext) => void | Promise<void>)[];
@@ -73,11 +74,11 @@ export async function assemble(o: AssembleOptions): Promise<string> {
     const symlinkTarget = symlinkReader((c) => o.repo.loadFile(c));
     const owner = new Map<string, string>();
     const records: UnionRecord[] = [];
-    const tmpfiles: [string, string[]][] = [];
+    const relocations: RelocateResult[] = [];
     for (const pkg of o.packages) {
       const tree = MutableTree.fromCommit(tx, pkg.commit);
-      const lines = o.steps.relocate?.(pkg, tree, tx) ?? [];
-      if (lines.length) tmpfiles.push([pkg.name, lines]);
+      const moved = o.steps.relocate?.(pkg, tree, tx);
+      if (moved) relocations.push(moved);
       const rec = unionInto(root, tree, {
         symlinkTarget,
         onFileConflict(path, _had, _csum) {
@@ -103,8 +104,7 @@ export async function assemble(o: AssembleOptions): Promise<string> {
       },
       progress,
     };
-    for (const [name, lines] of tmpfiles)
-      ctx.putFile(`usr/lib/tmpfiles.d/tsostree-pkg-${name}.conf`, Buffer.from(`${lines.join("\n")}\n`));
+    for (const r of relocations) writeRelocation(tx, root, r);
     for (const step of o.steps.after) await step(ctx);
     const { tree, meta } = root.write(tx);
     const baseCommit = o.repo.loadCommit(o.base);
@@ -135,5 +135,3 @@ function inheritedMetadata(meta: [string, Variant][]): [string, Variant][] {
   }
   return out;
 }
-
-export { Variant };

@@ -3,9 +3,15 @@
 // and the commit metadata that `status` and `db` read without a checkout.
 import { createHash } from "node:crypto";
 import { Variant } from "../gvariant/index.js";
+import { PKGDB_PATH, PackageDb } from "../packages/pkgdb.js";
+import { readPackageDb } from "../packages/pkgdb-repo.js";
 import type { Repo } from "../repo/repo.js";
-import { type AssemblySteps, assemble, type LayerPackage } from "./assemble.js";
+import type { Transaction } from "../repo/transaction.js";
+import { type AssemblyContext, type AssemblySteps, assemble, type LayerPackage } from "./assemble.js";
 import type { LayerRequest } from "./origin.js";
+import { type PackageCommitMeta, readPackageMeta } from "./package-meta.js";
+import { layeredRecord } from "./records.js";
+import { relocateTree } from "./relocate.js";
 
 export interface LayeredOptions {
   noScripts: boolean;
@@ -18,6 +24,33 @@ export function packageSetDigest(pkgs: readonly LayerPackage[]): string {
   return createHash("sha256").update(lines.join("")).digest("hex");
 }
 
+/** Relocation reads through the transaction (it sees staged objects) and the repo's file objects. */
+function relocationStore(repo: Repo, tx: Transaction) {
+  return {
+    loadCommit: (c: string) => tx.loadCommit(c),
+    loadDirTree: (c: string) => tx.loadDirTree(c),
+    loadDirMeta: (c: string) => tx.loadDirMeta(c),
+    loadFile: (c: string) => repo.loadFile(c),
+    writeContentSync: tx.writeContentSync.bind(tx),
+  };
+}
+
+/** Our package database: the base's records plus one per layered package. */
+function packageDbStep(baseDb: PackageDb | null, metas: Map<string, PackageCommitMeta>) {
+  return (ctx: AssemblyContext): void => {
+    const db = baseDb ?? PackageDb.create();
+    try {
+      const fileMeta = (c: string) => ctx.repo.loadFile(c).meta;
+      ctx.packages.forEach((p, i) => {
+        db.add(layeredRecord(metas.get(p.commit)!, p.commit, ctx.records[i]!, p.requested, fileMeta));
+      });
+      ctx.putFile(PKGDB_PATH, db.serialize());
+    } finally {
+      db.close();
+    }
+  };
+}
+
 export async function assembleLayered(
   repo: Repo,
   base: string,
@@ -25,7 +58,13 @@ export async function assembleLayered(
   request: LayerRequest,
   o: LayeredOptions,
 ): Promise<string> {
-  const steps: AssemblySteps = { after: [] };
+  const metas = new Map(packages.map((p) => [p.commit, readPackageMeta(repo, p.commit)]));
+  const baseDb = readPackageDb(repo, base);
+  const steps: AssemblySteps = {
+    relocate: (pkg, tree, tx) => relocateTree(tree, relocationStore(repo, tx), { name: pkg.name }),
+    baseOwner: (path) => baseDb?.owners(path)[0]?.name ?? null,
+    after: [packageDbStep(baseDb, metas)],
+  };
   const layered = packages.map((p) => [p.name, p.evr, p.arch]);
   return assemble({
     repo,

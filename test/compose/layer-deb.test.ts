@@ -1,0 +1,175 @@
+// End to end on Debian: a debootstrap minbase composed into a base, deployed into a sandbox sysroot,
+// then `tsostree-pkg install strace` from a local signed apt repository of real Debian packages,
+// checked against apt-get -s, dpkg-query, the real ostree and by running strace; rollback and
+// uninstall. Needs root (the minbase tree and a bare repo keep real owners), as CI runs it.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it, type TestContext } from "node:test";
+import { ostree, projectRoot, run, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
+import { sysScratch } from "../sysroot/fixture.js";
+import { type AptRepo, aptGetSimulateInstall, installAptSource, makeAptRepo } from "./apt-fixture.js";
+
+const MINBASE = join(projectRoot, "fixtures/out/minbase");
+const DEBS = join(projectRoot, "fixtures/out/debs");
+const OS = "debian";
+const REF = "debian/bookworm";
+
+interface Ctx {
+  dir: string;
+  sysroot: string;
+  repo: string;
+  apt: AptRepo;
+}
+
+function ok(r: { status: number; stdout: string; stderr: string }, what: string): string {
+  assert.equal(r.status, 0, `${what} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+function pkg(ctx: Ctx, ...args: string[]) {
+  return tsostreePkg([...args, `--sysroot=${ctx.sysroot}`]);
+}
+
+function statusJson(ctx: Ctx) {
+  return JSON.parse(ok(pkg(ctx, "status", "--json"), "status")) as {
+    deployments: {
+      checksum: string;
+      serial: number;
+      baseCommit: string;
+      requestedPackages: string[];
+      layeredPackages: { name: string; version: string; arch: string }[];
+    }[];
+  };
+}
+
+function deployDir(ctx: Ctx, d: { checksum: string; serial: number }): string {
+  return join(ctx.sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
+}
+
+/** Why this machine cannot run the test, or null. */
+function missing(): string | null {
+  if (process.getuid?.() !== 0) return "needs root (the minbase tree keeps real owners): run the tests as root, as CI does";
+  if (!existsSync(join(MINBASE, ".complete"))) return "no minbase tree: run `sudo bash fixtures/minbase.sh`";
+  if (!existsSync(DEBS) || !readdirSync(DEBS).some((f) => f.startsWith("strace_")))
+    return "no Debian packages: run `bash fixtures/fetch-debian-packages.sh`";
+  return null;
+}
+
+function setup(): Ctx {
+  const dir = sysScratch({ after });
+  const sysroot = join(dir, "sysroot");
+  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
+  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
+  const repo = join(sysroot, "ostree/repo");
+  ok(tsostreePkg(["compose", "rootfs", MINBASE, `--repo=${repo}`, `--branch=${REF}`]), "compose rootfs");
+  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const debs = readdirSync(DEBS)
+    .filter((f) => f.endsWith(".deb"))
+    .map((f) => join(DEBS, f));
+  const apt = makeAptRepo(dir, debs);
+  const c: Ctx = { dir, sysroot, repo, apt };
+  const etc = join(deployDir(c, statusJson(c).deployments[0]!), "etc");
+  // The admin points apt at the local repository instead of Debian's mirrors.
+  rmSync(join(etc, "apt/sources.list"), { force: true });
+  installAptSource(etc, apt);
+  return c;
+}
+
+let shared: Ctx | undefined;
+
+/** The shared sysroot, made by the first test that needs it; undefined (skipped) when it cannot be. */
+function need(t: TestContext): Ctx | undefined {
+  const why = missing();
+  if (why) {
+    skipOrFail(t, why);
+    return undefined;
+  }
+  shared ??= setup();
+  return shared;
+}
+
+describe("layering on a Debian minbase", { concurrency: false }, () => {
+  it("install strace: a new default deployment with strace and what it needs", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const before = statusJson(ctx).deployments;
+    assert.equal(before.length, 1);
+    ok(pkg(ctx, "install", "strace"), "install strace");
+    const list = statusJson(ctx).deployments;
+    assert.equal(list.length, 2);
+    const [layered, base] = list as [(typeof list)[0], (typeof list)[0]];
+    assert.equal(base.checksum, before[0]!.checksum);
+    assert.equal(layered.baseCommit, base.checksum);
+    assert.deepEqual(layered.requestedPackages, ["strace"]);
+    assert.ok(layered.layeredPackages.some((p) => p.name === "strace"));
+    const root = deployDir(ctx, layered);
+    assert.ok(existsSync(join(root, "usr/bin/strace")));
+    const v = run("bwrap", ["--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "/usr/bin/strace", "-V"]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /strace -- version 6\./);
+    assert.equal(existsSync(join(deployDir(ctx, base), "usr/bin/strace")), false);
+  });
+
+  it("db diff lists exactly what apt-get -s install strace would add", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const diff = JSON.parse(ok(pkg(ctx, "db", "diff", "--json"), "db diff")) as Record<string, unknown[]>;
+    const apt = aptGetSimulateInstall({
+      dpkgStatus: join(MINBASE, "var/lib/dpkg/status"),
+      repo: ctx.apt,
+      packages: ["strace"],
+    });
+    assert.deepEqual(diff.added, apt);
+    assert.deepEqual(diff.removed, []);
+    assert.deepEqual(diff.upgraded, []);
+    assert.deepEqual(diff.downgraded, []);
+  });
+
+  it("dpkg-query in the new deployment agrees", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const d = statusJson(ctx).deployments[0]!;
+    const admindir = join(deployDir(ctx, d), "usr/share/dpkg/database");
+    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Status} ${Version}", "strace"]);
+    assert.equal(q.status, 0, q.stderr);
+    assert.match(q.stdout, /^install ok installed 6\./);
+    const files = run("dpkg-query", [`--admindir=${admindir}`, "-L", "strace"]);
+    assert.match(files.stdout, /^\/usr\/bin\/strace$/m);
+  });
+
+  it("the real ostree reads the sysroot and the repo", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const st = ostree(["admin", "status", `--sysroot=${ctx.sysroot}`]);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal(st.stdout.match(new RegExp(`^. ${OS} [0-9a-f]{64}\\.\\d`, "gm"))?.length, 2, st.stdout);
+    const fsck = ostree(["fsck", `--repo=${ctx.repo}`]);
+    assert.equal(fsck.status, 0, fsck.stderr + fsck.stdout);
+  });
+
+  it("rollback flips the default, and again flips it back", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const [a, b] = statusJson(ctx).deployments;
+    ok(pkg(ctx, "rollback"), "rollback");
+    assert.deepEqual(
+      statusJson(ctx).deployments.map((d) => d.checksum),
+      [b!.checksum, a!.checksum],
+    );
+    ok(pkg(ctx, "rollback"), "rollback again");
+    assert.deepEqual(
+      statusJson(ctx).deployments.map((d) => d.checksum),
+      [a!.checksum, b!.checksum],
+    );
+  });
+
+  it("uninstall strace gives a tree without strace", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    ok(pkg(ctx, "uninstall", "strace"), "uninstall");
+    const d = statusJson(ctx).deployments[0]!;
+    assert.deepEqual(d.requestedPackages, []);
+    assert.equal(existsSync(join(deployDir(ctx, d), "usr/bin/strace")), false);
+  });
+});
