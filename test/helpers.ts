@@ -65,10 +65,48 @@ export function haveTools(t: TestContext, ...tools: string[]): boolean {
   return false;
 }
 
-/** Skips outside CI; in CI (CI=true) a missing fixture or oracle input is a failure, never a skip. */
+/**
+ * For what a test cannot make itself (root, a host's apt lists): skips outside CI, fails in CI
+ * (CI set), where nothing may be skipped. `msg` says what is missing and the exact command that fixes it.
+ */
 export function skipOrFail(t: TestContext, msg: string): void {
   if (process.env.CI) throw new Error(msg);
   t.skip(msg);
+}
+
+/** Skips (fails in CI) unless running as root; `why` names what needs it. */
+export function needRoot(t: TestContext, why: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  skipOrFail(t, `${why} needs root: run the tests as root (\`sudo npm test\`)`);
+  return false;
+}
+
+/** The fixtures that test/setup.mjs makes before every `npm test`, each with the script that makes it. */
+const FIXTURES = {
+  /** debootstrap --variant=minbase bookworm, plus a placeholder kernel in usr/lib/modules/KVER/. */
+  minbase: { script: "fixtures/minbase.sh", root: true },
+  /** Real Debian .deb files: strace, nano and their closures, logrotate, cron. */
+  debs: { script: "fixtures/fetch-debian-packages.sh", root: false },
+} as const;
+
+/** The kernel version of the placeholder kernel in the minbase fixture. */
+export const MINBASE_KVER = "6.1.0-0-tsostree-placeholder";
+
+/**
+ * The path of a fixture under fixtures/out/ (`minbase` or `debs`). It is made by the README's own
+ * `npm test` (test/setup.mjs), so when it is missing or older than its script (its NAME.sha256 stamp
+ * differs from the script's sha256), this throws: the test fails with the command that makes it.
+ */
+export function fixture(name: keyof typeof FIXTURES): string {
+  const f = FIXTURES[name];
+  const out = join(projectRoot, "fixtures", "out", name);
+  const stamp = `${out}.sha256`;
+  const built = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+  if (built === sha256OfFile(join(projectRoot, f.script))) return out;
+  const sudo = f.root && process.getuid?.() !== 0 ? "sudo " : "";
+  throw new Error(
+    `fixtures/out/${name} is ${built ? "older than its script" : "missing"}: run \`${sudo}bash ${f.script}\``,
+  );
 }
 
 /** This host's own apt source files (one-line and deb822), as apt itself reads them. */

@@ -1,8 +1,10 @@
-// Runs every compiled test file with Node's test runner. Node 20 expands no globs, so the files are
-// listed here; a run that finds no test file fails instead of passing vacuously.
+// Runs every compiled test file with Node's test runner, after the fixture set-up (test/setup.mjs:
+// cached, a no-op when nothing changed). Node 20 expands no globs, so the files are listed here; a run
+// that finds no test file fails instead of passing vacuously.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { setupFixtures } from "./setup.mjs";
 
 function collect(dir) {
   const out = [];
@@ -21,5 +23,6 @@ if (files.length === 0) {
   console.error("no test files found under dist/test (did the build run?)");
   process.exit(1);
 }
+setupFixtures();
 const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
 process.exit(r.status ?? 1);

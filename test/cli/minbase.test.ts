@@ -1,19 +1,16 @@
 // A real distribution tree (Debian minbase's /usr, when fixtures/minbase.sh has built it): ls,
 // checkout and fsck agree with ostree on thousands of entries, not only on the small fixture.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { checkout } from "../../src/repo/checkout.js";
 import { Repo } from "../../src/repo/repo.js";
-import { haveTools, ostree, projectRoot, scratch, skipOrFail, tsostree } from "../helpers.js";
+import { fixture, haveTools, ostree, scratch, tsostree } from "../helpers.js";
 import { ostreeCommit, ostreeInit } from "../repo/fixture.js";
 import { describeTree } from "../repo/treewalk.js";
 
-const usr = join(projectRoot, "fixtures/out/minbase/usr");
-
 test("minbase /usr: ls -R -C -X, user-mode checkout and fsck match ostree", async (t) => {
-  if (!existsSync(usr)) return skipOrFail(t, "fixtures/out/minbase not built (bash fixtures/minbase.sh)");
+  const usr = join(fixture("minbase"), "usr");
   if (!haveTools(t, "ostree")) return;
   const dir = scratch(t);
   const repo = join(dir, "repo");

@@ -8,10 +8,9 @@ import { test } from "node:test";
 import { loadAptWorld } from "../../backends/deb/apt-world.js";
 import { MetadataCache } from "../../src/packages/metadata-cache.js";
 import { resolve } from "../../src/packages/resolve.js";
-import { haveTools, hostAptSources, projectRoot, run, scratch, skipOrFail } from "../helpers.js";
+import { fixture, haveTools, hostAptSources, run, scratch, skipOrFail } from "../helpers.js";
 
 const LISTS = "/var/lib/apt/lists";
-const STATUS = join(projectRoot, "fixtures/out/minbase/var/lib/dpkg/status");
 const CASES = [
   "strace",
   "jq",
@@ -51,12 +50,8 @@ test("bookworm + minbase: our set equals apt-get -s install", { timeout: 90_000 
   if (!haveTools(t, "apt-get")) return;
   const hasLists =
     existsSync(LISTS) && readdirSync(LISTS).some((n) => n.includes("bookworm_main_binary-amd64_Packages"));
-  if (!hasLists) return skipOrFail(t, `no bookworm indexes in ${LISTS}: run apt-get update`);
-  if (!existsSync(STATUS))
-    return skipOrFail(
-      t,
-      "fixtures/out/minbase is absent: run `bash fixtures/minbase.sh` (needs a Debian mirror)",
-    );
+  if (!hasLists) return skipOrFail(t, `no bookworm indexes in ${LISTS}: run \`sudo apt-get update\``);
+  const STATUS = join(fixture("minbase"), "var/lib/dpkg/status");
   const dir = scratch(t);
   const world = await loadAptWorld({
     dpkgStatus: STATUS,

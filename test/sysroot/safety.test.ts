@@ -59,7 +59,7 @@ test("a deploy that runs out of space fails cleanly and leaves the previous stat
   const mnt = join(dir, "mnt");
   mkdirSync(mnt);
   if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt]).status !== 0) {
-    skipOrFail(t, "cannot mount a tmpfs here (needs root); see docs/sysroot.md");
+    skipOrFail(t, "cannot mount a tmpfs here: run the tests as root (`sudo npm test`)");
     return;
   }
   t.after(() => spawnSync("umount", ["-l", mnt]));

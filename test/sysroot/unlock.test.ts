@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, skipOrFail } from "../helpers.js";
+import { haveTools, needRoot } from "../helpers.js";
 import { commit, makeSysroot, makeTree, sysScratch, ts } from "./fixture.js";
 
 test("unlock: development overlay is discarded at boot; hotfix survives and leaves a clean rollback", (t) => {
-  if (process.getuid?.() !== 0) return skipOrFail(t, "overlay mounts need root");
+  if (!needRoot(t, "an overlay mount")) return;
   if (!haveTools(t, "ostree")) return;
   const dir = sysScratch(t);
   const S = makeSysroot(join(dir, "S"), "ts");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { chownSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, run, skipOrFail, tsostreeBin } from "../helpers.js";
+import { haveTools, needRoot, run, tsostreeBin } from "../helpers.js";
 import { makeTree, must, sysScratch } from "./fixture.js";
 
 const NOBODY = ["--reuid=65534", "--regid=65534", "--clear-groups", "--"];
@@ -13,7 +13,7 @@ function chownR(p: string): void {
 }
 
 test("an unprivileged user deploys, boots and rolls back with a bare-user repo", (t) => {
-  if (process.getuid?.() !== 0) return skipOrFail(t, "needs root to switch to an unprivileged user");
+  if (!needRoot(t, "switching to an unprivileged user")) return;
   if (!haveTools(t, "ostree", "setpriv")) return;
   const dir = sysScratch(t);
   chownSync(dir, 65534, 65534);

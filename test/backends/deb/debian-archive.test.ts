@@ -1,32 +1,27 @@
 // Real Debian packages (downloaded by fixtures/fetch-debian-packages.sh into fixtures/out/debs):
-// everything inspect and payload() report must match dpkg-deb. Skipped when the directory is absent.
+// everything inspect and payload() report must match dpkg-deb.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parseDeb822 } from "../../../backends/deb/deb822.js";
 import { debBackend } from "../../../backends/deb/index.js";
-import {
-  haveTools,
-  projectRoot,
-  scratch,
-  sh,
-  sha256Chunks,
-  sha256OfFile,
-  skipOrFail,
-  tsostreePkg,
-} from "../../helpers.js";
+import { fixture, haveTools, scratch, sh, sha256Chunks, sha256OfFile, tsostreePkg } from "../../helpers.js";
 import { dpkgList, permBits, walk } from "./oracle.js";
 
-const DIR = join(projectRoot, "fixtures", "out", "debs");
-const debs = existsSync(DIR)
-  ? readdirSync(DIR)
+/** The fetched .deb files (the test fails with the command that fetches them when they are missing). */
+function realDebs(): { DIR: string; debs: string[] } {
+  const DIR = fixture("debs");
+  return {
+    DIR,
+    debs: readdirSync(DIR)
       .filter((f) => f.endsWith(".deb"))
-      .sort()
-  : [];
+      .sort(),
+  };
+}
 
 test("real Debian packages: fields, relations and file lists agree with dpkg-deb", (t) => {
-  if (debs.length === 0) return skipOrFail(t, "run fixtures/fetch-debian-packages.sh to fetch real packages");
+  const { DIR, debs } = realDebs();
   if (!haveTools(t, "dpkg-deb")) return;
   for (const name of debs) {
     const deb = join(DIR, name);
@@ -70,7 +65,7 @@ test("real Debian packages: fields, relations and file lists agree with dpkg-deb
 });
 
 test("real Debian packages: payload content equals dpkg-deb -x and the md5sums", async (t) => {
-  if (debs.length === 0) return skipOrFail(t, "run fixtures/fetch-debian-packages.sh to fetch real packages");
+  const { DIR, debs } = realDebs();
   if (!haveTools(t, "dpkg-deb")) return;
   const dir = scratch(t);
   for (const name of debs) {
