@@ -18,6 +18,7 @@ const COMMANDS: CommandTable = [
   ["rollback", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["cleanup", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["db", async () => (await import("./pkg/db.js")).registerDb],
+  ["compose", async () => (await import("./pkg/compose.js")).registerCompose],
 ];
 
 const program = new Command("tsostree-pkg")

@@ -41,10 +41,11 @@ export interface CommitDirOptions extends CommitModifier {
   consume?: boolean;
   onProgress?: (p: CommitProgress) => void;
   /**
-   * Device nodes, fifos and sockets are an error unless this is given: then each is left out of the
-   * tree and reported here (`compose rootfs`: a debootstrap tree has /dev nodes that boot recreates).
+   * ostree's commit filter: called with each entry's path relative to the committed directory
+   * ("var/cache/x") and its lstat mode; false leaves the entry (and a directory's content) out.
+   * Device nodes, fifos and sockets are an error unless the filter leaves them out.
    */
-  onSpecial?: (path: string, kind: string) => void;
+  filter?: (relPath: string, mode: number) => boolean;
 }
 
 /** What a special file is called in errors (numeric object keys would be octal-unfriendly). */
@@ -78,7 +79,7 @@ export async function commitFromDirectory(
   const st = statSync(dir);
   if (!st.isDirectory()) throw new CommitError(`${dir} is not a directory`);
   mtree.setMetadata(walk.dirMetaChecksum(dir, st));
-  await walk.walk(dir, mtree);
+  await walk.walk(dir, mtree, "");
   await tx.drain();
   await Promise.all(walk.pending);
   opts.onProgress?.(walk.progress);
@@ -128,12 +129,14 @@ class DirectoryWalk {
     return csum;
   }
 
-  async walk(dir: string, node: MutableTree): Promise<void> {
+  async walk(dir: string, node: MutableTree, rel: string): Promise<void> {
+    const filter = this.opts.filter;
     const { names, stats } = scanDir(dir);
     checkNames(dir, names);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const o = i * SCAN_FIELDS;
+      if (filter && !filter(rel ? `${rel}/${name}` : name, stats[o]!)) continue;
       // A hardlink of an object (a checkout being re-committed): no path, no stat record. As in
       // ostree, this holds for symlinks too (a bare repo's checkout links symlink objects).
       const t = stats[o]! & S_IFMT;
@@ -160,11 +163,9 @@ class DirectoryWalk {
       if (type === S_IFDIR) {
         const child = node.ensureChild(name);
         child.setMetadata(this.dirMetaChecksum(path, st));
-        await this.walk(path, child);
+        await this.walk(path, child, rel ? `${rel}/${name}` : name);
       } else if (type === S_IFREG || type === S_IFLNK) {
         this.addFile(node, name, path, st, type === S_IFLNK);
-      } else if (this.opts.onSpecial) {
-        this.opts.onSpecial(path, specialName(type));
       } else {
         throw new CommitError(
           `${path}: a ${specialName(type)} cannot be committed (ostree stores only regular files, symlinks and directories); remove it from the tree or create it at boot time instead`,
