@@ -148,7 +148,7 @@ export function putEntries(h: SplitHeader, entries: HeaderEntry[]): SplitHeader 
 
 export function int32Entry(tag: number, values: number[]): HeaderEntry {
   const data = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => data.writeUInt32BE(v >>> 0, 4 * i));
+  for (let i = 0; i < values.length; i++) data.writeUInt32BE(values[i]! >>> 0, 4 * i);
   return { tag, type: RpmType.Int32, count: values.length, data };
 }
 

@@ -43,3 +43,17 @@ export function rpmdbBlobs(root: string): Buffer[] {
   const rows = rpmdbTables(readFileSync(rpmdbFile(root))).get("Packages") as { hnum: number; blob: Buffer }[];
   return rows.map((r) => r.blob);
 }
+
+/** sqlite_master of an image: what rpm created, in the order it created it. */
+export function rpmdbSchema(image: Buffer): unknown[] {
+  const db = sqliteFromBytes(image, { readonly: true });
+  try {
+    return db
+      .prepare(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name != 'sqlite_stat1' ORDER BY rowid",
+      )
+      .all();
+  } finally {
+    db.close();
+  }
+}
