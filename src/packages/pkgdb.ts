@@ -2,7 +2,13 @@
 // relations and scripts. A SQLite image, pure over bytes: it is read from a commit's file object and
 // written back as one, never opened from a path, so `db list` or `status` cost one object read.
 import { canonicalImage, createSchema, PKGDB_SCHEMA_VERSION } from "./pkgdb-schema.js";
-import { Sqlite, type SqliteDb, type SqlValue, sqliteFromBytes } from "./pkgdb-sqlite.js";
+import {
+  Sqlite,
+  type SqliteDb,
+  type SqliteStatement,
+  type SqlValue,
+  sqliteFromBytes,
+} from "./pkgdb-sqlite.js";
 
 export const PKGDB_PATH = "usr/lib/sysimage/tsostree/packages.sqlite";
 
@@ -130,7 +136,19 @@ export function shellGlobToSqlite(pattern: string): string {
 }
 
 export class PackageDb {
+  /** Prepared statements by SQL text: composing a base adds thousands of rows per package. */
+  private readonly statements = new Map<string, SqliteStatement>();
+
   private constructor(private readonly db: SqliteDb) {}
+
+  private sql(text: string): SqliteStatement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   /** An empty database with the schema made. */
   static create(): PackageDb {
@@ -172,30 +190,30 @@ export class PackageDb {
     if (!p.name || !p.arch)
       throw new PackageDbError(`a package needs a name and an arch (got "${p.name}.${p.arch}")`);
     const tx = this.db.transaction(() => {
-      const old = this.db
-        .prepare("SELECT id FROM packages WHERE kind = ? AND name = ? AND arch = ?")
-        .get(p.kind, p.name, p.arch) as { id: number } | undefined;
+      const old = this.sql("SELECT id FROM packages WHERE kind = ? AND name = ? AND arch = ?").get(
+        p.kind,
+        p.name,
+        p.arch,
+      ) as { id: number } | undefined;
       if (old) this.deleteIds([old.id]);
-      const id = this.db
-        .prepare(
-          "INSERT INTO packages (kind, name, epoch, version, release, evr, arch, summary, origin, requested, pkg_commit, sha256, installed_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(
-          p.kind,
-          p.name,
-          p.epoch,
-          p.version,
-          p.release,
-          p.evr,
-          p.arch,
-          p.summary,
-          p.origin,
-          p.requested ? 1 : 0,
-          p.commit ?? null,
-          p.sha256 ?? null,
-          p.installedSize ?? null,
-        ).lastInsertRowid;
-      const file = this.db.prepare("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      const id = this.sql(
+        "INSERT INTO packages (kind, name, epoch, version, release, evr, arch, summary, origin, requested, pkg_commit, sha256, installed_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(
+        p.kind,
+        p.name,
+        p.epoch,
+        p.version,
+        p.release,
+        p.evr,
+        p.arch,
+        p.summary,
+        p.origin,
+        p.requested ? 1 : 0,
+        p.commit ?? null,
+        p.sha256 ?? null,
+        p.installedSize ?? null,
+      ).lastInsertRowid;
+      const file = this.sql("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
       for (const f of p.files)
         file.run(
           id,
@@ -209,7 +227,7 @@ export class PackageDb {
           f.conffile ? 1 : 0,
         );
       const rows = (table: string, cols: number, values: SqlValue[][]) => {
-        const st = this.db.prepare(`INSERT INTO ${table} VALUES (?, ?${", ?".repeat(cols)})`);
+        const st = this.sql(`INSERT INTO ${table} VALUES (?, ?${", ?".repeat(cols)})`);
         values.forEach((v, seq) => {
           st.run(id, seq, ...v);
         });
@@ -247,8 +265,8 @@ export class PackageDb {
   packages(pattern?: string): DbPackageSummary[] {
     const rows = (
       pattern === undefined
-        ? this.db.prepare(`SELECT * FROM packages ${ORDER}`).all()
-        : this.db.prepare(`SELECT * FROM packages WHERE name GLOB ? ${ORDER}`).all(shellGlobToSqlite(pattern))
+        ? this.sql(`SELECT * FROM packages ${ORDER}`).all()
+        : this.sql(`SELECT * FROM packages WHERE name GLOB ? ${ORDER}`).all(shellGlobToSqlite(pattern))
     ) as PackageRow[];
     return rows.map(summaryOf);
   }
@@ -257,29 +275,25 @@ export class PackageDb {
   get(name: string, arch?: string): DbPackage | undefined {
     const r = this.select(name, arch)[0];
     if (!r) return undefined;
-    const provides = this.db
-      .prepare("SELECT name, version FROM provides WHERE pkg = ? ORDER BY seq")
-      .all(r.id) as {
+    const provides = this.sql("SELECT name, version FROM provides WHERE pkg = ? ORDER BY seq").all(r.id) as {
       name: string;
       version: string;
     }[];
-    const requires = this.db
-      .prepare("SELECT kind, text FROM requires WHERE pkg = ? ORDER BY seq")
-      .all(r.id) as {
+    const requires = this.sql("SELECT kind, text FROM requires WHERE pkg = ? ORDER BY seq").all(r.id) as {
       kind: string;
       text: string;
     }[];
-    const scripts = this.db
-      .prepare("SELECT phase, interpreter, body FROM scripts WHERE pkg = ? ORDER BY seq")
-      .all(r.id) as DbScript[];
+    const scripts = this.sql("SELECT phase, interpreter, body FROM scripts WHERE pkg = ? ORDER BY seq").all(
+      r.id,
+    ) as DbScript[];
     return { ...summaryOf(r), provides, requires, scripts, files: this.filesOf(r.id) };
   }
 
   /** The packages that list `path` ("/usr/bin/x"; a leading "/" is optional). */
   owners(path: string): DbPackageSummary[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM packages WHERE id IN (SELECT pkg FROM files WHERE path = ?) ${ORDER}`)
-      .all(normalPath(path)) as PackageRow[];
+    const rows = this.sql(
+      `SELECT * FROM packages WHERE id IN (SELECT pkg FROM files WHERE path = ?) ${ORDER}`,
+    ).all(normalPath(path)) as PackageRow[];
     return rows.map(summaryOf);
   }
 
@@ -301,26 +315,24 @@ export class PackageDb {
   private select(name: string, arch?: string): PackageRow[] {
     return (
       arch === undefined
-        ? this.db.prepare(`SELECT * FROM packages WHERE name = ? ${ORDER}`).all(name)
-        : this.db.prepare(`SELECT * FROM packages WHERE name = ? AND arch = ? ${ORDER}`).all(name, arch)
+        ? this.sql(`SELECT * FROM packages WHERE name = ? ${ORDER}`).all(name)
+        : this.sql(`SELECT * FROM packages WHERE name = ? AND arch = ? ${ORDER}`).all(name, arch)
     ) as PackageRow[];
   }
 
   private filesOf(id: number): DbFile[] {
-    const rows = this.db
-      .prepare(
-        "SELECT path, type, mode, user, grp, digest, target, conffile FROM files WHERE pkg = ? ORDER BY path",
-      )
-      .all(id) as FileRow[];
+    const rows = this.sql(
+      "SELECT path, type, mode, user, grp, digest, target, conffile FROM files WHERE pkg = ? ORDER BY path",
+    ).all(id) as FileRow[];
     return rows.map(fileOf);
   }
 
   private deleteIds(ids: number[]): void {
     for (const table of ["files", "provides", "requires", "scripts"]) {
-      const st = this.db.prepare(`DELETE FROM ${table} WHERE pkg = ?`);
+      const st = this.sql(`DELETE FROM ${table} WHERE pkg = ?`);
       for (const id of ids) st.run(id);
     }
-    const st = this.db.prepare("DELETE FROM packages WHERE id = ?");
+    const st = this.sql("DELETE FROM packages WHERE id = ?");
     for (const id of ids) st.run(id);
   }
 }
