@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { dnfAssumeNo, type DnfEntry } from "../backends/rpm/dnf-oracle.js";
+import { type DnfEntry, dnfAssumeNo } from "../backends/rpm/dnf-oracle.js";
 import { gpgTestKey, run, sh } from "../helpers.js";
 
 /** Where the base's rpmdb lives in an ostree-ready tree (and where `rpm --root` is told to put it). */
@@ -280,9 +280,18 @@ export function dnfSimulateInstall(o: {
   tree: string;
   repos: RpmRepo[];
   packages: string[];
-  workDir: string;
+  /** Scratch directory for dnf (default: a temporary one, removed afterwards). */
+  workDir?: string;
 }): DnfEntry[] {
-  const dir = mkdtempSync(join(o.workDir, "dnf-sim-"));
+  const dir = mkdtempSync(join(o.workDir ?? process.env.TSOSTREE_TEST_TMP ?? tmpdir(), "dnf-sim-"));
+  try {
+    return dnfInstallIn(dir, o);
+  } finally {
+    if (!o.workDir && !process.env.KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function dnfInstallIn(dir: string, o: { tree: string; repos: RpmRepo[]; packages: string[] }): DnfEntry[] {
   const root = join(dir, "root");
   mkdirSync(join(root, RPM_DBPATH), { recursive: true });
   for (const f of readdirSync(join(o.tree, RPM_DBPATH)))
