@@ -49,7 +49,8 @@ function deployDir(ctx: Ctx, d: { checksum: string; serial: number }): string {
 
 /** Why this machine cannot run the test, or null. */
 function missing(): string | null {
-  if (process.getuid?.() !== 0) return "needs root (the minbase tree keeps real owners): run the tests as root, as CI does";
+  if (process.getuid?.() !== 0)
+    return "needs root (the minbase tree keeps real owners): run the tests as root, as CI does";
   if (!existsSync(join(MINBASE, ".complete"))) return "no minbase tree: run `sudo bash fixtures/minbase.sh`";
   if (!existsSync(DEBS) || !readdirSync(DEBS).some((f) => f.startsWith("strace_")))
     return "no Debian packages: run `bash fixtures/fetch-debian-packages.sh`";
@@ -57,7 +58,7 @@ function missing(): string | null {
 }
 
 function setup(): Ctx {
-  const dir = sysScratch({ after });
+  const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
   const sysroot = join(dir, "sysroot");
   ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
   ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
@@ -89,7 +90,13 @@ function need(t: TestContext): Ctx | undefined {
   return shared;
 }
 
+/** The shared sysroot lives for the whole file: removed after the last test. */
+const cleanups: (() => void)[] = [];
+
 describe("layering on a Debian minbase", { concurrency: false }, () => {
+  after(() => {
+    for (const fn of cleanups) fn();
+  });
   it("install strace: a new default deployment with strace and what it needs", (t) => {
     const ctx = need(t);
     if (!ctx) return;
@@ -105,7 +112,18 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     assert.ok(layered.layeredPackages.some((p) => p.name === "strace"));
     const root = deployDir(ctx, layered);
     assert.ok(existsSync(join(root, "usr/bin/strace")));
-    const v = run("bwrap", ["--bind", root, "/", "--dev", "/dev", "--proc", "/proc", "--unshare-net", "/usr/bin/strace", "-V"]);
+    const v = run("bwrap", [
+      "--bind",
+      root,
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--unshare-net",
+      "/usr/bin/strace",
+      "-V",
+    ]);
     assert.equal(v.status, 0, v.stderr);
     assert.match(v.stdout, /strace -- version 6\./);
     assert.equal(existsSync(join(deployDir(ctx, base), "usr/bin/strace")), false);

@@ -1,0 +1,142 @@
+// End to end on an RPM base: packages built with rpmbuild installed with `rpm --root`, composed,
+// deployed; install/uninstall/rollback from a createrepo_c repository, checked with the real rpm
+// and dnf, and a package whose %post fails changes nothing.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it, type TestContext } from "node:test";
+import { haveTools, run, tsostree, tsostreePkg } from "../helpers.js";
+import { sysScratch } from "../sysroot/fixture.js";
+import {
+  dnfSimulateInstall,
+  installRpmRepo,
+  makeRpmBase,
+  makeRpmRepo,
+  RPM_DBPATH,
+  rpmWorld,
+} from "./rpm-fixture.js";
+
+const OS = "tso";
+const REF = "tso/base";
+
+interface Ctx {
+  sysroot: string;
+  tree: string;
+  repo: ReturnType<typeof makeRpmRepo>;
+}
+
+function ok(r: { status: number; stdout: string; stderr: string }, what: string): string {
+  assert.equal(r.status, 0, `${what} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+interface Status {
+  deployments: { checksum: string; serial: number; requestedPackages: string[] }[];
+}
+
+function pkg(c: Ctx, ...args: string[]) {
+  return tsostreePkg([...args, `--sysroot=${c.sysroot}`]);
+}
+
+function status(c: Ctx): Status {
+  return JSON.parse(ok(pkg(c, "status", "--json"), "status")) as Status;
+}
+
+function deployDir(c: Ctx, d: { checksum: string; serial: number }): string {
+  return join(c.sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
+}
+
+function rpmQa(root: string): string[] {
+  const r = run("rpm", [`--root=${root}`, `--dbpath=${RPM_DBPATH}`, "-qa", "--qf", "%{NAME}\\n"]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter(Boolean).sort();
+}
+
+let shared: Ctx | undefined;
+
+function need(t: TestContext): Ctx | undefined {
+  if (!haveTools(t, "rpm", "rpmbuild", "createrepo_c", "bwrap")) return undefined;
+  if (shared) return shared;
+  const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
+  const w = rpmWorld();
+  const tree = makeRpmBase(join(dir, "tree"));
+  const sysroot = join(dir, "sysroot");
+  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
+  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
+  ok(
+    tsostreePkg(["compose", "rootfs", tree, `--repo=${join(sysroot, "ostree/repo")}`, `--branch=${REF}`]),
+    "compose rootfs",
+  );
+  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const repo = makeRpmRepo(dir, [w.hello, w.greeting, w.bad]);
+  const c: Ctx = { sysroot, tree, repo };
+  installRpmRepo(join(deployDir(c, status(c).deployments[0]!), "etc"), repo);
+  shared = c;
+  return c;
+}
+
+/** The shared sysroot lives for the whole file: removed after the last test. */
+const cleanups: (() => void)[] = [];
+
+describe("layering on an RPM base", { concurrency: false }, () => {
+  after(() => {
+    for (const fn of cleanups) fn();
+  });
+  it("install tso-hello layers it and tso-greeting; rpm -qa lists them", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const base = rpmQa(c.tree);
+    ok(pkg(c, "install", "tso-hello"), "install");
+    const list = status(c).deployments;
+    assert.equal(list.length, 2);
+    assert.deepEqual(list[0]!.requestedPackages, ["tso-hello"]);
+    const root = deployDir(c, list[0]!);
+    assert.deepEqual(rpmQa(root), [...base, "tso-greeting", "tso-hello"].sort());
+    assert.ok(existsSync(join(root, "usr/bin/tso-hello")));
+    // %config files reach /etc through usr/etc and the deploy's /etc merge.
+    assert.ok(existsSync(join(root, "usr/etc/tso-greeting.conf")));
+    assert.ok(existsSync(join(root, "etc/tso-greeting.conf")));
+  });
+
+  it("db diff agrees with dnf", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const diff = JSON.parse(ok(pkg(c, "db", "diff", "--json"), "db diff")) as { added: unknown[] };
+    const dnf = dnfSimulateInstall({ tree: c.tree, repos: [c.repo], packages: ["tso-hello"] });
+    assert.deepEqual(diff.added, dnf);
+  });
+
+  it("a package whose %post fails changes nothing and says which script", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const before = status(c);
+    const r = pkg(c, "install", "tso-bad");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /tso-bad/);
+    assert.match(r.stderr, /%?post/);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.deepEqual(status(c), before);
+    const fsck = run("setpriv", [
+      "--bounding-set=-sys_admin",
+      "ostree",
+      "fsck",
+      `--repo=${join(c.sysroot, "ostree/repo")}`,
+    ]);
+    assert.equal(fsck.status, 0, fsck.stderr);
+  });
+
+  it("rollback flips back to the base and uninstall removes the layer", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const [a, b] = status(c).deployments;
+    ok(pkg(c, "rollback"), "rollback");
+    assert.equal(status(c).deployments[0]!.checksum, b!.checksum);
+    ok(pkg(c, "rollback"), "rollback again");
+    assert.equal(status(c).deployments[0]!.checksum, a!.checksum);
+    ok(pkg(c, "uninstall", "tso-hello"), "uninstall");
+    const d = status(c).deployments[0]!;
+    assert.deepEqual(d.requestedPackages, []);
+    assert.equal(rpmQa(deployDir(c, d)).includes("tso-hello"), false);
+    assert.equal(existsSync(join(deployDir(c, d), "usr/bin/tso-hello")), false);
+  });
+});
