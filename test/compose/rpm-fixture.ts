@@ -213,19 +213,22 @@ export function rpmWorld(): RpmWorld {
 /**
  * Installs the base into TREE (created if missing) the way an image build does it without a
  * package manager: `rpm --root=TREE --dbpath=/usr/lib/sysimage/rpm -i --nodeps --noscripts`.
- * Works unprivileged too (rpm then leaves the files owned by the caller). Returns TREE.
+ * Works unprivileged too (rpm then leaves the files owned by the caller); `uid` runs rpm as that
+ * user (and group) through setpriv, for root to prove it. Returns TREE.
  */
-export function makeRpmBase(tree: string, rpms: string[] = rpmWorld().base): string {
+export function makeRpmBase(
+  tree: string,
+  rpms: string[] = rpmWorld().base,
+  opts: { uid?: number } = {},
+): string {
   mkdirSync(tree, { recursive: true });
-  const r = run("rpm", [
-    `--root=${tree}`,
-    `--dbpath=${RPM_DBPATH}`,
-    "-i",
-    "--nodeps",
-    "--noscripts",
-    ...rpms,
-  ]);
-  if (r.status !== 0) throw new Error(`rpm --root=${tree} -i failed (${r.status}): ${r.stderr}`);
+  const rpm = ["rpm", `--root=${tree}`, `--dbpath=${RPM_DBPATH}`, "-i", "--nodeps", "--noscripts", ...rpms];
+  const argv =
+    opts.uid === undefined
+      ? rpm
+      : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", ...rpm];
+  const r = run(argv[0], argv.slice(1));
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}): ${r.stderr}`);
   return tree;
 }
 
