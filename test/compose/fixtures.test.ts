@@ -34,7 +34,7 @@ import {
   RPM_DBPATH,
   rpmWorld,
 } from "./rpm-fixture.js";
-import { diffManifests, dpkgQuery, manifest, rpmQuery, runInTree } from "./tree-oracle.js";
+import { DPKG_ADMINDIR, diffManifests, dpkgQuery, manifest, rpmQuery, runInTree } from "./tree-oracle.js";
 
 const DEBS = join(projectRoot, "fixtures/out/debs");
 const MINBASE = join(projectRoot, "fixtures/out/minbase");
@@ -122,6 +122,13 @@ test("apt repo: apt-get -s install strace over minbase's dpkg status equals our 
   installAptSource(join(tree, "etc"), repo);
   const viaRoot = resolveJson(["--root", tree, "--cache-dir", join(dir, "md2"), "strace"]);
   assert.deepEqual(names(viaRoot.install), names(apt));
+  // The ostree-ready layout: dpkg's database under /usr, as a deployment has it.
+  const ready = join(dir, "ready");
+  mkdirSync(join(ready, DPKG_ADMINDIR), { recursive: true });
+  writeFileSync(join(ready, DPKG_ADMINDIR, "status"), readFileSync(status));
+  installAptSource(join(ready, "etc"), repo);
+  const viaReady = resolveJson(["--root", ready, "--cache-dir", join(dir, "md3"), "strace"]);
+  assert.deepEqual(names(viaReady.install), names(apt));
   assert.match(dpkgQuery(tree, ["-W", `-f=\${Status}`, "libc6"]).stdout, /^install ok installed$/);
 });
 
