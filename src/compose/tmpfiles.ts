@@ -14,26 +14,28 @@ export const FACTORY_DIR = "usr/share/factory";
 export const TMPFILES_DIR = "usr/lib/tmpfiles.d";
 
 /**
- * A path field: tmpfiles splits fields on whitespace, unquotes, undoes C escapes and then expands
- * `%` specifiers, so whitespace, quotes and backslashes become `\xNN` and `%` becomes `%%`.
+ * A path field: tmpfiles splits fields on whitespace and unquotes them (C escapes are not undone by
+ * every systemd version, quotes are), then expands `%` specifiers. So `%` becomes `%%`, and a field
+ * with whitespace, quotes or backslashes is written in double quotes with `"` and `\` escaped.
  */
 export function tmpfilesField(path: string): string {
   checkLine(path);
-  return path.replace(/%/g, "%%").replace(/[\s"'\\\x00-\x1f\x7f]/g, hexEscape);
+  const s = path.replace(/%/g, "%%");
+  return /[\s"'\\]/.test(s) ? `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"` : s;
 }
 
-/** The argument is the rest of the line, taken as it is apart from `%` specifiers. */
+/**
+ * The argument is the rest of the line: tmpfiles undoes C escapes in it (quotes stay literal) and
+ * expands `%` specifiers, so `\` becomes `\\`, `%` becomes `%%`, and whitespace at either end `\xNN`.
+ */
 export function tmpfilesArgument(arg: string): string {
   checkLine(arg);
-  if (/^\s|\s$/.test(arg))
-    throw new TmpfilesError(
-      `"${arg}" starts or ends with whitespace, which a tmpfiles.d argument cannot keep`,
+  return arg
+    .replace(/\\/g, "\\\\")
+    .replace(/%/g, "%%")
+    .replace(/^\s+|\s+$/g, (ws) =>
+      [...ws].map((c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join(""),
     );
-  return arg.replace(/%/g, "%%");
-}
-
-function hexEscape(c: string): string {
-  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
 
 function checkLine(s: string): void {
