@@ -61,8 +61,9 @@ export interface SandboxResult {
   /** What was applied to the tree (null when a step failed: then nothing was). */
   changes: UpperStats | null;
   /**
-   * Holds the dirtrees of the tree as it was checked out: call `memory.flush(root)` after writing
-   * the final tree to the transaction, so the ones it still references are staged too.
+   * Holds the dirtrees of the tree as it was checked out, some of which the tree still references:
+   * write the final tree with `memory.writeTree(tree)` (not `tree.write(tx)`), which stages the
+   * dirtrees it references.
    */
   memory: MemoryTreeSink;
 }

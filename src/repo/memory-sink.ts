@@ -1,11 +1,11 @@
 // Dirtrees held in memory instead of staged: a MutableTree written here gets its checksums (and can
 // be checked out, see checkoutTree) without putting a dirtree into the transaction that might not
-// survive — scripts still have to run against it, and the tree they leave differs. Once the final
-// tree is written to the transaction, flush() stages the in-memory dirtrees it still references.
+// survive — scripts still have to run against it, and the tree they leave differs. The final tree
+// goes through here too (writeTree), then to the transaction: only the dirtrees it references.
 import { createHash } from "node:crypto";
 import { lstatSync, readFileSync } from "node:fs";
 import type { CheckoutSource } from "./checkout.js";
-import type { TreeSink, TreeSource } from "./mtree.js";
+import type { MutableTree, TreeSink, TreeSource } from "./mtree.js";
 import { type Commit, type DirTree, parseDirTree } from "./objects.js";
 import type { StagingScope, Transaction } from "./transaction.js";
 
@@ -59,6 +59,16 @@ export class MemoryTreeSink implements TreeSink, TreeSource, CheckoutSource {
   stagedFile(csum: string): string | null {
     const p = this.tx.store.stagedPath(csum, this.tx.repo.isArchive ? "filez" : "file");
     return lstatSync(p, { throwIfNoEntry: false }) ? p : null;
+  }
+
+  /**
+   * Writes `tree` (what changed since it was last written) and stages every dirtree of it held
+   * here: how the final tree reaches the transaction. Returns the root's checksums.
+   */
+  writeTree(tree: MutableTree): { tree: string; meta: string } {
+    const root = tree.write(this);
+    this.flush(root.tree);
+    return root;
   }
 
   /**
