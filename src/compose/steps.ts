@@ -3,11 +3,12 @@
 // and the commit metadata that `status` and `db` read without a checkout.
 import { createHash } from "node:crypto";
 import { Variant } from "../gvariant/index.js";
-import { PKGDB_PATH, PackageDb } from "../packages/pkgdb.js";
+import { PackageDb, PKGDB_PATH } from "../packages/pkgdb.js";
 import { readPackageDb } from "../packages/pkgdb-repo.js";
 import type { Repo } from "../repo/repo.js";
 import type { Transaction } from "../repo/transaction.js";
 import { type AssemblyContext, type AssemblySteps, assemble, type LayerPackage } from "./assemble.js";
+import { nativeDbStep } from "./native-db.js";
 import type { LayerRequest } from "./origin.js";
 import { type PackageCommitMeta, readPackageMeta } from "./package-meta.js";
 import { layeredRecord } from "./records.js";
@@ -63,7 +64,13 @@ export async function assembleLayered(
   const steps: AssemblySteps = {
     relocate: (pkg, tree, tx) => relocateTree(tree, relocationStore(repo, tx), { name: pkg.name }),
     baseOwner: (path) => baseDb?.owners(path)[0]?.name ?? null,
-    after: [packageDbStep(baseDb, metas)],
+    after: [
+      nativeDbStep(
+        packages[0]?.kind ?? "deb",
+        packages.map((p) => metas.get(p.commit)!),
+      ),
+      packageDbStep(baseDb, metas),
+    ],
   };
   const layered = packages.map((p) => [p.name, p.evr, p.arch]);
   return assemble({
