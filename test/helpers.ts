@@ -210,6 +210,11 @@ export function walk(root: string, rel = ""): Map<string, Stats> {
   return out;
 }
 
+/** Order of package lists from the oracles (apt-get -s, dnf): by name, then arch. */
+export function byNameArch(a: { name: string; arch: string }, b: { name: string; arch: string }): number {
+  return a.name === b.name ? a.arch.localeCompare(b.arch) : a.name < b.name ? -1 : 1;
+}
+
 /** sha256 (hex) of a stream of chunks, e.g. a payload entry's data. */
 export async function sha256Chunks(chunks: AsyncIterable<Buffer>): Promise<string> {
   const h = createHash("sha256");

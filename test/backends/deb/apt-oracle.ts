@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { run, sh, tsostreePkg } from "../../helpers.js";
+import { byNameArch, run, sh, tsostreePkg } from "../../helpers.js";
 
 /**
  * Writes REPO/dists/SUITE/Release with apt-ftparchive (plus the `-o` settings given), passed through
@@ -114,9 +114,7 @@ export function parseAptSim(stdout: string): { install: AptSimEntry[]; remove: A
     const remv = /^Remv (\S+?)(?::(\S+))? \[([^\]]*)\]/.exec(line);
     if (remv) remove.push({ name: remv[1], version: remv[3], arch: remv[2] ?? "" });
   }
-  const byName = (a: AptSimEntry, b: AptSimEntry) =>
-    a.name === b.name ? a.arch.localeCompare(b.arch) : a.name < b.name ? -1 : 1;
-  return { install: install.sort(byName), remove: remove.sort(byName) };
+  return { install: install.sort(byNameArch), remove: remove.sort(byNameArch) };
 }
 
 export function aptSim(

@@ -1,6 +1,6 @@
 // `dnf --assumeno install` as an oracle: what dnf would install and remove, read from its
 // transaction table.
-import { run } from "../../helpers.js";
+import { byNameArch, run } from "../../helpers.js";
 
 export interface DnfEntry {
   name: string;
@@ -25,9 +25,7 @@ export function parseDnfTransaction(stdout: string): { install: DnfEntry[]; remo
     const rep = /^\s+replacing\s+(\S+)\.(\S+)\s+(\S+)/.exec(line);
     if (rep) remove.push({ name: rep[1], arch: rep[2], version: rep[3] });
   }
-  const byName = (a: DnfEntry, b: DnfEntry) =>
-    a.name === b.name ? a.arch.localeCompare(b.arch) : a.name < b.name ? -1 : 1;
-  return { install: install.sort(byName), remove: remove.sort(byName) };
+  return { install: install.sort(byNameArch), remove: remove.sort(byNameArch) };
 }
 
 /**
