@@ -2,7 +2,8 @@
 // copy of its `usr/etc` defaults as `etc` (copies, never hardlinks: admins edit /etc in place, and a
 // hardlink would edit the repo object). Then the admin's changes — the difference between the merge
 // deployment's `usr/etc` and its `etc` — are replayed on top: removed stays removed, modified and
-// added files are copied over (the local edit wins; there is no line-level merge).
+// added files are copied over (the local edit wins; there is no line-level merge), except the
+// account files (passwd, group, shadow, gshadow), merged by entry (etc-accounts.ts).
 import {
   chmodSync,
   chownSync,
@@ -23,6 +24,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { getXattr, listXattrs, setXattr } from "../util/native.js";
+import { isAccountMerge, mergeAccountFile } from "./etc-accounts.js";
 
 export class EtcMergeError extends Error {
   override name = "EtcMergeError";
@@ -190,7 +192,9 @@ export function mergeEtc(mergeRoot: string, newRoot: string): EtcDiff {
     return { modified: [], removed: [], added: [] };
   const d = diffDirs(origEtc, modifiedEtc);
   for (const r of d.removed) rmSync(join(newEtc, r), { recursive: true, force: true });
-  for (const r of d.modified) copyModified(modifiedEtc, newEtc, r);
+  for (const r of d.modified)
+    if (isAccountMerge(mergeRoot, newRoot, r)) mergeAccountFile(mergeRoot, newRoot, r);
+    else copyModified(modifiedEtc, newEtc, r);
   for (const r of d.added) copyModified(modifiedEtc, newEtc, r);
   return d;
 }
