@@ -192,8 +192,10 @@ export function rpmdbCreate(): Buffer {
 }
 
 export interface RpmdbInstallOptions {
-  /** INSTALLTIME and INSTALLTID (seconds since the epoch); default: now. */
+  /** INSTALLTIME (seconds since the epoch); default: now. */
   installTime?: number;
+  /** INSTALLTID, the transaction's id (rpm: its start time); default: installTime. */
+  tid?: number;
   /** INSTALLCOLOR, rpm's %_transaction_color: 3 on 64-bit multilib targets (x86_64, aarch64…), 0 elsewhere. */
   color?: number;
 }
@@ -213,7 +215,7 @@ function installedHeader(blob: Buffer, opts: Required<RpmdbInstallOptions>): Buf
   const split = splitHeader(bare(blob));
   const files = h.stringArray(TAG.BASENAMES)?.length ?? 0;
   const entries: HeaderEntry[] = [
-    int32Entry(INSTALL.TID, [opts.installTime]),
+    int32Entry(INSTALL.TID, [opts.tid]),
     int32Entry(INSTALL.TIME, [opts.installTime]),
     int32Entry(INSTALL.COLOR, [opts.color]),
   ];
@@ -247,7 +249,8 @@ function removeMatching(db: SqliteDb, name: string, arch?: string): number {
  * with the install-time tags rpm adds, replacing an installed package of the same name and arch.
  */
 export function rpmdbInstall(image: Buffer, headers: Buffer[], opts: RpmdbInstallOptions = {}): Buffer {
-  const o = { installTime: opts.installTime ?? Math.floor(Date.now() / 1000), color: opts.color ?? 3 };
+  const installTime = opts.installTime ?? Math.floor(Date.now() / 1000);
+  const o = { installTime, tid: opts.tid ?? installTime, color: opts.color ?? 3 };
   return edit(image, (db) => {
     for (const [i, raw] of headers.entries()) {
       let blob: Buffer;

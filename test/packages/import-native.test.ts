@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { splitHeader } from "../../backends/rpm/header-write.js";
 import { importPackage, PACKAGE_COMMIT_FORMAT } from "../../src/packages/import.js";
 import { writeCommitObject } from "../../src/repo/commit.js";
@@ -21,17 +21,22 @@ function initRepo(dir: string): Repo {
   return Repo.open(path);
 }
 
+/** The demo .deb, built by dpkg-deb and imported into a fresh repo. */
+async function importedDemoDeb(t: TestContext) {
+  const dir = scratch(t);
+  demoTree(dir);
+  const deb = buildDeb(dir, "xz");
+  const repo = initRepo(dir);
+  return { dir, deb, repo, r: await importPackage(repo, deb) };
+}
+
 function meta(repo: Repo, commit: string, key: string): unknown {
   return metadataGet(repo.loadCommit(commit).metadata, key)?.value;
 }
 
 test("a .deb commit carries every control member, the script bodies and the triggers", async (t) => {
   if (!haveTools(t, "dpkg-deb", "ostree")) return;
-  const dir = scratch(t);
-  demoTree(dir);
-  const deb = buildDeb(dir, "xz");
-  const repo = initRepo(dir);
-  const r = await importPackage(repo, deb);
+  const { dir, deb, repo, r } = await importedDemoDeb(t);
   assert.equal(meta(repo, r.commit, "tsostree.pkg.format"), PACKAGE_COMMIT_FORMAT);
   // dpkg-deb -e extracts the control area exactly as dpkg copies it into its info database.
   const ctl = join(dir, "control");
@@ -99,11 +104,7 @@ test("an .rpm commit carries the header rpm stores in its rpmdb, the scriptlets 
 
 test("a package whose commit predates format 2 is imported again, not skipped", async (t) => {
   if (!haveTools(t, "dpkg-deb", "ostree")) return;
-  const dir = scratch(t);
-  demoTree(dir);
-  const deb = buildDeb(dir, "gzip");
-  const repo = initRepo(dir);
-  const first = await importPackage(repo, deb);
+  const { deb, repo, r: first } = await importedDemoDeb(t);
   // Rewrite the ref to a commit like the ones imported before layering: no format key.
   const c = repo.loadCommit(first.commit);
   const tx = await Transaction.begin(repo);

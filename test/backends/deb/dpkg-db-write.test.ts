@@ -51,6 +51,18 @@ function neutralized(deb: string, dir: string): string {
   return out;
 }
 
+/** The real dpkg on a scratch root: scripts (neutral here) run outside a chroot, triggers left alone. */
+function dpkgAt(root: string, args: string[]): void {
+  sh("dpkg", [
+    "--force-not-root",
+    "--force-depends",
+    "--force-script-chrootless",
+    "--no-triggers",
+    `--root=${root}`,
+    ...args,
+  ]);
+}
+
 function emptyAdmindir(root: string): string {
   const admin = join(root, "var/lib/dpkg");
   for (const d of ["info", "updates", "triggers"]) mkdirSync(join(admin, d), { recursive: true });
@@ -171,15 +183,7 @@ test("dpkg's own admindir and ours, from the same .debs, read the same", async (
   ];
   const root = join(dir, "root");
   const theirs = emptyAdmindir(root);
-  sh("dpkg", [
-    "--force-not-root",
-    "--force-depends",
-    "--force-script-chrootless",
-    "--no-triggers",
-    `--root=${root}`,
-    "-i",
-    ...debs,
-  ]);
+  dpkgAt(root, ["-i", ...debs]);
   const ours = join(dir, "ours");
   const pkgs = await Promise.all(debs.map(readDeb));
   writeOurs(ours, pkgs);
@@ -203,15 +207,7 @@ test("dpkg's own admindir and ours, from the same .debs, read the same", async (
 
   // Purging with dpkg and removing with us leave the same database.
   const gone = pkgs.filter((p) => p.name === "logrotate" || p.name === "liblzma5");
-  sh("dpkg", [
-    "--force-not-root",
-    "--force-depends",
-    "--force-script-chrootless",
-    "--no-triggers",
-    `--root=${root}`,
-    "-P",
-    ...gone.map((p) => p.name),
-  ]);
+  dpkgAt(root, ["-P", ...gone.map((p) => p.name)]);
   const status = dpkgStatusRemove(
     readFileSync(join(ours, "status")),
     gone.map((p) => ({ name: p.name })),

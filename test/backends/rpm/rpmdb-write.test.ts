@@ -27,6 +27,11 @@ echo hi > %{buildroot}/usr/share/tso-small/hello
 /usr/share/tso-small/hello
 `;
 
+/** The demo package (rich dependencies, triggers, file triggers) and a small one that requires it. */
+function twoRpms(dir: string): { demo: string; small: string } {
+  return { demo: buildRpm(join(dir, "a"), "gzip", SPEC), small: buildRpm(join(dir, "b"), "gzip", SMALL) };
+}
+
 async function header(rpm: string): Promise<Buffer> {
   const o = await rpmBackend.open(rpm);
   o.close();
@@ -40,13 +45,18 @@ function tables(image: Buffer): Record<string, unknown[]> {
   return Object.fromEntries(t);
 }
 
-function installTime(blob: Buffer): number {
-  // INSTALLTIME is appended after the region; read it through rpm's own index entry.
+/** An appended INT32 tag of an exported header (INSTALLTIME 1008, INSTALLTID 1128). */
+function int32Tag(blob: Buffer, tag: number): number {
   const il = blob.readUInt32BE(0);
   for (let i = 0; i < il; i++)
-    if (blob.readUInt32BE(8 + i * 16) === 1008)
+    if (blob.readUInt32BE(8 + i * 16) === tag)
       return blob.readUInt32BE(8 + il * 16 + blob.readInt32BE(16 + i * 16));
-  throw new Error("no INSTALLTIME");
+  throw new Error(`no tag ${tag}`);
+}
+
+/** The install options that reproduce rpm's own blob (its install time and transaction id). */
+function asInstalled(blob: Buffer) {
+  return { installTime: int32Tag(blob, 1008), tid: int32Tag(blob, 1128), color: 3 };
 }
 
 function place(root: string, image: Buffer): void {
@@ -72,16 +82,14 @@ test("rpmdbCreate makes the tables and indexes rpm --initdb makes", (t) => {
 test("rpmdbInstall writes the rows rpm -i --justdb writes, and rpm reads them", async (t) => {
   if (!haveTools(t, "rpm", "rpmbuild")) return;
   const dir = scratch(t);
-  const demo = buildRpm(join(dir, "a"), "gzip", SPEC);
-  const small = buildRpm(join(dir, "b"), "gzip", SMALL);
+  const { demo, small } = twoRpms(dir);
   const theirs = join(dir, "theirs");
   rpmJustDb(theirs, [demo]);
   rpmJustDb(theirs, [small]);
   const real = tables(readFileSync(rpmdbFile(theirs)));
   const blobs = real.Packages as { hnum: number; blob: Buffer }[];
-  const when = installTime(blobs[0]!.blob);
-  let image = rpmdbInstall(rpmdbCreate(), [await header(demo)], { installTime: when, color: 3 });
-  image = rpmdbInstall(image, [await header(small)], { installTime: installTime(blobs[1]!.blob), color: 3 });
+  let image = rpmdbInstall(rpmdbCreate(), [await header(demo)], asInstalled(blobs[0]!.blob));
+  image = rpmdbInstall(image, [await header(small)], asInstalled(blobs[1]!.blob));
   const ours = tables(image);
   for (const [i, row] of (ours.Packages as { blob: Buffer }[]).entries())
     assert.equal(row.blob.toString("hex"), blobs[i]!.blob.toString("hex"), `header #${i + 1}, byte for byte`);
@@ -107,18 +115,15 @@ test("rpmdbInstall writes the rows rpm -i --justdb writes, and rpm reads them", 
 test("rpmdbRemove leaves what rpm -e --justdb leaves", async (t) => {
   if (!haveTools(t, "rpm", "rpmbuild")) return;
   const dir = scratch(t);
-  const demo = buildRpm(join(dir, "a"), "gzip", SPEC);
-  const small = buildRpm(join(dir, "b"), "gzip", SMALL);
+  const { demo, small } = twoRpms(dir);
   const theirs = join(dir, "theirs");
   rpmJustDb(theirs, [demo, small]);
   const blobs = tables(readFileSync(rpmdbFile(theirs))).Packages as { blob: Buffer }[];
   q(theirs, ["-e", "--justdb", "--nodeps", "--noscripts", "tso-demo"]);
-  const image = rpmdbRemove(
-    rpmdbInstall(rpmdbCreate(), [await header(demo), await header(small)], {
-      installTime: installTime(blobs[0]!.blob),
-    }),
-    [{ name: "tso-demo", arch: "noarch" }],
-  );
+  // One transaction for both, as rpm did (one INSTALLTID, each package its own INSTALLTIME).
+  let image = rpmdbInstall(rpmdbCreate(), [await header(demo)], asInstalled(blobs[0]!.blob));
+  image = rpmdbInstall(image, [await header(small)], asInstalled(blobs[1]!.blob));
+  image = rpmdbRemove(image, [{ name: "tso-demo", arch: "noarch" }]);
   assert.deepEqual(tables(image), tables(readFileSync(rpmdbFile(theirs))));
   const root = join(dir, "ours");
   place(root, image);
