@@ -2,10 +2,15 @@
 // under /usr (dpkg's admin directory, or the rpmdb), as package database records. Reads go to the
 // relocated tree's objects; a path dpkg or rpm recorded is looked up where relocation put it.
 import { type TreeStat, dpkgRecords } from "../../backends/deb/dpkg-records.js";
+import { rpmdbRecords } from "../../backends/rpm/rpmdb-records.js";
 import type { DbPackage } from "../packages/pkgdb.js";
 import type { MutableTree } from "../repo/mtree.js";
 import { S_IFLNK, S_IFMT } from "../repo/objects.js";
 import { type RelocateStore, relocatedPath } from "./relocate.js";
+
+export class BasePackagesError extends Error {
+  override name = "BasePackagesError";
+}
 
 export interface BasePackages {
   kind: "deb" | "rpm";
@@ -28,10 +33,14 @@ export function basePackages(tree: MutableTree, store: RelocateStore): BasePacka
     );
     return { kind: "deb", source: DPKG_ADMINDIR, packages };
   }
-  if (files.read(RPMDB)) {
-    // TODO(pkgdb): rpmdbRecords (backends/rpm/rpmdb-records.ts, being written) turns the rpmdb's
-    // headers into records; until it lands an rpm base gets an empty package database.
-    return { kind: "rpm", source: RPMDB, packages: [] };
+  const rpmdb = files.read(RPMDB);
+  if (rpmdb) {
+    const wal = files.read(`${RPMDB}-wal`);
+    if (wal?.length)
+      throw new BasePackagesError(
+        `${RPMDB}-wal is not empty: rpm did not close the database (killed?), and the image lacks what the log holds; run \`rpm --root=DIR --dbpath=/usr/lib/sysimage/rpm -qa\` once (or --rebuilddb) and compose again`,
+      );
+    return { kind: "rpm", source: RPMDB, packages: rpmdbRecords(rpmdb) };
   }
   return null;
 }
