@@ -241,3 +241,21 @@ test("an installed package is replaced, a Multi-Arch: same one of another arch i
     2,
   );
 });
+
+test("on debootstrap's status file, ours is the file dpkg writes when it installs the same packages", async (t) => {
+  if (!haveTools(t, "dpkg")) return;
+  const base = join(projectRoot, "fixtures/out/minbase/var/lib/dpkg/status");
+  const debs = ["strace", "libunwind8"].map(fixture);
+  if (!existsSync(base) || debs.includes(undefined))
+    return skipOrFail(t, "missing fixtures: run fixtures/minbase.sh and fixtures/fetch-debian-packages.sh");
+  const root = scratch(t);
+  const admin = emptyAdmindir(root);
+  writeFileSync(join(admin, "status"), readFileSync(base));
+  dpkgAt(root, ["-i", ...(debs as string[])]);
+  const pkgs = await Promise.all((debs as string[]).map(readDeb));
+  const ours = dpkgStatusInstall(
+    readFileSync(base),
+    pkgs.map((p) => ({ control: p.members.find(([n]) => n === "control")![1], conffiles: [] })),
+  );
+  assert.ok(ours.equals(readFileSync(join(admin, "status"))), "byte for byte");
+});
