@@ -1,7 +1,7 @@
 // The packages a composed base already has, read from the native database that relocation moved
 // under /usr (dpkg's admin directory, or the rpmdb), as package database records. Reads go to the
 // relocated tree's objects; a path dpkg or rpm recorded is looked up where relocation put it.
-import { type TreeStat, dpkgRecords } from "../../backends/deb/dpkg-records.js";
+import { dpkgRecords, type TreeStat } from "../../backends/deb/dpkg-records.js";
 import { rpmdbRecords } from "../../backends/rpm/rpmdb-records.js";
 import type { DbPackage } from "../packages/pkgdb.js";
 import type { MutableTree } from "../repo/mtree.js";

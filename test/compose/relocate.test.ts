@@ -9,6 +9,7 @@ import { MutableTree } from "../../src/repo/mtree.js";
 import { Transaction } from "../../src/repo/transaction.js";
 import { haveTools, run, scratch } from "../helpers.js";
 import {
+  assertHas,
   commitRelocated,
   type Entry,
   ostreeCat,
@@ -49,8 +50,10 @@ test("etc merges into usr/etc, the etc file winning; no etc/ is left", async (t)
   );
   const ls = ostreeLs(repoPath, commit);
   assert.ok(!ls.some((l) => l.includes(" /etc")), ls.join("\n"));
-  for (const p of ["/usr/etc/both.conf", "/usr/etc/only-usr", "/usr/etc/sub/deep.conf"])
-    assert.ok(ls.includes(`- ${p}`), `${p} missing:\n${ls.join("\n")}`);
+  assertHas(
+    ls,
+    ["/usr/etc/both.conf", "/usr/etc/only-usr", "/usr/etc/sub/deep.conf"].map((p) => `- ${p}`),
+  );
   assert.equal(ostreeCat(repoPath, commit, "/usr/etc/both.conf"), "from etc\n");
   assert.ok(result.moved.includes("etc → usr/etc"));
   assert.deepEqual(result.tmpfiles, []);
@@ -121,12 +124,14 @@ test("var/lib/dpkg and var/lib/rpm move under /usr as whole subtrees, linked fro
     "base",
   );
   const ls = ostreeLs(repoPath, commit);
-  for (const p of [
-    "/usr/share/dpkg/database/status",
-    "/usr/share/dpkg/database/info/x.list",
-    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
-  ])
-    assert.ok(ls.includes(`- ${p}`), `${p} missing:\n${ls.join("\n")}`);
+  assertHas(
+    ls,
+    [
+      "/usr/share/dpkg/database/status",
+      "/usr/share/dpkg/database/info/x.list",
+      "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+    ].map((p) => `- ${p}`),
+  );
   assert.deepEqual(result.dbLinks, [
     {
       path: "usr/lib/tmpfiles.d/tsostree-dpkg.conf",
@@ -161,7 +166,7 @@ test("opt/X goes to usr/lib/opt/X with a link; a base's state directories become
     "base",
   );
   const ls = ostreeLs(repoPath, commit, "/");
-  for (const l of [
+  assertHas(ls, [
     "l /home -> var/home",
     "l /root -> var/roothome",
     "l /srv -> var/srv",
@@ -172,9 +177,8 @@ test("opt/X goes to usr/lib/opt/X with a link; a base's state directories become
     "- /usr/lib/opt/tool/bin/tool",
     "- /weird/file",
     "d /tmp",
-  ])
-    assert.ok(ls.includes(l), `${l} missing:\n${ls.join("\n")}`);
-  for (const l of [
+  ]);
+  assertHas(result.tmpfiles, [
     "L /opt/tool - - - - /usr/lib/opt/tool",
     "d /var/home 0755 root root -",
     "d /var/roothome 0700 root root -",
@@ -184,8 +188,7 @@ test("opt/X goes to usr/lib/opt/X with a link; a base's state directories become
     "d /var/srv 0755 root root -",
     "d /var/mnt 0755 root root -",
     "d /run/media 0755 root root -",
-  ])
-    assert.ok(result.tmpfiles.includes(l), `${l} missing:\n${result.tmpfiles.join("\n")}`);
+  ]);
   assert.equal(result.tmpfilesPath, "usr/lib/tmpfiles.d/tsostree-demo.conf");
 });
 
@@ -203,13 +206,12 @@ test("kernel files in /boot move to usr/lib/modules/KVER; a package's other boot
     "package",
   );
   const ls = ostreeLs(repoPath, commit);
-  for (const p of [
+  assertHas(ls, [
     "- /usr/lib/modules/6.1.0-9-amd64/vmlinuz",
     "- /usr/lib/modules/6.1.0-9-amd64/initramfs.img",
     "- /usr/lib/modules/6.1.0-9-amd64/config",
     "- /usr/lib/ostree-boot/grub/unicode.pf2",
-  ])
-    assert.ok(ls.includes(p), `${p} missing:\n${ls.join("\n")}`);
+  ]);
   assert.ok(!ls.some((l) => l.includes(" /boot")));
   assert.equal(ostreeCat(repoPath, commit, "/usr/lib/modules/6.1.0-9-amd64/vmlinuz"), "kernel");
 });

@@ -1,15 +1,16 @@
 // Small root filesystems written from a spec, for the relocation and compose rootfs tests.
+import assert from "node:assert/strict";
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { commitFromDirectory, writeCommitObject } from "../../src/repo/commit.js";
-import { Repo } from "../../src/repo/repo.js";
-import { Transaction } from "../../src/repo/transaction.js";
 import {
   type RelocateOptions,
   type RelocateResult,
   relocateTree,
   writeRelocation,
 } from "../../src/compose/relocate.js";
+import { commitFromDirectory, writeCommitObject } from "../../src/repo/commit.js";
+import { Repo } from "../../src/repo/repo.js";
+import { Transaction } from "../../src/repo/transaction.js";
 import { run } from "../helpers.js";
 
 export type Entry =
@@ -57,6 +58,12 @@ export async function commitRelocated(
     tx.abort();
     throw e;
   }
+}
+
+/** Every line of `wanted` is in `lines`; the failure names the missing ones and shows `lines`. */
+export function assertHas(lines: string[], wanted: string[]): void {
+  const missing = wanted.filter((w) => !lines.includes(w));
+  assert.deepEqual(missing, [], `missing ${missing.join(", ")} in:\n${lines.join("\n")}`);
 }
 
 /** `ostree init --mode=MODE` with the real ostree. */
