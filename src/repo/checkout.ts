@@ -79,6 +79,8 @@ export interface CheckoutSource {
   readMetadata(csum: string, type: "dirtree" | "dirmeta"): Buffer | null;
   /** The path of a staged content object, or null. */
   stagedFile(csum: string): string | null;
+  /** The checksums of every staged content object. */
+  stagedFiles(): ReadonlySet<string>;
 }
 
 const EUID = process.geteuid?.() ?? -1;
@@ -123,6 +125,10 @@ class Checkout {
   private readonly plan: CheckoutPlan | null;
   /** Directory xattrs of a plan checkout, set from here (rare: SELinux labels and the like). */
   private readonly planXattrs: [string, Xattrs][] = [];
+  /** Content objects staged by the tree's transaction, not in objects/ (see CheckoutSource). */
+  private readonly staged: ReadonlySet<string>;
+  /** Plan checkout: staged files, placed once the plan ran (the native run stops at a missing object). */
+  private readonly deferred: [string, string][] = [];
   private readonly linker: Linker;
   /** Directories whose metadata is applied once their contents exist (children before parents). */
   private readonly pendingDirs: [string, DirMeta][] = [];
@@ -140,6 +146,7 @@ class Checkout {
     this.merge = opts.union === true || opts.unionAdd === true;
     this.linker = new Linker({ objects: this.objects, mode: repo.mode, userMode: opts.userMode === true });
     this.plan = this.hardlink && !this.merge ? new CheckoutPlan(this.objects, this.linkFlags()) : null;
+    this.staged = source?.stagedFiles() ?? new Set();
   }
 
   private objectPath(csum: string): string {
@@ -215,7 +222,7 @@ class Checkout {
       }
     }
     let dirs: DirTree["dirs"];
-    if (plan) dirs = this.planFiles(plan, entry.tree);
+    if (plan) dirs = this.planFiles(plan, entry.tree, path);
     else {
       const tree = this.loadDirTree(entry.tree);
       for (const [name, csum] of tree.files) this.file(csum, `${path}/${name}`);
@@ -236,10 +243,16 @@ class Checkout {
    * Plans the links of a dirtree's files into the directory just planned, taking names and
    * checksums straight from the dirtree's bytes (no string per file); returns its directories.
    */
-  private planFiles(plan: CheckoutPlan, csum: string): DirTree["dirs"] {
+  private planFiles(plan: CheckoutPlan, csum: string, path: string): DirTree["dirs"] {
     const dirs: DirTree["dirs"] = [];
+    const staged = this.staged;
     visitDirTree(this.verified(csum, "dirtree"), {
-      file: (b, name, nameEnd, obj) => plan.linkRaw(b, name, nameEnd, obj),
+      file: (b, name, nameEnd, obj) => {
+        if (staged.size === 0) return plan.linkRaw(b, name, nameEnd, obj);
+        const hex = b.toString("hex", obj, obj + 32);
+        if (staged.has(hex)) this.deferred.push([hex, `${path}/${b.toString("utf8", name, nameEnd)}`]);
+        else plan.linkRaw(b, name, nameEnd, obj);
+      },
       dir: (b, name, nameEnd, tree, meta) =>
         dirs.push([
           b.toString("utf8", name, nameEnd),
@@ -275,10 +288,7 @@ class Checkout {
   private finishPlan(plan: CheckoutPlan): void {
     for (const { code, csum, path: dst } of plan.finishLinks()) {
       if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
-      if (code === CO_CODE_MISSING) {
-        this.placeStaged(csum, dst);
-        continue;
-      }
+      if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
       if (code === CO_CODE_NOMETA)
         throw new CorruptObjectError(`object ${csum}.file has no user.ostreemeta xattr; run fsck`);
       const name = code === CO_CODE_COPY ? "COPY" : errnoName(code);
@@ -286,6 +296,7 @@ class Checkout {
         this.copy(this.repo.loadFile(csum), dst);
       else throw new CheckoutError(`cannot hardlink ${dst}: ${name}`);
     }
+    for (const [csum, path] of this.deferred) this.placeStaged(csum, path);
     for (const [path, xattrs] of this.planXattrs) this.applyXattrs(path, xattrs);
     plan.runDirMetas();
   }

@@ -3,7 +3,7 @@
 // survive — scripts still have to run against it, and the tree they leave differs. The final tree
 // goes through here too (writeTree), then to the transaction: only the dirtrees it references.
 import { createHash } from "node:crypto";
-import { lstatSync, readFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import type { CheckoutSource } from "./checkout.js";
 import type { MutableTree, TreeSink, TreeSource } from "./mtree.js";
 import { type Commit, type DirTree, parseDirTree } from "./objects.js";
@@ -59,6 +59,14 @@ export class MemoryTreeSink implements TreeSink, TreeSource, CheckoutSource {
   stagedFile(csum: string): string | null {
     const p = this.tx.store.stagedPath(csum, this.tx.repo.isArchive ? "filez" : "file");
     return lstatSync(p, { throwIfNoEntry: false }) ? p : null;
+  }
+
+  stagedFiles(): ReadonlySet<string> {
+    const ext = this.tx.repo.isArchive ? ".filez" : ".file";
+    const out = new Set<string>();
+    for (const n of readdirSync(this.tx.stagingDir))
+      if (n.length === 64 + ext.length && n.endsWith(ext)) out.add(n.slice(0, 64));
+    return out;
   }
 
   /**

@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runSandboxed } from "../../src/compose/sandbox.js";
+import { checkoutTree } from "../../src/repo/checkout.js";
+import { MemoryTreeSink } from "../../src/repo/memory-sink.js";
 import { haveTools, projectRoot, scratch } from "../helpers.js";
 import { commitTree, hostTools, MutableTree, ostreeCommitDir, Repo, Transaction } from "./fixture.js";
 
@@ -157,4 +167,34 @@ test("sandbox: unprivileged (bare-user repo owned by the user, setpriv to 65534)
   assert.equal(objectDigest(repoPath, base, "/usr/lib/append.txt"), before);
   // Files the user created inside, as root there, belong to root in the tree.
   assert.match(os(repoPath, "ls", res.commit!, "/usr/etc/new.conf"), /^-00644 0 0 /);
+});
+
+test("checkoutTree: dirtrees held in memory and objects only staged check out completely (staged files hardlinked)", async (t) => {
+  if (!haveTools(t, "ostree")) return;
+  const dir = scratch(t);
+  baseTree(join(dir, "tree"));
+  const repoPath = join(dir, "repo");
+  execFileSync("ostree", ["init", `--repo=${repoPath}`, "--mode=bare"]);
+  const base = ostreeCommitDir(repoPath, join(dir, "tree"));
+  const repo = Repo.open(repoPath);
+  const tx = await Transaction.begin(repo);
+  const tree = MutableTree.fromCommit(tx, base);
+  const meta = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] };
+  for (let i = 0; i < 300; i++)
+    tree.setFile(`usr/share/new/f${i}`, tx.writeContentSync(meta, Buffer.from(`staged ${i}\n`)));
+  const memory = new MemoryTreeSink(tx);
+  const root = tree.write(memory);
+  assert.ok(memory.has(root.tree) && !repo.hasObject(root.tree, "dirtree"));
+  const dest = join(dir, "co");
+  await checkoutTree(repo, memory, root, dest);
+  assert.equal(readFileSync(join(dest, "usr/share/new/f299"), "utf8"), "staged 299\n");
+  assert.equal(statSync(join(dest, "usr/share/new/f7")).nlink, 2, "linked to the staged object");
+  assert.equal(readFileSync(join(dest, "usr/lib/append.txt"), "utf8"), "base\n");
+  assert.equal(readdirSync(join(dest, "usr/bin")).length, readdirSync(join(dir, "tree/usr/bin")).length);
+  // The final tree goes to the transaction through the sink: every dirtree it references is staged.
+  const final = memory.writeTree(tree);
+  const c = commitTree(tx, tree, memory);
+  await tx.commit();
+  assert.equal(repo.loadCommit(c).rootTree, final.tree);
+  execFileSync("ostree", [`--repo=${repoPath}`, "fsck"], { stdio: "pipe" });
 });
