@@ -11,6 +11,7 @@ import { metadataGet } from "../../src/repo/objects.js";
 import { Repo } from "../../src/repo/repo.js";
 import { fixture, haveTools, MINBASE_KVER, needRoot, run, scratch, tsostreePkg } from "../helpers.js";
 import {
+  assertHas,
   ostreeCat,
   ostreeCheckout,
   ostreeInit,
