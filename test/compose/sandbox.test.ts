@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { runSandboxed } from "../../src/compose/sandbox.js";
 import { checkoutTree } from "../../src/repo/checkout.js";
 import { MemoryTreeSink } from "../../src/repo/memory-sink.js";
@@ -31,6 +31,23 @@ function baseTree(dir: string): void {
   symlinkSync("a", join(dir, "usr/share/link"));
   chmodSync(join(dir, "usr/share/modedir"), 0o755);
   writeFileSync(join(dir, "usr/lib/append.txt"), "base\n");
+}
+
+/** baseTree committed by the real ostree into a new repo of `mode` under a scratch dir. */
+function committedBase(t: TestContext, mode: "bare" | "bare-user") {
+  const dir = scratch(t);
+  baseTree(join(dir, "tree"));
+  const repoPath = join(dir, "repo");
+  execFileSync("ostree", ["init", `--repo=${repoPath}`, `--mode=${mode}`]);
+  return { dir, repoPath, base: ostreeCommitDir(repoPath, join(dir, "tree")) };
+}
+
+/** committedBase, opened, with a transaction and the base as a MutableTree. */
+async function openBase(t: TestContext) {
+  const b = committedBase(t, "bare");
+  const repo = Repo.open(b.repoPath);
+  const tx = await Transaction.begin(repo);
+  return { ...b, repo, tx, tree: MutableTree.fromCommit(tx, b.base) };
 }
 
 const SCRIPT = `
@@ -93,15 +110,8 @@ function checkCapture(repo: string, base: string, out: string): void {
 
 test("sandbox: a script's adds, changes, removals, opaque dirs, symlinks and modes become the new tree (root, bare)", async (t) => {
   if (!haveTools(t, "ostree", "bwrap", "unshare")) return;
-  const dir = scratch(t);
-  baseTree(join(dir, "tree"));
-  const repoPath = join(dir, "repo");
-  execFileSync("ostree", ["init", `--repo=${repoPath}`, "--mode=bare"]);
-  const base = ostreeCommitDir(repoPath, join(dir, "tree"));
+  const { repoPath, base, tx, tree } = await openBase(t);
   const before = objectDigest(repoPath, base, "/usr/lib/append.txt");
-  const repo = Repo.open(repoPath);
-  const tx = await Transaction.begin(repo);
-  const tree = MutableTree.fromCommit(tx, base);
   const r = await runSandboxed(tx, tree, [
     { label: "test script", argv: ["/bin/sh", "-ec", SCRIPT], env: {} },
   ]);
@@ -115,14 +125,7 @@ test("sandbox: a script's adds, changes, removals, opaque dirs, symlinks and mod
 
 test("sandbox: a failing step stops the run and leaves the tree unchanged", async (t) => {
   if (!haveTools(t, "ostree", "bwrap", "unshare")) return;
-  const dir = scratch(t);
-  baseTree(join(dir, "tree"));
-  const repoPath = join(dir, "repo");
-  execFileSync("ostree", ["init", `--repo=${repoPath}`, "--mode=bare"]);
-  const base = ostreeCommitDir(repoPath, join(dir, "tree"));
-  const repo = Repo.open(repoPath);
-  const tx = await Transaction.begin(repo);
-  const tree = MutableTree.fromCommit(tx, base);
+  const { base, repo, tx, tree } = await openBase(t);
   const r = await runSandboxed(tx, tree, [
     { label: "first", argv: ["/bin/sh", "-c", "echo one > /etc/one; echo ran"], env: {} },
     { label: "second", argv: ["/bin/sh", "-c", "echo oops >&2; exit 3"], env: {} },
@@ -140,11 +143,7 @@ test("sandbox: a failing step stops the run and leaves the tree unchanged", asyn
 test("sandbox: unprivileged (bare-user repo owned by the user, setpriv to 65534)", async (t) => {
   if (!haveTools(t, "ostree", "bwrap", "unshare", "setpriv")) return;
   if (process.geteuid?.() !== 0) return t.skip("needs root to switch to an unprivileged user");
-  const dir = scratch(t);
-  baseTree(join(dir, "tree"));
-  const repoPath = join(dir, "repo");
-  execFileSync("ostree", ["init", `--repo=${repoPath}`, "--mode=bare-user"]);
-  const base = ostreeCommitDir(repoPath, join(dir, "tree"));
+  const { dir, repoPath, base } = committedBase(t, "bare-user");
   const before = objectDigest(repoPath, base, "/usr/lib/append.txt");
   execFileSync("chown", ["-R", "65534:65534", dir]);
   const child = join(projectRoot, "dist/test/compose/sandbox-child.js");
@@ -171,14 +170,7 @@ test("sandbox: unprivileged (bare-user repo owned by the user, setpriv to 65534)
 
 test("checkoutTree: dirtrees held in memory and objects only staged check out completely (staged files hardlinked)", async (t) => {
   if (!haveTools(t, "ostree")) return;
-  const dir = scratch(t);
-  baseTree(join(dir, "tree"));
-  const repoPath = join(dir, "repo");
-  execFileSync("ostree", ["init", `--repo=${repoPath}`, "--mode=bare"]);
-  const base = ostreeCommitDir(repoPath, join(dir, "tree"));
-  const repo = Repo.open(repoPath);
-  const tx = await Transaction.begin(repo);
-  const tree = MutableTree.fromCommit(tx, base);
+  const { dir, repoPath, repo, tx, tree } = await openBase(t);
   const meta = { uid: 0, gid: 0, mode: 0o100644, symlinkTarget: "", xattrs: [] };
   for (let i = 0; i < 300; i++)
     tree.setFile(`usr/share/new/f${i}`, tx.writeContentSync(meta, Buffer.from(`staged ${i}\n`)));
