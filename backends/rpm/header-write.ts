@@ -84,11 +84,20 @@ function entryData(store: Buffer, e: RawEntry, what: string): Buffer {
   return store.subarray(e.offset, e.offset + len);
 }
 
+function isRegionEntry(e: RawEntry | undefined): boolean {
+  return !!e && REGION_TAGS.has(e.tag) && e.type === RpmType.Bin && e.count === 16;
+}
+
+/** Whether a header starts with an immutable region, as every header rpm ≥ 4 writes does. */
+export function hasRegion(blob: Buffer): boolean {
+  return isRegionEntry(rawHeader(blob, "header").entries[0]);
+}
+
 /** Takes an exported header apart into its immutable region and the entries appended after it. */
 export function splitHeader(blob: Buffer, what = "header"): SplitHeader {
   const { entries, store, body } = rawHeader(blob, what);
   const first = entries[0];
-  if (!first || !REGION_TAGS.has(first.tag) || first.type !== RpmType.Bin || first.count !== 16)
+  if (!first || !isRegionEntry(first))
     throw new RpmHeaderError(`${what} has no immutable region (an rpm v3 package); rebuild it with rpm ≥ 4`);
   const trailer = entryData(store, first, what);
   const ril = -trailer.readInt32BE(8) / 16;

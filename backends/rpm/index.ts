@@ -1,8 +1,14 @@
 // The .rpm backend: rpm's binary package format read without librpm.
 import { PackageFormatError } from "../../src/packages/errors.js";
-import type { OpenedPackage, PackageBackend, PackageInfo, PayloadEntry } from "../../src/packages/model.js";
+import type {
+  NativeRecord,
+  OpenedPackage,
+  PackageBackend,
+  PackageInfo,
+  PayloadEntry,
+} from "../../src/packages/model.js";
 import { rpmFiles } from "./files.js";
-import { rpmdbHeader } from "./header-write.js";
+import { hasRegion, rpmdbHeader } from "./header-write.js";
 import { rpmMeta, rpmScripts, rpmTriggers } from "./meta.js";
 import { LEAD_MAGIC, openRpm, payloadDigest, type RpmLayout, verifyPayloadDigest } from "./package.js";
 import { rpmPayload } from "./payload.js";
@@ -22,12 +28,20 @@ export function rpmInfo(l: RpmLayout): PackageInfo {
       scripts: rpmScripts(l.header),
       triggers: rpmTriggers(l.header),
       conffiles: list.files.filter((f) => f.config).map((f) => f.path),
-      native: { header: rpmdbHeader(l.sig.blob, l.header.blob) },
+      native: nativeRecord(l),
     };
   } catch (e) {
     if (e instanceof PackageFormatError) throw e;
     throw new PackageFormatError(l.path, "header", (e as Error).message);
   }
+}
+
+/**
+ * The rpmdb's header; none for a header without an immutable region (rpm v3, which rpm itself only
+ * reads through a retrofit): such a package can be inspected and imported, not layered.
+ */
+function nativeRecord(l: RpmLayout): NativeRecord {
+  return hasRegion(l.header.blob) ? { header: rpmdbHeader(l.sig.blob, l.header.blob) } : {};
 }
 
 export const rpmBackend: PackageBackend = {
