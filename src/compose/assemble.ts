@@ -37,6 +37,11 @@ export interface AssemblyContext {
   packages: LayerPackage[];
   /** What the union brought, per package, in `packages` order. */
   records: UnionRecord[];
+  /**
+   * Writes the final tree's dirtrees; a step that staged some elsewhere (the scripts' in-memory
+   * checkout) replaces it so that those are written too.
+   */
+  writeTree(root: MutableTree): { tree: string; meta: string };
   /** Stores a regular file with the given bytes at `path` of the tree. */
   putFile(path: string, data: Buffer, mode?: number): void;
   progress(msg: string): void;
@@ -99,6 +104,7 @@ export async function assemble(o: AssembleOptions): Promise<string> {
       base: o.base,
       packages: o.packages,
       records,
+      writeTree: (r) => r.write(tx),
       putFile(path, data, mode = 0o644) {
         root.setFile(path, tx.writeContentSync(fileMeta(mode), data));
       },
@@ -106,7 +112,7 @@ export async function assemble(o: AssembleOptions): Promise<string> {
     };
     for (const r of relocations) writeRelocation(tx, root, r);
     for (const step of o.steps.after) await step(ctx);
-    const { tree, meta } = root.write(tx);
+    const { tree, meta } = ctx.writeTree(root);
     const baseCommit = o.repo.loadCommit(o.base);
     const commit = writeCommitObject(tx, {
       parent: o.base,

@@ -13,6 +13,7 @@ import type { LayerRequest } from "./origin.js";
 import { type PackageCommitMeta, readPackageMeta } from "./package-meta.js";
 import { layeredRecord } from "./records.js";
 import { relocateTree } from "./relocate.js";
+import { runScripts, type ScriptPackage } from "./scripts.js";
 
 export interface LayeredOptions {
   noScripts: boolean;
@@ -52,6 +53,28 @@ function packageDbStep(baseDb: PackageDb | null, metas: Map<string, PackageCommi
   };
 }
 
+/** Maintainer scripts and triggers of the layered packages, in install order, in the sandbox. */
+function scriptsStep(metas: Map<string, PackageCommitMeta>, o: LayeredOptions) {
+  return async (ctx: AssemblyContext): Promise<void> => {
+    const packages: ScriptPackage[] = ctx.packages.map((p, i) => {
+      const m = metas.get(p.commit)!;
+      return {
+        kind: m.kind,
+        name: m.name,
+        arch: m.arch,
+        version: m.evr,
+        scripts: m.scripts,
+        triggers: m.triggers,
+        newPaths: ctx.records[i]!.files.map((f) => f.path),
+      };
+    });
+    const r = await runScripts(ctx.tx, ctx.root, packages, { noScripts: o.noScripts });
+    for (const s of r.ran) o.progress(`Ran ${s.label}`);
+    const memory = r.memory;
+    if (memory) ctx.writeTree = (root) => memory.writeTree(root);
+  };
+}
+
 export async function assembleLayered(
   repo: Repo,
   base: string,
@@ -69,6 +92,7 @@ export async function assembleLayered(
         packages[0]?.kind ?? "deb",
         packages.map((p) => metas.get(p.commit)!),
       ),
+      scriptsStep(metas, o),
       packageDbStep(baseDb, metas),
     ],
   };
