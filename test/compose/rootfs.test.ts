@@ -9,7 +9,16 @@ import { composeRootfs } from "../../src/compose/rootfs.js";
 import { PackageDb, PKGDB_PATH } from "../../src/packages/pkgdb.js";
 import { metadataGet } from "../../src/repo/objects.js";
 import { Repo } from "../../src/repo/repo.js";
-import { fixture, haveTools, MINBASE_KVER, needRoot, run, scratch, tsostreePkg } from "../helpers.js";
+import {
+  fixture,
+  haveTools,
+  MINBASE_KVER,
+  needRoot,
+  run,
+  scratch,
+  tsostreePkg,
+  tsostreePkgBin,
+} from "../helpers.js";
 import {
   assertHas,
   ostreeCat,
@@ -165,6 +174,32 @@ test("a tree without kernel: a warning, or with --require-kernel a refusal that 
   const notRoot = tsostreePkg(["compose", "rootfs", join(root, "usr"), `--repo=${repo}`, "--branch=c"]);
   assert.equal(notRoot.status, 1);
   assert.match(notRoot.stderr, /has no usr\/ directory; give the root of a tree made by debootstrap/);
+});
+
+test("run as another user, the files of the base become root:root (ostree commit --owner-uid=0 --owner-gid=0)", async (t) => {
+  if (!haveTools(t, "ostree", "setpriv") || !needRoot(t, "switching to another user")) return;
+  const dir = scratch(t);
+  const root = writeTree(join(dir, "root"), { "usr/bin/x": { file: "x", mode: 0o755 }, "etc/motd": "hi\n" });
+  const repo = ostreeInit(join(dir, "repo"), "bare-user");
+  run("chown", ["-R", "65534:65534", dir]);
+  const r = run("setpriv", [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    process.execPath,
+    tsostreePkgBin,
+    "compose",
+    "rootfs",
+    root,
+    `--repo=${repo}`,
+    "--branch=b",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const owners = run("ostree", [`--repo=${repo}`, "ls", "-R", "b"])
+    .stdout.split("\n")
+    .filter((l) => / \/usr\/(bin\/x|etc\/motd)$/.test(l))
+    .map((l) => l.trim().split(/\s+/).slice(0, 3).join(" "));
+  assert.deepEqual(owners, ["-00755 0 0", "-00644 0 0"]);
 });
 
 // ---- minbase (debootstrap --variant=minbase bookworm), composed once for the tests below ----
