@@ -50,6 +50,16 @@ Description: a test package
  for compose rootfs
 `;
 
+/** The package database of checkout `co`, open for `fn`. */
+function withPackageDb(co: string, fn: (db: PackageDb) => void): void {
+  const db = PackageDb.fromBytes(readFileSync(join(co, PKGDB_PATH)));
+  try {
+    fn(db);
+  } finally {
+    db.close();
+  }
+}
+
 function handmade(dir: string, kernel = true): string {
   writeTree(dir, {
     "usr/bin/x": { file: "#!/bin/sh\n", mode: 0o755 },
@@ -133,8 +143,7 @@ test("a handmade tree: fsck-clean base commit, reproducible, DIR untouched, --js
 
   const co = ostreeCheckout(repo, "os/base", join(dir, "co"));
   assert.deepEqual(dpkgQuery(co, ["-W"]).stdout, "tso-x\t1.0-1\n");
-  const db = PackageDb.fromBytes(readFileSync(join(co, PKGDB_PATH)));
-  try {
+  withPackageDb(co, (db) => {
     assert.deepEqual(
       db.packages().map((p) => [p.name, p.evr, p.origin]),
       [["tso-x", "1.0-1", "base"]],
@@ -143,9 +152,7 @@ test("a handmade tree: fsck-clean base commit, reproducible, DIR untouched, --js
       db.owners("/usr/bin/x").map((p) => p.name),
       ["tso-x"],
     );
-  } finally {
-    db.close();
-  }
+  });
 });
 
 test("a tree without kernel: a warning, or with --require-kernel a refusal that leaves no ref", async (t) => {
@@ -289,15 +296,12 @@ test("minbase: dpkg-query reads the moved database as it read var/lib/dpkg; the 
   const theirs = run("dpkg-query", [`--admindir=${join(minbase, "var/lib/dpkg")}`, "-W"]);
   assert.equal(ours.stdout, theirs.stdout);
   assert.ok(existsSync(join(co, DPKG_ADMINDIR, "status")));
-  const db = PackageDb.fromBytes(readFileSync(join(co, PKGDB_PATH)));
-  try {
+  withPackageDb(co, (db) => {
     const n = theirs.stdout.trim().split("\n").length;
     assert.equal(db.packages().length, n);
     assert.equal((stats as { packages: number }).packages, n);
     assert.ok(db.packages().every((p) => p.origin === "base" && p.kind === "deb"));
-  } finally {
-    db.close();
-  }
+  });
 });
 
 // ---- rpm bases ----
@@ -336,19 +340,16 @@ test("an rpm --root base: rpm -qa on the checkout lists the packages; the kernel
   assert.equal(stats.kernel, "6.1.0-tso");
   assert.equal(stats.packageKind, "rpm");
   assert.equal(stats.packages, 5);
-  const db = PackageDb.fromBytes(readFileSync(join(co, PKGDB_PATH)));
-  try {
+  withPackageDb(co, (db) => {
     assert.deepEqual(
       db.packages().map((p) => `${p.name}-${p.evr}.${p.arch} ${p.kind} ${p.origin}`),
-      names(qa).map((n) => `${n.replace(/-1\.0-1\.noarch$/, "-1.0-1.noarch")} rpm base`),
+      names(qa).map((n) => `${n} rpm base`),
     );
     assert.deepEqual(
       db.owners("/usr/lib/modules/6.1.0-tso/vmlinuz").map((p) => p.name),
       ["tso-kernel"],
     );
-  } finally {
-    db.close();
-  }
+  });
 });
 
 test("an rpm base with its database in var/lib/rpm: moved to usr/lib/sysimage/rpm, rpm still reads it", async (t) => {
