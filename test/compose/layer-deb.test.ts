@@ -3,7 +3,7 @@
 // checked against apt-get -s, dpkg-query, the real ostree and by running strace; rollback and
 // uninstall. Needs root (the minbase tree and a bare repo keep real owners), as CI runs it.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { ostree, projectRoot, run, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
@@ -189,5 +189,39 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     const d = statusJson(ctx).deployments[0]!;
     assert.deepEqual(d.requestedPackages, []);
     assert.equal(existsSync(join(deployDir(ctx, d), "usr/bin/strace")), false);
+  });
+
+  it("nano: maintainer scripts (update-alternatives) and a conffile reach the new deployment", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    ok(pkg(ctx, "install", "nano"), "install nano");
+    const d = statusJson(ctx).deployments[0]!;
+    const root = deployDir(ctx, d);
+    // The conffile is a default in usr/etc and reaches /etc through the deploy's merge.
+    assert.ok(existsSync(join(root, "usr/etc/nanorc")));
+    assert.ok(existsSync(join(root, "etc/nanorc")));
+    // postinst ran update-alternatives: the link chain exists and its state is versioned in /usr.
+    assert.equal(readlinkSync(join(root, "usr/bin/editor")), "/etc/alternatives/editor");
+    assert.equal(readlinkSync(join(root, "etc/alternatives/editor")), "/bin/nano");
+    assert.ok(existsSync(join(root, "usr/share/dpkg/database/alternatives/editor")));
+    const admindir = join(root, "usr/share/dpkg/database");
+    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Status}", "nano"]);
+    assert.equal(q.stdout, "install ok installed");
+    const conf = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Conffiles}", "nano"]);
+    assert.match(conf.stdout, /\/etc\/nanorc [0-9a-f]{32}/);
+    const v = run("bwrap", [
+      "--ro-bind",
+      root,
+      "/",
+      "--dev",
+      "/dev",
+      "--proc",
+      "/proc",
+      "--unshare-net",
+      "/usr/bin/editor",
+      "--version",
+    ]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /GNU nano/);
   });
 });
