@@ -12,6 +12,7 @@ import type { PkgVersion } from "../packages/index.js";
 import { metadataGet } from "../repo/objects.js";
 import { resolveRev } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
+import { layerFault } from "./fault.js";
 
 export class PackageFetchError extends Error {
   override name = "PackageFetchError";
@@ -103,6 +104,7 @@ export async function fetchAndImport(
       onProgress(`Downloading ${p.name} ${p.evr} (${n + 1}/${missing.length})`);
       files.push(await download(p, cacheDir));
     }
+    layerFault("downloaded");
     onProgress(`Importing ${files.length} package${files.length === 1 ? "" : "s"}`);
     const r = await importPackages(repo, files);
     if (r.errors.length) throw r.errors[0];

@@ -15,6 +15,7 @@ import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
 import type { AssemblySteps, LayerPackage } from "./assemble.js";
+import { beginLayerFaults, layerFault } from "./fault.js";
 import { fetchAndImport } from "./fetch-import.js";
 import { installOrder } from "./order.js";
 import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
@@ -122,6 +123,7 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions): Promise<Laye
 /** Runs one layering transaction under the sysroot lock. */
 export async function layer(o: LayerOptions): Promise<LayerResult> {
   const progress = o.progress ?? (() => {});
+  beginLayerFaults();
   return withLockedSysroot(o.sysroot, async (s) => {
     const from = startingDeployment(s, o.osname);
     const p = await plan(s, from, o);
@@ -132,6 +134,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       const cache = join(stateroot(s.path, from.osname), "var/cache/tsostree/pkgs");
       const got = await fetchAndImport(s.repo, p.install, cache, progress);
       imported = got.filter((g) => g.fresh).length;
+      layerFault("imported");
       const requested = new Set(p.request.packages.map((r) => parseRequest(r).name));
       const packages: LayerPackage[] = got.map((g) => ({
         kind: g.pkg.kind,
@@ -149,6 +152,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
         noScripts: !!o.noScripts,
         progress,
       });
+      layerFault("assembled");
     }
     const origin = formatLayerRequest(p.request, from.origin);
     if (commit === from.csum && origin.toString() === from.origin?.toString())
@@ -158,6 +162,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
     const after = await commitDeploymentList(s, simpleDeploymentList(s, from.osname, d, from, {}));
     const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
     if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
+    layerFault("deployed");
     return { plan: p, changed: true, commit, deployment: nd, imported };
   });
 }
