@@ -9,7 +9,7 @@ import { deleteRef, listRefs } from "../repo/refs.js";
 import { commitDeploymentList } from "../sysroot/deploy.js";
 import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
-import { layeredPackagesOf } from "./status.js";
+import { layeredPackagesOf } from "./layered-commit.js";
 
 export interface CleanupRequest {
   osname?: string;
@@ -51,7 +51,7 @@ export async function cleanupLayering(path: string, r: CleanupRequest): Promise<
     if (r.base) {
       const used = new Set<string>();
       for (const d of s.deployments)
-        for (const p of layeredPackagesOf(s, d.csum))
+        for (const p of layeredPackagesOf(s.repo, d.csum))
           used.add(`${escapeRefFragment(p.name)}/${escapeRefFragment(`${p.version}.${p.arch}`)}`);
       let n = 0;
       for (const [ref] of listRefs(s.repo)) {

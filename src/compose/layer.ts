@@ -8,15 +8,15 @@ import type { PkgVersion } from "../packages/index.js";
 import { parseRequest, resolveWithRetry } from "../packages/resolve.js";
 import type { Transaction as SolverTransaction } from "../packages/solver-types.js";
 import { metadataGet } from "../repo/objects.js";
-import { resolveRev } from "../repo/refs.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";
 import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
-import type { AssemblySteps, LayerPackage } from "./assemble.js";
+import type { LayerPackage } from "./assemble.js";
 import { beginLayerFaults, layerFault } from "./fault.js";
 import { fetchAndImport } from "./fetch-import.js";
+import { baseOf, layeredPackagesOf } from "./layered-commit.js";
 import { installOrder } from "./order.js";
 import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
 import { assembleLayered } from "./steps.js";
@@ -58,6 +58,33 @@ export interface LayerResult {
   deployment?: Deployment;
   /** How many packages were downloaded and imported (the rest were in the repo already). */
   imported: number;
+  /** What would change against the starting deployment (set for dry runs). */
+  update?: UpdateSummary;
+}
+
+export interface UpdateSummary {
+  /** The starting deployment's base commit. */
+  baseFrom: string;
+  /** Layered package changes, one line each ("strace 6.1-0.1 -> 6.2-1", "+ libfoo 1.0", "- libbar 2"). */
+  packages: string[];
+  /** True when the result would differ from the starting deployment. */
+  available: boolean;
+}
+
+/** Compares a plan with the deployment it starts from. */
+function updateSummary(s: Sysroot, from: Deployment, p: LayerPlan): UpdateSummary {
+  const baseFrom = baseOf(s.repo, from.csum);
+  const before = new Map(layeredPackagesOf(s.repo, from.csum).map((x) => [`${x.name}:${x.arch}`, x.version]));
+  const packages: string[] = [];
+  for (const v of p.install) {
+    const key = `${v.name}:${v.arch}`;
+    const old = before.get(key);
+    if (old === undefined) packages.push(`+ ${v.name} ${v.evr}`);
+    else if (old !== v.evr) packages.push(`${v.name} ${old} -> ${v.evr}`);
+    before.delete(key);
+  }
+  for (const [key, version] of before) packages.push(`- ${key.split(":")[0]} ${version}`);
+  return { baseFrom, packages, available: baseFrom !== p.base || packages.length > 0 };
 }
 
 /** The deployment a transaction starts from: the booted one, else the default (first) one. */
@@ -69,13 +96,6 @@ export function startingDeployment(s: Sysroot, osname?: string): Deployment {
       `no deployment of '${os}' to start from; deploy a base first (tsostree admin deploy)`,
     );
   return d;
-}
-
-/** The base commit under a deployment's commit: the parent of a layered commit, else itself. */
-export function baseOf(s: Sysroot, csum: string): string {
-  const c = s.repo.loadCommit(csum);
-  const base = metadataGet(c.metadata, "tsostree.base-commit")?.value;
-  return typeof base === "string" ? base : csum;
 }
 
 function refusedChanges(t: SolverTransaction): string[] {
@@ -92,7 +112,7 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions): Promise<Laye
       `deployment ${from.csum}.${from.deployserial} has no origin refspec; deploy the base with \`tsostree admin deploy --origin-ref\`/a ref first`,
     );
   const request = o.change(current, s);
-  const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s, from.csum);
+  const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s.repo, from.csum);
   if (isPlainBase(request)) return { base, request, install: [], inactive: [] };
   if (request.localPackages.length || request.replacements.length || request.removals.length)
     throw new LayerError("local package files and overrides are not supported yet");
@@ -127,7 +147,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
   return withLockedSysroot(o.sysroot, async (s) => {
     const from = startingDeployment(s, o.osname);
     const p = await plan(s, from, o);
-    if (o.dryRun) return { plan: p, changed: false, imported: 0 };
+    if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
     let commit = p.base;
     let imported = 0;
     if (p.install.length) {
@@ -177,6 +197,3 @@ function replacedNames(v: PkgVersion): string[] {
   for (const d of v.relations.replaces ?? []) visit(d);
   return out;
 }
-
-export type { AssemblySteps };
-export { resolveRev };

@@ -3,14 +3,8 @@
 import { metadataGet } from "../repo/objects.js";
 import { type DeploymentStatus, deploymentStatuses } from "../sysroot/status.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
-import { baseOf } from "./layer.js";
+import { baseOf, type LayeredPackageStatus, layeredPackagesOf } from "./layered-commit.js";
 import { parseLayerRequest } from "./origin.js";
-
-export interface LayeredPackageStatus {
-  name: string;
-  version: string;
-  arch: string;
-}
 
 export interface PkgDeploymentStatus extends DeploymentStatus {
   baseRefspec: string | null;
@@ -26,24 +20,18 @@ export interface PkgDeploymentStatus extends DeploymentStatus {
   scripts: boolean;
 }
 
-export function layeredPackagesOf(s: Sysroot, csum: string): LayeredPackageStatus[] {
-  const v = metadataGet(s.repo.loadCommit(csum).metadata, "tsostree.layered-packages")?.value;
-  if (!Array.isArray(v)) return [];
-  return (v as [string, string, string][]).map(([name, version, arch]) => ({ name, version, arch }));
-}
-
 export function pkgDeploymentStatuses(s: Sysroot): PkgDeploymentStatus[] {
   return deploymentStatuses(s).map((st, i) => {
     const d = s.deployments[i]!;
     const req = parseLayerRequest(d.origin);
-    const layered = layeredPackagesOf(s, d.csum);
+    const layered = layeredPackagesOf(s.repo, d.csum);
     const have = new Set(layered.map((p) => p.name));
     const requested = req?.packages ?? [];
     const meta = s.repo.loadCommit(d.csum).metadata;
     return {
       ...st,
       baseRefspec: req?.baseRefspec ?? null,
-      baseCommit: baseOf(s, d.csum),
+      baseCommit: baseOf(s.repo, d.csum),
       requestedPackages: requested,
       layeredPackages: layered,
       inactiveRequests: layered.length ? requested.filter((r) => !have.has(r.split(/[=:]/)[0]!)) : [],

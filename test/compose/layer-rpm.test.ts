@@ -2,7 +2,7 @@
 // deployed; install/uninstall/rollback from a createrepo_c repository, checked with the real rpm
 // and dnf, and a package whose %post fails changes nothing.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { haveTools, run, tsostree, tsostreePkg } from "../helpers.js";
@@ -138,5 +138,47 @@ describe("layering on an RPM base", { concurrency: false }, () => {
     assert.deepEqual(d.requestedPackages, []);
     assert.equal(rpmQa(deployDir(c, d)).includes("tso-hello"), false);
     assert.equal(existsSync(join(deployDir(c, d), "usr/bin/tso-hello")), false);
+  });
+
+  it("re-install costs no download; upgrade moves to a new base and newer layered packages", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const again = ok(pkg(c, "install", "tso-hello"), "install again");
+    assert.doesNotMatch(again, /Downloading|Importing/);
+    const dir = join(c.sysroot, "..");
+    // A new base (one more file, version 2) and a newer tso-hello in the repository.
+    const tree2 = makeRpmBase(join(dir, "tree2"));
+    writeFileSync(join(tree2, "usr/share/base-v2"), "2\n");
+    ok(
+      tsostreePkg([
+        "compose",
+        "rootfs",
+        tree2,
+        `--repo=${join(c.sysroot, "ostree/repo")}`,
+        `--branch=${REF}`,
+        "--version=2",
+      ]),
+      "compose rootfs v2",
+    );
+    makeRpmRepo(dir, [rpmWorld().hello2]);
+    const check = pkg(c, "upgrade", "--check");
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^Base: [0-9a-f]{64} -> [0-9a-f]{64}$/m);
+    assert.match(check.stdout, /tso-hello 1\.0-1 -> 2\.0-1/);
+    ok(pkg(c, "upgrade"), "upgrade");
+    const st = JSON.parse(ok(pkg(c, "status", "--json"), "status")) as {
+      deployments: {
+        checksum: string;
+        serial: number;
+        baseCommit: string;
+        version: string;
+        layeredPackages: { name: string; version: string }[];
+      }[];
+    };
+    const top = st.deployments[0]!;
+    assert.equal(top.version, "2");
+    assert.ok(top.layeredPackages.some((p) => p.name === "tso-hello" && p.version === "2.0-1"));
+    assert.ok(existsSync(join(deployDir(c, top), "usr/share/base-v2")));
+    assert.equal(pkg(c, "upgrade", "--check").status, 77);
   });
 });

@@ -148,26 +148,40 @@ export function registerLayer(program: Command): void {
   withTransaction(
     program
       .command("upgrade")
-      .description("move to the newest commit of the base ref and layer the requested packages on it"),
+      .description(
+        "move to the newest commit of the base ref and layer the requested packages on it (their newest versions)",
+      ),
   )
-    .option("--check", "only say whether the base ref moved (exit 77 when there is nothing new)")
-    .option("--preview", "like --check, and print the packages that would be layered")
+    .option("--check", "only say whether there is an update (exit 77 when there is none)")
+    .option("--preview", "like --check, and list the packages that would be layered")
     .action(async (o: CommonOpts & { check?: boolean; preview?: boolean }) => {
-      let target: string | null = null;
       const rebase: LayerOptions["rebase"] = (r, s) => {
-        target = resolveRev(s.repo, r.baseRefspec.replace(/^[^:]*:/, ""), true);
-        if (!target)
-          throw new UsageError(`the base ref ${r.baseRefspec} is not in the repository; pull it first`);
-        return target;
+        const head = resolveRev(s.repo, r.baseRefspec, true);
+        if (!head)
+          throw new UsageError(
+            `the base ref ${r.baseRefspec} is not in the repository; pull or commit it first`,
+          );
+        return head;
       };
-      if (o.check || o.preview) {
-        const r = await layer({ sysroot: o.sysroot, osname: o.os, change: (x) => x, rebase, dryRun: true });
-        const moved = target !== null;
-        process.stdout.write(`Base: ${r.plan.base}\n`);
-        if (o.preview) report(r, { ...o, dryRun: true });
-        if (!moved) process.exitCode = 77;
+      if (!o.check && !o.preview) {
+        await run(o, (x) => x, { rebase });
         return;
       }
-      await run(o, (x) => x, { rebase });
+      const r = await layer({
+        sysroot: o.sysroot,
+        osname: o.os,
+        change: (x) => x,
+        rebase,
+        dryRun: true,
+        refresh: o.refreshMd !== false,
+      });
+      const u = r.update!;
+      if (u.baseFrom !== r.plan.base) process.stdout.write(`Base: ${u.baseFrom} -> ${r.plan.base}\n`);
+      for (const c of u.packages) process.stdout.write(`  ${c}\n`);
+      if (o.preview) report(r, { ...o, dryRun: true });
+      if (!u.available) {
+        process.stdout.write("No updates available.\n");
+        process.exitCode = 77;
+      }
     });
 }
