@@ -56,22 +56,34 @@ export function rpmdbHeaders(source: string | Buffer): RpmHeader[] {
   return rows.map((r) => new RpmHeader(withMagic(r.blob), `${path} header #${r.hnum}`));
 }
 
+/** The resolver's record of one installed (or local) package header. */
+export function headerRecord(h: RpmHeader): RpmRecord {
+  const m = rpmMeta(h);
+  return {
+    name: m.name,
+    arch: m.arch,
+    epoch: m.epoch,
+    version: m.version,
+    release: m.release,
+    relations: m.relations,
+    files: rpmPaths(h),
+    sourceRpm: m.source,
+  };
+}
+
 /** The installed set from an rpmdb.sqlite file, or from its bytes (a commit's copy). */
 export function readRpmdb(source: string | Buffer): RpmPackageSet {
-  const records: RpmRecord[] = rpmdbHeaders(source)
-    .map((h) => {
-      const m = rpmMeta(h);
-      return {
-        name: m.name,
-        arch: m.arch,
-        epoch: m.epoch,
-        version: m.version,
-        release: m.release,
-        relations: m.relations,
-        files: rpmPaths(h),
-        sourceRpm: m.source,
-      };
-    })
+  const records = rpmdbHeaders(source)
+    .map(headerRecord)
     .filter((r) => r.name !== "gpg-pubkey");
   return new RpmPackageSet(records, { id: "@installed", installed: true, pin: -1e9 }, parseRpmRich);
+}
+
+/**
+ * Package files given on the command line, as a repository the resolver may choose from: headers as
+ * package commits carry them (`tsostree.pkg.rpm-header`, without the 8-byte magic).
+ */
+export function localRpmSet(headers: Buffer[]): RpmPackageSet {
+  const records = headers.map((b, i) => headerRecord(new RpmHeader(withMagic(b), `local package #${i}`)));
+  return new RpmPackageSet(records, { id: "@local", installed: false, pin: 1e9 }, parseRpmRich);
 }

@@ -10,7 +10,7 @@ import { FetchError, fetchUrl, joinUrl } from "../packages/fetch.js";
 import { importPackages, packageRef } from "../packages/import.js";
 import type { PkgVersion } from "../packages/index.js";
 import { metadataGet } from "../repo/objects.js";
-import { resolveRev } from "../repo/refs.js";
+import { listRefs, resolveRev } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { layerFault } from "./fault.js";
 
@@ -121,4 +121,39 @@ export async function fetchAndImport(
     for (const f of files) rmSync(f, { force: true });
   }
   return out as ImportedPackage[];
+}
+
+/** A package file given on the command line, imported. */
+export interface LocalImport {
+  sha256: string;
+  /** `NAME-EVR.ARCH`, for the origin file and messages. */
+  nevra: string;
+  name: string;
+  commit: string;
+}
+
+/** Imports package files (a file imported before costs nothing); throws the first refusal. */
+export async function importLocalFiles(repo: Repo, paths: string[]): Promise<LocalImport[]> {
+  const r = await importPackages(repo, paths);
+  if (r.errors.length) throw r.errors[0];
+  return r.results.map((x, i) => {
+    if (!x) throw new PackageFetchError(`${paths[i]}: import gave no result`);
+    return { sha256: x.sha256, nevra: `${x.name}-${x.version}.${x.arch}`, name: x.name, commit: x.commit };
+  });
+}
+
+/** The package commit imported from the file with this sha256, or null. */
+export function commitBySha256(repo: Repo, sha256: string): string | null {
+  for (const [ref, csum] of listRefs(repo)) {
+    if (!ref.startsWith("tsostree/pkg/")) continue;
+    if (metadataGet(repo.loadCommit(csum).metadata, "tsostree.pkg.sha256")?.value === sha256) return csum;
+  }
+  return null;
+}
+
+/** The package name of a requested package file (from its commit; the NEVRA text is ambiguous). */
+export function localPackageName(repo: Repo, l: { sha256: string; nevra: string }): string {
+  const c = commitBySha256(repo, l.sha256);
+  const name = c ? metadataGet(repo.loadCommit(c).metadata, "tsostree.pkg.name")?.value : undefined;
+  return typeof name === "string" ? name : l.nevra;
 }

@@ -15,12 +15,13 @@ import { withLockedSysroot } from "../sysroot/ops.js";
 import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
 import type { LayerPackage } from "./assemble.js";
 import { beginLayerFaults, layerFault } from "./fault.js";
-import { fetchAndImport } from "./fetch-import.js";
+import { commitBySha256, fetchAndImport, importLocalFiles, type LocalImport } from "./fetch-import.js";
 import { baseOf, layeredPackagesOf } from "./layered-commit.js";
 import { installOrder } from "./order.js";
 import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
+import { readPackageMeta } from "./package-meta.js";
 import { assembleLayered } from "./steps.js";
-import { baseFacts, loadLayerWorld } from "./world.js";
+import { baseFacts, loadLayerWorld, localPackageSet } from "./world.js";
 
 export class LayerError extends Error {
   override name = "LayerError";
@@ -29,8 +30,13 @@ export class LayerError extends Error {
 export interface LayerOptions {
   sysroot: string;
   osname?: string;
-  /** What the command does to the request of the deployment it starts from. */
-  change(r: LayerRequest, s: Sysroot): LayerRequest;
+  /**
+   * What the command does to the request of the deployment it starts from; `local` are the package
+   * files of `localFiles`, imported.
+   */
+  change(r: LayerRequest, s: Sysroot, local: LocalImport[]): LayerRequest;
+  /** Package files to layer (`install ./foo.deb`): imported under the lock before planning. */
+  localFiles?: string[];
   /** Use this base commit instead of the starting deployment's (upgrade). */
   rebase?(r: LayerRequest, s: Sysroot): string | null;
   dryRun?: boolean;
@@ -105,17 +111,29 @@ function refusedChanges(t: SolverTransaction): string[] {
   ];
 }
 
-async function plan(s: Sysroot, from: Deployment, o: LayerOptions): Promise<LayerPlan> {
+/** The package commits of the request's local packages (imported when they were first layered). */
+function localCommits(s: Sysroot, r: LayerRequest): string[] {
+  return r.localPackages.map((l) => {
+    const c = commitBySha256(s.repo, l.sha256);
+    if (!c)
+      throw new LayerError(
+        `the requested package file ${l.nevra} (sha256 ${l.sha256.slice(0, 12)}) is no longer in the repository; install the file again or uninstall ${l.nevra.replace(/-[^-]*-[^-]*$/, "")}`,
+      );
+    return c;
+  });
+}
+
+async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalImport[]): Promise<LayerPlan> {
   const current = parseLayerRequest(from.origin);
   if (!current)
     throw new LayerError(
-      `deployment ${from.csum}.${from.deployserial} has no origin refspec; deploy the base with \`tsostree admin deploy --origin-ref\`/a ref first`,
+      `deployment ${from.csum}.${from.deployserial} has no origin refspec to layer onto; deploy the base from a ref first (\`tsostree admin deploy REF\`)`,
     );
-  const request = o.change(current, s);
+  const request = o.change(current, s, local);
   const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s.repo, from.csum);
   if (isPlainBase(request)) return { base, request, install: [], inactive: [] };
-  if (request.localPackages.length || request.replacements.length || request.removals.length)
-    throw new LayerError("local package files and overrides are not supported yet");
+  if (request.replacements.length || request.removals.length)
+    throw new LayerError("overrides of base packages are not supported yet; `tsostree-pkg reset` drops them");
   const facts = baseFacts(s.repo, base);
   const world = await loadLayerWorld({
     base: facts,
@@ -123,11 +141,17 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions): Promise<Laye
     cacheDir: join(stateroot(s.path, from.osname), "var/cache/tsostree/md"),
     refresh: o.refresh,
   });
-  if (!world.repos.length)
+  if (!world.repos.length && request.packages.length)
     throw new LayerError(
       `no package repositories are configured in the deployment's /etc (${facts.kind === "deb" ? "/etc/apt/sources.list, /etc/apt/sources.list.d/" : "/etc/yum.repos.d/"}); add one and retry`,
     );
-  const t = await resolveWithRetry(world, request.packages.map(parseRequest), { recommends: !!o.recommends });
+  const requests = request.packages.map(parseRequest);
+  if (request.localPackages.length) {
+    const metas = localCommits(s, request).map((c) => readPackageMeta(s.repo, c));
+    world.repos.unshift(localPackageSet(facts.kind, metas));
+    for (const m of metas) requests.push({ name: m.name, version: m.evr, arch: m.arch });
+  }
+  const t = await resolveWithRetry(world, requests, { recommends: !!o.recommends });
   const refused = refusedChanges(t);
   if (refused.length)
     throw new LayerError(
@@ -146,7 +170,8 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
   beginLayerFaults();
   return withLockedSysroot(o.sysroot, async (s) => {
     const from = startingDeployment(s, o.osname);
-    const p = await plan(s, from, o);
+    const local = o.localFiles?.length ? await importLocalFiles(s.repo, o.localFiles) : [];
+    const p = await plan(s, from, o, local);
     if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
     let commit = p.base;
     let imported = 0;
@@ -155,7 +180,11 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       const got = await fetchAndImport(s.repo, p.install, cache, progress);
       imported = got.filter((g) => g.fresh).length;
       layerFault("imported");
-      const requested = new Set(p.request.packages.map((r) => parseRequest(r).name));
+      const requested = new Set([
+        ...p.request.packages.map((r) => parseRequest(r).name),
+        ...local.map((l) => l.name),
+        ...localCommits(s, p.request).map((c) => readPackageMeta(s.repo, c).name),
+      ]);
       const packages: LayerPackage[] = got.map((g) => ({
         kind: g.pkg.kind,
         name: g.pkg.name,

@@ -37,7 +37,8 @@ export function readPackageMeta(repo: Repo, commit: string): PackageCommitMeta {
   const get = (k: string): unknown => metadataGet(m, k)?.value;
   const str = (k: string): string => {
     const v = get(`tsostree.pkg.${k}`);
-    if (typeof v !== "string") throw new PackageMetaError(`package commit ${commit.slice(0, 12)} lacks tsostree.pkg.${k}`);
+    if (typeof v !== "string")
+      throw new PackageMetaError(`package commit ${commit.slice(0, 12)} lacks tsostree.pkg.${k}`);
     return v;
   };
   const list = <T>(k: string): T[] => (get(`tsostree.pkg.${k}`) as T[] | undefined) ?? [];
@@ -58,12 +59,14 @@ export function readPackageMeta(repo: Repo, commit: string): PackageCommitMeta {
       interpreter,
       body,
     })),
-    triggers: list<[string, string, string, string]>("triggers").map(([kind, condition, interpreter, body]) => ({
-      kind,
-      condition,
-      interpreter,
-      body,
-    })),
+    triggers: list<[string, string, string, string]>("triggers").map(
+      ([kind, condition, interpreter, body]) => ({
+        kind,
+        condition,
+        interpreter,
+        body,
+      }),
+    ),
     owners: new Map(list<[string, string, string]>("owners").map(([p, u, g]) => [p, [u, g]])),
     debControl: (get("tsostree.pkg.deb-control") as [string, Buffer][] | undefined)?.map(([n, b]) => [
       n,

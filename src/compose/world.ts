@@ -3,12 +3,16 @@
 // them), and the installed set — the base commit's, never the deployment's, so that every
 // transaction starts from the base and a package dropped from the request really goes.
 import { loadAptWorld } from "../../backends/deb/apt-world.js";
+import { localDebSet } from "../../backends/deb/local-set.js";
+import { localRpmSet } from "../../backends/rpm/rpmdb.js";
 import { loadRpmWorld } from "../../backends/rpm/rpmmd-world.js";
+import type { PackageSet } from "../packages/index.js";
 import { MetadataCache } from "../packages/metadata-cache.js";
 import type { PackageKind } from "../packages/model.js";
 import type { World } from "../packages/resolve.js";
 import type { Repo } from "../repo/repo.js";
 import { lookupPath, PathNotFoundError, rootEntry } from "../repo/walk.js";
+import type { PackageCommitMeta } from "./package-meta.js";
 
 /** Where an ostree-ready base keeps each backend's native database (see compose rootfs). */
 export const NATIVE_DB: Record<PackageKind, string> = {
@@ -75,4 +79,29 @@ export async function loadLayerWorld(o: LayerWorldOptions): Promise<World> {
   };
   if (o.base.kind === "rpm") return loadRpmWorld({ ...common, repoFiles: [], rpmdbBytes: o.base.nativeDb });
   return loadAptWorld({ ...common, sourcesLists: [], repoUrls: [], dpkgStatusBytes: o.base.nativeDb });
+}
+
+/** Package files given on the command line, as a repository of their own for the resolver. */
+export function localPackageSet(
+  kind: PackageKind,
+  metas: PackageCommitMeta[],
+  arch = nativeArch(),
+): PackageSet {
+  if (kind === "rpm")
+    return localRpmSet(
+      metas.map((m) => {
+        if (!m.rpmHeader)
+          throw new WorldError(`${m.name}: its package commit has no rpm header; re-import the file`);
+        return m.rpmHeader;
+      }),
+    );
+  return localDebSet(
+    metas.map((m) => {
+      const control = m.debControl?.find(([n]) => n === "control")?.[1];
+      if (!control)
+        throw new WorldError(`${m.name}: its package commit has no control record; re-import the file`);
+      return control;
+    }),
+    arch,
+  );
 }

@@ -3,7 +3,7 @@
 // checked against apt-get -s, dpkg-query, the real ostree and by running strace; rollback and
 // uninstall. Needs root (the minbase tree and a bare repo keep real owners), as CI runs it.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { ostree, projectRoot, run, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
@@ -223,5 +223,33 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     ]);
     assert.equal(v.status, 0, v.stderr);
     assert.match(v.stdout, /GNU nano/);
+  });
+
+  it("a local .deb file is layered with its dependencies from the repository, and uninstalled by name", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const src = join(ctx.dir, "tso-local");
+    mkdirSync(join(src, "DEBIAN"), { recursive: true });
+    mkdirSync(join(src, "usr/bin"), { recursive: true });
+    writeFileSync(
+      join(src, "DEBIAN/control"),
+      "Package: tso-local\nVersion: 1.0-1\nArchitecture: all\nMaintainer: t <t@example.org>\nDepends: libunwind8\nDescription: a local package\n",
+    );
+    writeFileSync(join(src, "usr/bin/tso-local"), "#!/bin/sh\necho local\n", { mode: 0o755 });
+    const deb = join(ctx.dir, "tso-local_1.0-1_all.deb");
+    const b = run("dpkg-deb", ["--root-owner-group", "--build", src, deb]);
+    assert.equal(b.status, 0, b.stderr);
+    ok(pkg(ctx, "install", deb), "install ./tso-local.deb");
+    const d = statusJson(ctx).deployments[0]!;
+    assert.ok(d.layeredPackages.some((p) => p.name === "tso-local"));
+    assert.ok(d.layeredPackages.some((p) => p.name === "libunwind8"));
+    assert.ok(existsSync(join(deployDir(ctx, d), "usr/bin/tso-local")));
+    ok(pkg(ctx, "uninstall", "tso-local"), "uninstall tso-local");
+    const after = statusJson(ctx).deployments[0]!;
+    assert.equal(
+      after.layeredPackages.some((p) => p.name === "tso-local"),
+      false,
+    );
+    assert.equal(existsSync(join(deployDir(ctx, after), "usr/bin/tso-local")), false);
   });
 });

@@ -1,8 +1,9 @@
 // `tsostree-pkg install | uninstall | reset | upgrade`: the commands that change what is layered.
 // Parsing and printing only; the transaction is src/compose/layer.ts.
 import type { Command } from "commander";
+import { localPackageName } from "../../compose/fetch-import.js";
 import { type LayerOptions, type LayerResult, layer } from "../../compose/layer.js";
-import type { LayerRequest } from "../../compose/origin.js";
+import type { LayerRequest, LocalPackage } from "../../compose/origin.js";
 import { parseRequest } from "../../packages/resolve.js";
 import { resolveRev } from "../../repo/refs.js";
 import { isRealRoot } from "../../sysroot/booted.js";
@@ -84,17 +85,17 @@ export function registerLayer(program: Command): void {
     program
       .command("install")
       .description("layer packages (and what they need) onto the base image, as a new deployment")
-      .argument("<pkg...>", "package names (name, name=version, name:arch)"),
+      .argument("<pkg...>", "package names (name, name=version, name:arch) or .deb/.rpm files (./foo.deb)"),
   )
     .option("--idempotent", "do nothing if a package is already requested")
     .option("--allow-inactive", "allow requesting a package the base image already has")
-    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean; allowInactive?: boolean }) => {
-      for (const p of pkgs)
-        if (p.includes("/") || /\.(deb|rpm)$/.test(p))
-          throw new UsageError(`${p}: installing package files is not supported yet; give a package name`);
+    .action(async (args: string[], o: CommonOpts & { idempotent?: boolean; allowInactive?: boolean }) => {
+      const isFile = (a: string) => a.includes("/") || /\.(deb|rpm)$/.test(a);
+      const pkgs = args.filter((a) => !isFile(a));
+      const files = args.filter(isFile);
       await run(
         o,
-        (r: LayerRequest) => {
+        (r: LayerRequest, _s, local) => {
           const have = new Set(r.packages.map(nameOf));
           const added: string[] = [];
           for (const p of pkgs) {
@@ -107,9 +108,21 @@ export function registerLayer(program: Command): void {
             have.add(nameOf(p));
             added.push(p);
           }
-          return { ...r, packages: [...r.packages, ...added] };
+          const shas = new Set(r.localPackages.map((l) => l.sha256));
+          const localAdded = local
+            .filter((l) => !shas.has(l.sha256))
+            .map(({ sha256, nevra }) => ({ sha256, nevra }));
+          if (local.length && !localAdded.length && !added.length && !o.idempotent)
+            throw new UsageError(
+              `${local.map((l) => l.nevra).join(", ")} ${local.length === 1 ? "is" : "are"} already requested; see \`tsostree-pkg status\` (or pass --idempotent)`,
+            );
+          return {
+            ...r,
+            packages: [...r.packages, ...added],
+            localPackages: [...r.localPackages, ...localAdded],
+          };
         },
-        { allowInactive: !!o.allowInactive },
+        { allowInactive: !!o.allowInactive, localFiles: files },
       );
     });
 
@@ -122,14 +135,23 @@ export function registerLayer(program: Command): void {
     .option("--idempotent", "do nothing if a package is not requested")
     .option("--all", "remove every layered package")
     .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean }) => {
-      await run(o, (r: LayerRequest) => {
+      await run(o, (r: LayerRequest, s) => {
         const drop = new Set(pkgs);
+        const localName = (l: LocalPackage) => localPackageName(s.repo, l);
         for (const p of pkgs)
-          if (!r.packages.some((x) => nameOf(x) === p) && !o.idempotent)
+          if (
+            !r.packages.some((x) => nameOf(x) === p) &&
+            !r.localPackages.some((l) => localName(l) === p) &&
+            !o.idempotent
+          )
             throw new UsageError(
               `${p} is not a layered package request; \`tsostree-pkg status\` lists them (base packages are removed with \`override remove\`)`,
             );
-        return { ...r, packages: r.packages.filter((x) => !drop.has(nameOf(x))) };
+        return {
+          ...r,
+          packages: r.packages.filter((x) => !drop.has(nameOf(x))),
+          localPackages: r.localPackages.filter((l) => !drop.has(localName(l))),
+        };
       });
     });
 
