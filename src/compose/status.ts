@@ -11,6 +11,8 @@ export interface PkgDeploymentStatus extends DeploymentStatus {
   baseCommit: string;
   /** Package requests in the origin, as the user typed them. */
   requestedPackages: string[];
+  /** Package files requested (`install ./foo.deb`), as NAME-VERSION.ARCH. */
+  requestedLocalPackages: string[];
   /** What the commit really layers (requests and their dependencies). */
   layeredPackages: LayeredPackageStatus[];
   /** Requests for packages the base already has (kept in case the base drops them). */
@@ -33,6 +35,7 @@ export function pkgDeploymentStatuses(s: Sysroot): PkgDeploymentStatus[] {
       baseRefspec: req?.baseRefspec ?? null,
       baseCommit: baseOf(s.repo, d.csum),
       requestedPackages: requested,
+      requestedLocalPackages: (req?.localPackages ?? []).map((l) => l.nevra),
       layeredPackages: layered,
       inactiveRequests: layered.length ? requested.filter((r) => !have.has(r.split(/[=:]/)[0]!)) : [],
       overrides: {
@@ -70,6 +73,7 @@ export function formatPkgStatus(list: PkgDeploymentStatus[], booted: boolean, ve
       out += line("Commit", `${st.checksum}.${st.serial}`);
     } else out += line("Commit", `${st.checksum}.${st.serial}`);
     if (st.requestedPackages.length) out += line("LayeredPackages", st.requestedPackages.join(" "));
+    if (st.requestedLocalPackages.length) out += line("LocalPackages", st.requestedLocalPackages.join(" "));
     if (st.inactiveRequests.length) out += line("InactiveRequests", st.inactiveRequests.join(" "));
     if (st.overrides.remove.length) out += line("RemovedBasePackages", st.overrides.remove.join(" "));
     if (st.overrides.replace.length) out += line("ReplacedBasePackages", st.overrides.replace.join(" "));
