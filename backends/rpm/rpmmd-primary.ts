@@ -1,9 +1,10 @@
 // Streaming parser for rpm-md primary.xml (and filelists.xml): saxes events straight into compact
 // package records, so a Fedora-sized primary never exists as a DOM.
 import { SaxesParser } from "saxes";
+import type { PackageLocation } from "../../src/packages/index.js";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
-import { interner, ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
+import { interner, packageChecksum, ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
 
 export class RpmMdError extends Error {
   override name = "RpmMdError";
@@ -50,12 +51,24 @@ function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[
   let depKind: keyof NonNullable<RpmRecord["entries"]> | undefined;
   let text = "";
   let textEl: string | undefined;
+  // What a download is checked against; <checksum> and <size> may come before <location>.
+  let archive: Pick<PackageLocation, "size" | "checksum"> = {};
+  let checksumType = "";
   const intern = interner();
   parser.on("opentag", (tag) => {
     const a = tag.attributes as Record<string, string>;
     switch (tag.name) {
       case "package":
         cur = { name: "", arch: "", epoch: 0, version: "", release: "", entries: {}, files: [] };
+        archive = {};
+        break;
+      case "checksum":
+        checksumType = a.type ?? "";
+        textEl = tag.name;
+        text = "";
+        break;
+      case "size":
+        if (Number(a.package) > 0) archive.size = Number(a.package);
         break;
       case "name":
       case "arch":
@@ -101,9 +114,11 @@ function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[
       else if (textEl === "arch") cur.arch = intern(text);
       else if (textEl === "file") cur.files.push(text);
       else if (textEl === "rpm:sourcerpm") cur.sourceRpm = text;
+      else if (textEl === "checksum" && checksumType) archive.checksum = packageChecksum(checksumType, text);
       textEl = undefined;
     } else if (tag.name === "package" && cur) {
       if (!cur.name || !cur.arch) throw new RpmMdError(`${what}: a package without name or arch`);
+      if (cur.location) Object.assign(cur.location, archive);
       out.push(cur);
       cur = undefined;
     }

@@ -1,8 +1,14 @@
 // A fast scanner for primary.xml as createrepo_c writes it: one indexOf-driven pass over the text,
 // no per-character callbacks. It handles exactly the element layout rpm-md specifies and reports
 // anything else as unsupported, so the caller can fall back to the general XML parser.
+import type { PackageLocation } from "../../src/packages/index.js";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
+
+/** A package checksum as fetch checks it: yum's old type name "sha" is sha1. */
+export function packageChecksum(type: string, hex: string): { algo: string; hex: string } {
+  return { algo: type === "sha" ? "sha1" : type, hex: hex.trim().toLowerCase() };
+}
 
 export class ScanUnsupported extends Error {
   override name = "ScanUnsupported";
@@ -62,6 +68,28 @@ function evr(a: Record<string, string>): string {
   return `${a.epoch && a.epoch !== "0" ? `${a.epoch}:` : ""}${a.ver}${a.rel ? `-${a.rel}` : ""}`;
 }
 
+/**
+ * The archive's size and checksum (`<size package=…/>`, `<checksum type=…>`): what a download is
+ * checked against, so that a .rpm changed after createrepo_c is refused.
+ */
+function archiveFacts(xml: string): Pick<PackageLocation, "size" | "checksum"> {
+  const out: Pick<PackageLocation, "size" | "checksum"> = {};
+  const sp = xml.indexOf("<size ");
+  if (sp >= 0) {
+    const size = Number(attrs(xml, sp + 6, xml.indexOf(">", sp)).package);
+    if (size > 0) out.size = size;
+  }
+  const cp = xml.indexOf("<checksum ");
+  if (cp >= 0) {
+    const gt = xml.indexOf(">", cp);
+    const end = xml.indexOf("</checksum>", gt);
+    if (end < 0) throw new ScanUnsupported("unterminated <checksum>");
+    const algo = attrs(xml, cp + 10, gt).type;
+    if (algo) out.checksum = packageChecksum(algo, xml.slice(gt + 1, end));
+  }
+  return out;
+}
+
 function scanPackage(xml: string, baseUrl: string, intern: (s: string) => string): RpmRecord {
   const pos = 0;
   const end = xml.length;
@@ -82,7 +110,7 @@ function scanPackage(xml: string, baseUrl: string, intern: (s: string) => string
   const lp = xml.indexOf("<location ", pos);
   if (lp >= 0) {
     const a = attrs(xml, lp + 10, xml.indexOf(">", lp));
-    if (a.href) rec.location = { baseUrl: a["xml:base"] ?? baseUrl, path: a.href };
+    if (a.href) rec.location = { baseUrl: a["xml:base"] ?? baseUrl, path: a.href, ...archiveFacts(xml) };
   }
   const fmt = xml.indexOf("<format>", pos);
   if (fmt < 0) return rec;

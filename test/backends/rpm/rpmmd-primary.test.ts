@@ -8,7 +8,7 @@ import { parseRepomd } from "../../../backends/rpm/rpmmd-repomd.js";
 
 function pkg(i: number, extra = ""): string {
   return `<package type="rpm"><name>p${i}</name><arch>x86_64</arch><version epoch="${i % 3}" ver="1.${i}" rel="1.fc39"/>
-<checksum type="sha256" pkgid="YES">${"a".repeat(64)}</checksum><summary>s &amp; t</summary>
+<checksum type="sha256" pkgid="YES">${"a".repeat(64)}</checksum><summary>s &amp; t</summary><size package="1234" installed="5" archive="6"/>
 <description>A description of a synthetic package, a couple of lines long like Fedora's.
 Second line of it.</description><location href="Packages/p/p${i}.rpm"/>
 <format><rpm:license>MIT</rpm:license><rpm:sourcerpm>p${i}.src.rpm</rpm:sourcerpm>
@@ -36,6 +36,13 @@ test("primary.xml: records, entries, files; scanner and XML parser agree", () =>
   assert.deepEqual(fast[1].entries?.provides?.[0], { name: "p1", evr: "1.1-1.fc39", op: "=" });
   assert.equal(fast[2].epoch, 2);
   assert.deepEqual(fast[0].files, ["/usr/bin/p0", "/etc/p0"]);
+  // The archive's size and checksum reach the location: a download is checked against them.
+  assert.deepEqual(fast[0].location, {
+    baseUrl: "file:///r",
+    path: "Packages/p/p0.rpm",
+    size: 1234,
+    checksum: { algo: "sha256", hex: "a".repeat(64) },
+  });
   // CDATA is outside what the scanner handles: the XML parser must give the same records.
   const slow = parsePrimary(xml.replace("<name>p0</name>", "<name><![CDATA[p0]]></name>"), "file:///r", "t");
   assert.deepEqual(slow, fast);
