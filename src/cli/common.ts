@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { type Command, CommanderError } from "commander";
 import { Repo, RepoError } from "../repo/repo.js";
+import { errorLine } from "../util/errno.js";
 
 /** Exit codes, as documented in docs/cli.md: ostree uses 1 for every failure; we keep 2 for usage. */
 export const EXIT_OK = 0;
@@ -89,9 +90,10 @@ export async function runProgram(program: Command, argv: string[]): Promise<neve
       process.stderr.write(`error: ${e.message}\n`);
       process.exitCode = EXIT_USAGE;
     } else {
-      const err = e as Error;
-      process.stderr.write(`error: ${err?.message ?? String(e)}\n`);
-      if (process.env.TSOSTREE_DEBUG && !(e instanceof RepoError)) process.stderr.write(`${err?.stack}\n`);
+      // One line, always; a failed system call says which path and what to do (util/errno.ts).
+      process.stderr.write(`error: ${errorLine(e)}\n`);
+      if (process.env.TSOSTREE_DEBUG && !(e instanceof RepoError))
+        process.stderr.write(`${(e as Error)?.stack}\n`);
       process.exitCode = EXIT_ERROR;
     }
   }

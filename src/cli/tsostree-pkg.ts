@@ -2,6 +2,7 @@
 // in src/cli/pkg/NAME.ts and exports registerNAME(program). Append new ones to the list below as
 // [name, loader]; only the module of the command being run is loaded (src/cli/lazy-commands.ts).
 import { Command, CommanderError } from "commander";
+import { errorLine } from "../util/errno.js";
 import { type CommandTable, registerCommands } from "./lazy-commands.js";
 import { packageVersion } from "./version.js";
 
@@ -38,13 +39,14 @@ async function main(): Promise<void> {
   }
 }
 
+/** Exit codes (docs/cli.md): 0 success, 1 failure, 2 usage (commander's errors and UsageError). */
 function report(e: unknown): void {
   if (e instanceof CommanderError) process.exitCode = e.exitCode === 0 ? 0 : 2;
   else {
     // One line, always: a broken or hostile package is an expected outcome, not a crash.
-    const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
-    process.stderr.write(`tsostree-pkg: ${msg}\n`);
+    process.stderr.write(`tsostree-pkg: ${errorLine(e)}\n`);
     if (process.env.TSOSTREE_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
-    process.exitCode = 1;
+    // By name: importing common.ts's class would load the repository code into every command.
+    process.exitCode = (e as Error)?.name === "UsageError" ? 2 : 1;
   }
 }

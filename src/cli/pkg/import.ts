@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { type ImportResult, importPackages } from "../../packages/import.js";
 import { Repo } from "../../repo/repo.js";
+import { errorLine } from "../../util/errno.js";
 import { printJson } from "../common.js";
 
 export function registerImport(program: Command): void {
@@ -33,8 +34,7 @@ export function registerImport(program: Command): void {
       // Every package that could be imported was; each failure is one line, and the exit code says
       // that something was refused.
       if (errors.length > 0) {
-        for (const e of errors.slice(0, -1))
-          process.stderr.write(`tsostree-pkg: ${e.message.replace(/\s*\n\s*/g, " ")}\n`);
+        for (const e of errors.slice(0, -1)) process.stderr.write(`tsostree-pkg: ${errorLine(e)}\n`);
         throw errors[errors.length - 1];
       }
     });
