@@ -2,6 +2,7 @@
 import { open } from "node:fs/promises";
 import { debBackend } from "../../backends/deb/index.js";
 import { rpmBackend } from "../../backends/rpm/index.js";
+import { isSystemError, systemErrorMeaning } from "../util/errno.js";
 import { PackageFormatError } from "./errors.js";
 import type { PackageBackend, PackageKind } from "./model.js";
 
@@ -11,6 +12,14 @@ export function backendByKind(kind: PackageKind): PackageBackend {
   const b = backends.find((x) => x.kind === kind);
   if (!b) throw new Error(`no backend for ${kind}`);
   return b;
+}
+
+/** Why a package file cannot be read; a bare name (`strace`) gets told that a file is expected. */
+function unreadable(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" && !path.includes("/") && !/\.(deb|rpm)$/.test(path))
+    return "no such file: a .deb or .rpm file path is expected here (`tsostree-pkg install NAME` installs a package by name from the configured repositories)";
+  return `cannot read it: ${isSystemError(e) ? systemErrorMeaning(e) : (e as Error).message}`;
 }
 
 /** The backend whose format `path` is in; a PackageFormatError when none recognizes it. */
@@ -26,11 +35,7 @@ export async function backendFor(path: string): Promise<PackageBackend> {
       await fh.close();
     }
   } catch (e) {
-    throw new PackageFormatError(
-      path,
-      "",
-      `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new PackageFormatError(path, "", unreadable(path, e));
   }
   const b = backends.find((x) => x.sniff(head));
   if (!b)
