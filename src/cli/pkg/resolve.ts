@@ -71,6 +71,22 @@ export function isRpm(o: RepoCliOptions): boolean {
   );
 }
 
+/** No repository came from the tree or the flags: nothing could be resolved or installed. */
+export class NoRepositoriesError extends Error {
+  override name = "NoRepositoriesError";
+}
+
+/** Fails when `world` has no repository, saying where repositories are read from. */
+export function requireRepositories(world: World, o: RepoCliOptions): void {
+  if (world.repos.length > 0) return;
+  const flags = "--sources-list=FILE, --repo-file=FILE or --repo-url='URI SUITE COMPONENT'";
+  throw new NoRepositoriesError(
+    o.root
+      ? `no repositories configured: none in ${o.root}/etc/apt/sources.list{,.d} or ${o.root}/etc/yum.repos.d; add one there or pass ${flags}`
+      : `no repositories configured: they are read from the tree given by --root=DIR (its /etc/apt/sources.list{,.d} or /etc/yum.repos.d; --root=/ for this host's) or from ${flags}`,
+  );
+}
+
 export async function loadWorld(
   o: RepoCliOptions,
   refresh?: { refresh: boolean; force?: boolean },
@@ -106,13 +122,14 @@ export function registerResolve(program: Command): void {
     .option("--json", "print {install, upgrade, remove} as JSON")
     .action(async (pkgs: string[], o: RepoCliOptions & { installRecommends: boolean; json?: boolean }) => {
       const world = await loadWorld(o);
+      requireRepositories(world, o);
       try {
         const tx = await resolveWithRetry(world, pkgs.map(parseRequest), { recommends: o.installRecommends });
         const out = o.json ? JSON.stringify(transactionJson(tx)) : transactionText(tx).join("\n");
         process.stdout.write(`${out}\n`);
       } catch (e) {
         if (!(e instanceof UnsolvableError)) throw e;
-        process.stderr.write(`tsostree-pkg: cannot resolve ${pkgs.join(" ")}:\n  ${e.chain.join("\n  ")}\n`);
+        process.stderr.write(`tsostree-pkg: cannot resolve ${pkgs.join(" ")}: ${e.chain.join("; ")}\n`);
         process.exitCode = 1;
       }
     });
