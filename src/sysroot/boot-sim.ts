@@ -24,7 +24,7 @@ import { stateroot } from "./layout.js";
 import { withLockedSysroot } from "./ops.js";
 import { finalizeStaged } from "./staged.js";
 import { stagedPath } from "./staged-plan.js";
-import { SysrootError } from "./sysroot.js";
+import { requireSysroot, SysrootError } from "./sysroot.js";
 import { mountOverlay, unmountBelow } from "./unlock.js";
 
 function linkFarm(src: string, dest: string): void {
@@ -48,6 +48,8 @@ function clearRun(run: string): void {
 }
 
 export async function bootSimulated(path: string, index = 0): Promise<Deployment> {
+  // Before anything is written (SYSROOT/run is cleared below): a missing or foreign directory is no sysroot.
+  requireSysroot(path);
   if (isRealRoot(path))
     throw new SysrootError(
       "`admin boot` simulates a boot of a sandbox sysroot; on a real host, reboot instead",

@@ -23,6 +23,19 @@ export class SysrootError extends Error {
   override name = "SysrootError";
 }
 
+/**
+ * Fails unless `path` is a sysroot (has ostree/deploy), saying how to get one: on `/` the host is
+ * simply not an OSTree system (creating a sysroot there is not the answer), elsewhere init-fs makes one.
+ */
+export function requireSysroot(path: string): void {
+  if (existsSync(join(resolve(path), "ostree/deploy"))) return;
+  throw new SysrootError(
+    resolve(path) === "/"
+      ? "this system is not an OSTree system (no /ostree/deploy); pass --sysroot=DIR to use a sandbox sysroot (`tsostree admin init-fs DIR` creates one)"
+      : `${path} is not an ostree sysroot (no ostree/deploy); create one with \`tsostree admin init-fs ${path}\``,
+  );
+}
+
 function readLinkOrNull(p: string): string | null {
   try {
     if (!lstatSync(p).isSymbolicLink()) throw new SysrootError(`Not a symbolic link: ${p}`);
@@ -75,10 +88,7 @@ export class Sysroot {
 
   static load(path: string): Sysroot {
     const root = resolve(path);
-    if (!existsSync(join(root, "ostree/deploy")))
-      throw new SysrootError(
-        `${path} is not an ostree sysroot (no ostree/deploy); create one with \`tsostree admin init-fs ${path}\``,
-      );
+    requireSysroot(path);
     const bootversion = readBootversion(root);
     const subbootversion = readSubbootversion(root, bootversion);
     const identity = readBootedIdentity(root);
