@@ -9,18 +9,20 @@ import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
 import { lookupPath, rootEntry, type TreeEntry, walk } from "./walk.js";
 
-/** Writes `rev` (or `subpath` of it) as a tar archive to `output`. */
+/** Writes `rev` (or `subpath` of it) as a tar archive to `output` (a file path or a stream). */
 export async function exportTar(
   repo: Repo,
   rev: string,
-  output: string,
+  output: string | NodeJS.WritableStream,
   opts: { subpath?: string } = {},
 ): Promise<void> {
   const commit = resolveRev(repo, rev) as string;
   let top: TreeEntry = rootEntry(repo, commit);
   if (opts.subpath) top = lookupPath(repo, top, opts.subpath);
   const pack = tar.pack();
-  const done = pipeline(pack, createWriteStream(output));
+  const done = pipeline(pack, typeof output === "string" ? createWriteStream(output) : output);
+  // Awaited at the end; until then a failure to open the output must not count as unhandled.
+  done.catch(() => {});
   const base = top.path === "/" ? "" : top.path;
   const rel = (p: string) => p.slice(base.length + 1);
   const mtime = new Date(repo.loadCommit(commit).timestamp * 1000);
