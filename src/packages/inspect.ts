@@ -104,7 +104,7 @@ export function fileLine(f: PackageFile): string {
   return `${permString(f)} ${owner} ${String(f.size).padStart(9)} ${f.path}${link}${flags.length ? `  [${flags.join(",")}]` : ""}`;
 }
 
-export function inspectText(info: PackageInfo, version: string, opts: InspectOptions = {}): string[] {
+export function inspectText(info: PackageInfo, opts: InspectOptions = {}): string[] {
   const lines: string[] = [];
   if (info.kind === "deb") {
     lines.push(" new Debian package");
@@ -125,7 +125,8 @@ export function inspectText(info: PackageInfo, version: string, opts: InspectOpt
     row("Summary", info.summary);
     lines.push("Description :", info.description ?? "");
   }
-  lines.push("", `Version: ${version}`);
+  // No separate version line: the fields above have it (a .deb's Version, rpm's Epoch/Version/Release).
+  lines.push("");
   for (const [k, deps] of Object.entries(info.relations))
     lines.push(`${k}: ${(deps ?? []).map((d) => formatDep(info.kind, d)).join(", ")}`);
   if (info.conffiles.length) lines.push("conffiles:", ...info.conffiles.map((c) => `  ${c}`));

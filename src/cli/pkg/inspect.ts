@@ -14,8 +14,10 @@ export function registerInspect(program: Command): void {
     .action(async (file: string, opts: { json?: boolean; files?: boolean; scripts?: boolean }) => {
       const backend = await backendFor(file);
       const info = await backend.read(file);
-      const version = backend.formatVersion(info);
-      if (opts.json) process.stdout.write(`${JSON.stringify(inspectJson(info, version, opts), null, 2)}\n`);
-      else process.stdout.write(`${inspectText(info, version, opts).join("\n")}\n`);
+      if (opts.json)
+        process.stdout.write(
+          `${JSON.stringify(inspectJson(info, backend.formatVersion(info), opts), null, 2)}\n`,
+        );
+      else process.stdout.write(`${inspectText(info, opts).join("\n")}\n`);
     });
 }
