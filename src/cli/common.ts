@@ -33,7 +33,9 @@ export function repoPath(opts: { repo?: string }): string {
   if (opts.repo) return opts.repo;
   if (process.env.OSTREE_REPO) return process.env.OSTREE_REPO;
   if (existsSync("/ostree/repo/objects")) return "/ostree/repo";
-  throw new UsageError("Command requires a --repo argument");
+  throw new UsageError(
+    "Command requires a --repo argument (or OSTREE_REPO; /ostree/repo is used when it exists)",
+  );
 }
 
 export function openRepo(opts: { repo?: string }): Repo {
