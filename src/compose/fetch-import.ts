@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PackageFormatError } from "../packages/errors.js";
 import { FetchError, fetchUrl, joinUrl } from "../packages/fetch.js";
 import { importPackages, packageRef } from "../packages/import.js";
 import type { PkgVersion } from "../packages/index.js";
@@ -82,6 +83,15 @@ async function download(pkg: PkgVersion, cacheDir: string): Promise<string> {
   return dest;
 }
 
+/** A package the reader refused, named as the repository index names it, with what to do. */
+function refusedPackage(e: Error, files: string[], pkgs: PkgVersion[]): Error {
+  const p = e instanceof PackageFormatError ? pkgs[files.indexOf(e.file)] : undefined;
+  if (!p || !(e instanceof PackageFormatError)) return e;
+  return new PackageFetchError(
+    `${p.name} ${p.evr} from the repository is malformed or hostile (${e.member ? `${e.member}: ` : ""}${e.detail}); nothing was installed — leave it out of the request and tell the repository's owner`,
+  );
+}
+
 /**
  * Makes sure every version in `pkgs` has a package commit; returns them in the same order.
  * `onProgress` hears about each download and import.
@@ -107,7 +117,12 @@ export async function fetchAndImport(
     layerFault("downloaded");
     onProgress(`Importing ${files.length} package${files.length === 1 ? "" : "s"}`);
     const r = await importPackages(repo, files);
-    if (r.errors.length) throw r.errors[0];
+    if (r.errors.length)
+      throw refusedPackage(
+        r.errors[0]!,
+        files,
+        missing.map((m) => m.p),
+      );
     for (const [k, { p, i }] of missing.entries()) {
       const res = r.results[k];
       if (!res) throw new PackageFetchError(`${p.name}: import gave no result`);

@@ -26,11 +26,22 @@ export interface Transaction {
   unchanged: PkgVersion[];
 }
 
+/**
+ * No solution: `chain` says why, outermost first. The message is one line (the chain, then what to
+ * do unless the last reason says it already), as a command prints it.
+ */
 export class UnsolvableError extends Error {
   override name = "UnsolvableError";
   constructor(readonly chain: string[]) {
-    super(chain.join("\n  "));
+    super(`${chain.join("; ")}${unsolvableAdvice(chain.at(-1) ?? "")}`);
   }
+}
+
+function unsolvableAdvice(last: string): string {
+  if (last.includes("; ")) return "";
+  if (last.startsWith("unable to locate package"))
+    return "; check the name, or configure a repository that has it";
+  return "; configure a repository that has what is missing, or leave the package out of the request";
 }
 
 /** The difference between the target state and the installed set, sorted by name. */
