@@ -15,6 +15,7 @@ const COMMANDS: CommandTable = [
   ["uninstall", async () => (await import("./pkg/layer.js")).registerLayer],
   ["reset", async () => (await import("./pkg/layer.js")).registerLayer],
   ["upgrade", async () => (await import("./pkg/layer.js")).registerLayer],
+  ["override", async () => (await import("./pkg/layer.js")).registerLayer],
   ["status", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["rollback", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["cleanup", async () => (await import("./pkg/deployments.js")).registerDeployments],

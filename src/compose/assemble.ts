@@ -49,6 +49,8 @@ export interface AssemblyContext {
 
 /** The pluggable steps of an assembly, in the order they run. */
 export interface AssemblySteps {
+  /** Takes base packages out of the tree before the union (overrides). */
+  removeBase?(root: MutableTree): void;
   /** Moves a package tree's paths to where an ostree tree keeps them (what /var needs: tmpfiles). */
   relocate?(pkg: LayerPackage, tree: MutableTree, tx: Transaction): RelocateResult;
   /** Who owns `path` in the base (for conflict messages), or null. */
@@ -80,6 +82,7 @@ export async function assemble(o: AssembleOptions): Promise<string> {
     const owner = new Map<string, string>();
     const records: UnionRecord[] = [];
     const relocations: RelocateResult[] = [];
+    o.steps.removeBase?.(root);
     for (const pkg of o.packages) {
       const tree = MutableTree.fromCommit(tx, pkg.commit);
       const moved = o.steps.relocate?.(pkg, tree, tx);

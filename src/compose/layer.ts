@@ -5,6 +5,7 @@
 // two transactions never interleave; a failure at any step leaves no new deployment.
 import { join } from "node:path";
 import type { PkgVersion } from "../packages/index.js";
+import type { PackageKind } from "../packages/model.js";
 import { parseRequest, resolveWithRetry } from "../packages/resolve.js";
 import type { Transaction as SolverTransaction } from "../packages/solver-types.js";
 import { metadataGet } from "../repo/objects.js";
@@ -18,7 +19,14 @@ import { beginLayerFaults, layerFault } from "./fault.js";
 import { commitBySha256, fetchAndImport, importLocalFiles, type LocalImport } from "./fetch-import.js";
 import { baseOf, layeredPackagesOf } from "./layered-commit.js";
 import { installOrder } from "./order.js";
-import { formatLayerRequest, isPlainBase, type LayerRequest, parseLayerRequest } from "./origin.js";
+import {
+  formatLayerRequest,
+  isPlainBase,
+  type LayerRequest,
+  type LocalPackage,
+  parseLayerRequest,
+} from "./origin.js";
+import { checkRemovals, withoutPackages } from "./override.js";
 import { readPackageMeta } from "./package-meta.js";
 import { assembleLayered } from "./steps.js";
 import { baseFacts, loadLayerWorld, localPackageSet } from "./world.js";
@@ -50,10 +58,14 @@ export interface LayerOptions {
 
 export interface LayerPlan {
   base: string;
+  /** The base's package kind (null for a plain base: nothing was resolved). */
+  kind: PackageKind | null;
   request: LayerRequest;
   install: PkgVersion[];
   /** Requested packages the base already has. */
   inactive: PkgVersion[];
+  /** Base packages taken out by overrides (removed or replaced). */
+  removed: string[];
 }
 
 export interface LayerResult {
@@ -111,9 +123,9 @@ function refusedChanges(t: SolverTransaction): string[] {
   ];
 }
 
-/** The package commits of the request's local packages (imported when they were first layered). */
-function localCommits(s: Sysroot, r: LayerRequest): string[] {
-  return r.localPackages.map((l) => {
+/** The package commits of requested package files (imported when they were first layered). */
+function localCommits(s: Sysroot, list: LocalPackage[]): string[] {
+  return list.map((l) => {
     const c = commitBySha256(s.repo, l.sha256);
     if (!c)
       throw new LayerError(
@@ -131,9 +143,7 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalI
     );
   const request = o.change(current, s, local);
   const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s.repo, from.csum);
-  if (isPlainBase(request)) return { base, request, install: [], inactive: [] };
-  if (request.replacements.length || request.removals.length)
-    throw new LayerError("overrides of base packages are not supported yet; `tsostree-pkg reset` drops them");
+  if (isPlainBase(request)) return { base, kind: null, request, install: [], inactive: [], removed: [] };
   const facts = baseFacts(s.repo, base);
   const world = await loadLayerWorld({
     base: facts,
@@ -146,10 +156,21 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalI
       `no package repositories are configured in the deployment's /etc (${facts.kind === "deb" ? "/etc/apt/sources.list, /etc/apt/sources.list.d/" : "/etc/yum.repos.d/"}); add one and retry`,
     );
   const requests = request.packages.map(parseRequest);
-  if (request.localPackages.length) {
-    const metas = localCommits(s, request).map((c) => readPackageMeta(s.repo, c));
-    world.repos.unshift(localPackageSet(facts.kind, metas));
-    for (const m of metas) requests.push({ name: m.name, version: m.evr, arch: m.arch });
+  const replacements = localCommits(s, request.replacements).map((c) => readPackageMeta(s.repo, c));
+  const removed = new Set([...request.removals, ...replacements.map((m) => m.name)]);
+  for (const n of removed)
+    if (!world.installed.byName(n).length)
+      throw new LayerError(
+        `${n} is not a package of the base image, so there is nothing to override; layered packages are removed with \`uninstall\``,
+      );
+  world.installed = withoutPackages(world.installed, removed);
+  const locals = [
+    ...localCommits(s, request.localPackages).map((c) => readPackageMeta(s.repo, c)),
+    ...replacements,
+  ];
+  if (locals.length) {
+    world.repos.unshift(localPackageSet(facts.kind, locals));
+    for (const m of locals) requests.push({ name: m.name, version: m.evr, arch: m.arch });
   }
   const t = await resolveWithRetry(world, requests, { recommends: !!o.recommends });
   const refused = refusedChanges(t);
@@ -161,7 +182,15 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalI
     throw new LayerError(
       `${t.unchanged.map((v) => `${v.name} ${v.evr}`).join(", ")} ${t.unchanged.length === 1 ? "is" : "are"} already in the base image; use --allow-inactive to request ${t.unchanged.length === 1 ? "it" : "them"} anyway`,
     );
-  return { base, request, install: installOrder(world.dialect, t.install), inactive: t.unchanged };
+  if (removed.size) checkRemovals(removed, [...(world.installed.all?.() ?? []), ...t.install]);
+  return {
+    base,
+    kind: facts.kind,
+    request,
+    install: installOrder(world.dialect, t.install),
+    inactive: t.unchanged,
+    removed: [...removed].sort(),
+  };
 }
 
 /** Runs one layering transaction under the sysroot lock. */
@@ -175,7 +204,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
     if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
     let commit = p.base;
     let imported = 0;
-    if (p.install.length) {
+    if (p.kind && (p.install.length || p.removed.length)) {
       const cache = join(stateroot(s.path, from.osname), "var/cache/tsostree/pkgs");
       const got = await fetchAndImport(s.repo, p.install, cache, progress);
       imported = got.filter((g) => g.fresh).length;
@@ -183,7 +212,9 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       const requested = new Set([
         ...p.request.packages.map((r) => parseRequest(r).name),
         ...local.map((l) => l.name),
-        ...localCommits(s, p.request).map((c) => readPackageMeta(s.repo, c).name),
+        ...localCommits(s, [...p.request.localPackages, ...p.request.replacements]).map(
+          (c) => readPackageMeta(s.repo, c).name,
+        ),
       ]);
       const packages: LayerPackage[] = got.map((g) => ({
         kind: g.pkg.kind,
@@ -197,7 +228,7 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       progress(
         `Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`,
       );
-      commit = await assembleLayered(s.repo, p.base, packages, p.request, {
+      commit = await assembleLayered(s.repo, p.base, p.kind, packages, p.request, p.removed, {
         noScripts: !!o.noScripts,
         progress,
       });

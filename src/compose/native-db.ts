@@ -3,12 +3,7 @@
 // headers in rpm's sqlite rpmdb (usr/lib/sysimage/rpm). Written before the scripts run, since
 // maintainer scripts query them (dpkg-query, dpkg-trigger, rpm -q).
 import { createHash } from "node:crypto";
-import {
-  dpkgInfoFiles,
-  dpkgInfoNames,
-  dpkgStatusInstall,
-  dpkgStatusRemove,
-} from "../../backends/deb/dpkg-db-write.js";
+import { dpkgInfoFiles, dpkgStatusInstall, dpkgStatusRemove } from "../../backends/deb/dpkg-db-write.js";
 import { rpmdbCreate, rpmdbInstall, rpmdbRemove } from "../../backends/rpm/rpmdb-write.js";
 import type { PackageKind } from "../packages/model.js";
 import type { AssemblyContext } from "./assemble.js";
@@ -41,8 +36,11 @@ function dpkgStep(
   const info = ctx.root.lookup(DPKG_INFO);
   const infoNames = info?.kind === "dir" ? info.tree.entries().files.map(([n]) => n) : [];
   for (const r of removed)
-    for (const n of dpkgInfoNames(r.name, r.arch ?? "", undefined, infoNames))
-      ctx.root.remove(`${DPKG_INFO}/${n}`);
+    for (const n of infoNames) {
+      // `NAME.TYPE`, or `NAME:ARCH.TYPE` for Multi-Arch: same (dpkgInfoNames needs the arch we may lack).
+      const base = n.slice(0, n.lastIndexOf("."));
+      if (base === r.name || base.startsWith(`${r.name}:`)) ctx.root.remove(`${DPKG_INFO}/${n}`);
+    }
   status = dpkgStatusRemove(status, removed);
   const installed = metas.map((m, i) => {
     const members = m.debControl;

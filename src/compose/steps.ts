@@ -3,17 +3,26 @@
 // and the commit metadata that `status` and `db` read without a checkout.
 import { createHash } from "node:crypto";
 import { Variant } from "../gvariant/index.js";
+import type { PackageKind } from "../packages/model.js";
 import { PackageDb, PKGDB_PATH } from "../packages/pkgdb.js";
 import { readPackageDb } from "../packages/pkgdb-repo.js";
 import type { Repo } from "../repo/repo.js";
 import type { Transaction } from "../repo/transaction.js";
-import { type AssemblyContext, type AssemblySteps, assemble, type LayerPackage } from "./assemble.js";
+import {
+  AssembleError,
+  type AssemblyContext,
+  type AssemblySteps,
+  assemble,
+  type LayerPackage,
+} from "./assemble.js";
 import { nativeDbStep } from "./native-db.js";
 import type { LayerRequest } from "./origin.js";
+import { removePackageFiles } from "./override.js";
 import { type PackageCommitMeta, readPackageMeta } from "./package-meta.js";
 import { layeredRecord } from "./records.js";
 import { relocateTree } from "./relocate.js";
 import { runScripts, type ScriptPackage } from "./scripts.js";
+import { symlinkReader } from "./union.js";
 
 export interface LayeredOptions {
   noScripts: boolean;
@@ -38,10 +47,11 @@ function relocationStore(repo: Repo, tx: Transaction) {
 }
 
 /** Our package database: the base's records plus one per layered package. */
-function packageDbStep(baseDb: PackageDb | null, metas: Map<string, PackageCommitMeta>) {
+function packageDbStep(baseDb: PackageDb | null, metas: Map<string, PackageCommitMeta>, removed: string[]) {
   return (ctx: AssemblyContext): void => {
     const db = baseDb ?? PackageDb.create();
     try {
+      for (const name of removed) db.remove(name);
       const fileMeta = (c: string) => ctx.repo.loadFile(c).meta;
       ctx.packages.forEach((p, i) => {
         db.add(layeredRecord(metas.get(p.commit)!, p.commit, ctx.records[i]!, p.requested, fileMeta));
@@ -78,22 +88,36 @@ function scriptsStep(metas: Map<string, PackageCommitMeta>, o: LayeredOptions) {
 export async function assembleLayered(
   repo: Repo,
   base: string,
+  kind: PackageKind,
   packages: LayerPackage[],
   request: LayerRequest,
+  removed: string[],
   o: LayeredOptions,
 ): Promise<string> {
   const metas = new Map(packages.map((p) => [p.commit, readPackageMeta(repo, p.commit)]));
   const baseDb = readPackageDb(repo, base);
   const steps: AssemblySteps = {
+    removeBase: (root) => {
+      if (!removed.length) return;
+      if (!baseDb)
+        throw new AssembleError("the base has no package database, so its packages cannot be removed");
+      removePackageFiles(
+        root,
+        baseDb,
+        removed,
+        symlinkReader((c) => repo.loadFile(c)),
+      );
+    },
     relocate: (pkg, tree, tx) => relocateTree(tree, relocationStore(repo, tx), { name: pkg.name }),
     baseOwner: (path) => baseDb?.owners(path)[0]?.name ?? null,
     after: [
       nativeDbStep(
-        packages[0]?.kind ?? "deb",
+        kind,
         packages.map((p) => metas.get(p.commit)!),
+        removed.map((name) => ({ name })),
       ),
       scriptsStep(metas, o),
-      packageDbStep(baseDb, metas),
+      packageDbStep(baseDb, metas, removed),
     ],
   };
   const layered = packages.map((p) => [p.name, p.evr, p.arch]);
@@ -102,13 +126,14 @@ export async function assembleLayered(
     base,
     packages,
     steps,
-    subject: `Layered ${request.packages.join(", ")}`,
+    subject: `Layered ${[...request.packages, ...request.localPackages.map((l) => l.nevra)].join(", ") || "nothing"}${removed.length ? `; removed ${removed.join(", ")}` : ""}`,
     metadata: [
       ["tsostree.clientlayer", Variant.of("b", true)],
       ["tsostree.base-commit", Variant.of("s", base)],
       ["tsostree.requested-packages", Variant.of("as", request.packages)],
       ["tsostree.layered-packages", Variant.of("a(sss)", layered)],
       ["tsostree.packageset-digest", Variant.of("s", packageSetDigest(packages))],
+      ["tsostree.removed-base-packages", Variant.of("as", removed)],
       ["tsostree.scripts", Variant.of("b", !o.noScripts)],
     ],
     progress: o.progress,

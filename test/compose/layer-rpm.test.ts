@@ -52,6 +52,13 @@ function rpmQa(root: string): string[] {
   return r.stdout.split("\n").filter(Boolean).sort();
 }
 
+/** The regular files of an installed package, as rpm lists them. */
+function rpmFiles(root: string, name: string): string[] {
+  const r = run("rpm", [`--root=${root}`, `--dbpath=${RPM_DBPATH}`, "-ql", "--noconfig", name]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter((f) => f.startsWith("/usr/") && !f.endsWith("/"));
+}
+
 let shared: Ctx | undefined;
 
 function need(t: TestContext): Ctx | undefined {
@@ -180,5 +187,36 @@ describe("layering on an RPM base", { concurrency: false }, () => {
     assert.ok(top.layeredPackages.some((p) => p.name === "tso-hello" && p.version === "2.0-1"));
     assert.ok(existsSync(join(deployDir(c, top), "usr/share/base-v2")));
     assert.equal(pkg(c, "upgrade", "--check").status, 77);
+  });
+
+  it("override remove takes a base package out (refused when a package needs it); override reset brings it back", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const refused = pkg(c, "override", "remove", "tso-libfoo");
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /tso-hello depends on tso-libfoo/);
+    ok(pkg(c, "uninstall", "tso-hello"), "uninstall tso-hello");
+    ok(pkg(c, "override", "remove", "tso-libfoo"), "override remove tso-libfoo");
+    const st = JSON.parse(ok(pkg(c, "status", "--json"), "status")) as {
+      deployments: { checksum: string; serial: number; overrides: { remove: string[] } }[];
+    };
+    const top = st.deployments[0]!;
+    assert.deepEqual(top.overrides.remove, ["tso-libfoo"]);
+    const root = deployDir(c, top);
+    assert.equal(rpmQa(root).includes("tso-libfoo"), false);
+    const libs = rpmFiles(c.tree, "tso-libfoo");
+    assert.ok(libs.length > 0);
+    for (const f of libs) assert.equal(existsSync(join(root, f)), false, f);
+    const diff = JSON.parse(ok(pkg(c, "db", "diff", "--json", "1", "0"), "db diff")) as {
+      removed: { name: string }[];
+    };
+    assert.deepEqual(
+      diff.removed.map((r) => r.name),
+      ["tso-libfoo"],
+    );
+    ok(pkg(c, "override", "reset", "--all"), "override reset");
+    const back = deployDir(c, status(c).deployments[0]!);
+    assert.ok(rpmQa(back).includes("tso-libfoo"));
+    for (const f of libs) assert.ok(existsSync(join(back, f)), f);
   });
 });

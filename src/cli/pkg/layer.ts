@@ -206,4 +206,62 @@ export function registerLayer(program: Command): void {
         process.exitCode = 77;
       }
     });
+
+  const override = program.command("override").description("remove or replace packages of the base image");
+  withTransaction(
+    override
+      .command("remove")
+      .description("remove base packages from the next deployment (the base commit is not changed)")
+      .argument("<pkg...>", "names of base packages"),
+  ).action(async (pkgs: string[], o: CommonOpts) => {
+    await run(o, (r: LayerRequest) => {
+      for (const p of pkgs)
+        if (r.removals.includes(p))
+          throw new UsageError(`${p} is already removed; see \`tsostree-pkg status\``);
+      return { ...r, removals: [...r.removals, ...pkgs] };
+    });
+  });
+
+  withTransaction(
+    override
+      .command("replace")
+      .description("replace base packages with the given package files")
+      .argument("<file...>", ".deb or .rpm files"),
+  ).action(async (files: string[], o: CommonOpts) => {
+    await run(
+      o,
+      (r: LayerRequest, _s, local) => {
+        const shas = new Set(r.replacements.map((x) => x.sha256));
+        const added = local
+          .filter((l) => !shas.has(l.sha256))
+          .map(({ sha256, nevra }) => ({ sha256, nevra }));
+        return { ...r, replacements: [...r.replacements, ...added] };
+      },
+      { localFiles: files },
+    );
+  });
+
+  withTransaction(
+    override
+      .command("reset")
+      .description("undo overrides: the named base packages (or all with --all) come back from the base")
+      .argument("[pkg...]", "names of removed or replaced base packages"),
+  )
+    .option("-a, --all", "undo every override")
+    .action(async (pkgs: string[], o: CommonOpts & { all?: boolean }) => {
+      if (!pkgs.length && !o.all) throw new UsageError("name the packages to reset, or pass --all");
+      await run(o, (r: LayerRequest, s) => {
+        if (o.all) return { ...r, removals: [], replacements: [] };
+        const name = (l: LocalPackage) => localPackageName(s.repo, l);
+        for (const p of pkgs)
+          if (!r.removals.includes(p) && !r.replacements.some((l) => name(l) === p))
+            throw new UsageError(`${p} is not overridden; \`tsostree-pkg status\` lists the overrides`);
+        const drop = new Set(pkgs);
+        return {
+          ...r,
+          removals: r.removals.filter((x) => !drop.has(x)),
+          replacements: r.replacements.filter((l) => !drop.has(name(l))),
+        };
+      });
+    });
 }
