@@ -166,7 +166,7 @@ function hello2Spec(): string {
 }
 
 /** rpmbuild -bb of one spec, fast: gzip level 1, no strip, no build-id links; returns the rpms. */
-function rpmbuild(dir: string, name: string, spec: string): string[] {
+export function rpmbuild(dir: string, name: string, spec: string): string[] {
   const specPath = join(dir, `${name}.spec`);
   writeFileSync(specPath, spec);
   const out = join(dir, "rpms", name);
