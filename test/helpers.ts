@@ -49,6 +49,7 @@ const toolPackages: Record<string, string> = {
   xz: "xz-utils",
   bzip2: "bzip2",
   debootstrap: "debootstrap",
+  script: "bsdutils",
 };
 
 /**
