@@ -80,14 +80,26 @@ export function removePackageFiles(
   symlinkTarget: (csum: string) => string | null,
 ): number {
   let n = 0;
-  for (const name of names)
-    for (const f of db.files(name)) {
-      if (f.type === "dir") continue;
+  for (const name of names) {
+    const files = db.files(name);
+    // A path the package has children under is one of its directories, whatever is on disk now
+    // (usrmerge makes /bin a symlink to usr/bin: removing it would take every program along).
+    const dirs = new Set(files.flatMap((f) => parents(f.path)));
+    for (const f of files) {
+      if (f.type === "dir" || dirs.has(f.path)) continue;
       const rel = relocatedPath(f.path);
       const slash = rel.lastIndexOf("/");
       const parent = slash < 0 ? "" : rel.slice(0, slash);
       const dir = resolveDirLink(root, [], parent, { symlinkTarget });
       if (dir?.tree.removeChild(rel.slice(slash + 1))) n++;
     }
+  }
   return n;
+}
+
+/** "/a/b/c" → ["/a", "/a/b"]. */
+function parents(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.indexOf("/", 1); i > 0; i = path.indexOf("/", i + 1)) out.push(path.slice(0, i));
+  return out;
 }

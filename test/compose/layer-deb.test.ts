@@ -3,7 +3,15 @@
 // checked against apt-get -s, dpkg-query, the real ostree and by running strace; rollback and
 // uninstall. Needs root (the minbase tree and a bare repo keep real owners), as CI runs it.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { ostree, projectRoot, run, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
@@ -251,5 +259,48 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
       false,
     );
     assert.equal(existsSync(join(deployDir(ctx, after), "usr/bin/tso-local")), false);
+  });
+
+  it("override replace swaps a base package for a package file; override reset brings the base's back", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const src = join(ctx.dir, "hostname-9");
+    mkdirSync(join(src, "DEBIAN"), { recursive: true });
+    mkdirSync(join(src, "bin"), { recursive: true });
+    writeFileSync(
+      join(src, "DEBIAN/control"),
+      "Package: hostname\nVersion: 9.9\nArchitecture: amd64\nEssential: yes\nMaintainer: t <t@example.org>\nDescription: a replacement\n",
+    );
+    writeFileSync(join(src, "bin/hostname"), "#!/bin/sh\necho replaced\n", { mode: 0o755 });
+    const deb = join(ctx.dir, "hostname_9.9_amd64.deb");
+    const b = run("dpkg-deb", ["--root-owner-group", "--build", src, deb]);
+    assert.equal(b.status, 0, b.stderr);
+    ok(pkg(ctx, "override", "replace", deb), "override replace");
+    const d = statusJson(ctx).deployments[0]!;
+    const root = deployDir(ctx, d);
+    // bin is usrmerge's link to usr/bin: the file lands where dpkg would put it.
+    assert.equal(readFileSync(join(root, "usr/bin/hostname"), "utf8"), "#!/bin/sh\necho replaced\n");
+    const admindir = join(root, "usr/share/dpkg/database");
+    assert.equal(
+      run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Version}", "hostname"]).stdout,
+      "9.9",
+    );
+    const diff = JSON.parse(ok(pkg(ctx, "db", "diff", "--json", "1", "0"), "db diff")) as Record<
+      string,
+      { name: string; version: string }[]
+    >;
+    assert.deepEqual(diff.upgraded, [{ name: "hostname", version: "9.9", arch: "amd64" }]);
+    ok(pkg(ctx, "override", "reset", "hostname"), "override reset");
+    const back = deployDir(ctx, statusJson(ctx).deployments[0]!);
+    assert.notEqual(readFileSync(join(back, "usr/bin/hostname"), "utf8").slice(0, 9), "#!/bin/sh");
+    assert.notEqual(
+      run("dpkg-query", [
+        `--admindir=${join(back, "usr/share/dpkg/database")}`,
+        "-W",
+        "-f=${Version}",
+        "hostname",
+      ]).stdout,
+      "9.9",
+    );
   });
 });

@@ -4,7 +4,7 @@ import { diffRevs, listPackages } from "../../compose/db.js";
 import { resolveRev } from "../../repo/refs.js";
 import { Sysroot } from "../../sysroot/sysroot.js";
 import { printJson } from "../common.js";
-import { withSysroot } from "./layer.js";
+import { withSysroot } from "./sysroot-option.js";
 
 interface Opts {
   sysroot: string;

@@ -5,7 +5,7 @@ import { formatPkgStatus, pkgDeploymentStatuses } from "../../compose/status.js"
 import { rollback, rollbackList } from "../../sysroot/ops.js";
 import { Sysroot } from "../../sysroot/sysroot.js";
 import { printJson, UsageError } from "../common.js";
-import { withSysroot } from "./layer.js";
+import { withSysroot } from "./sysroot-option.js";
 
 interface Opts {
   sysroot: string;

@@ -8,6 +8,7 @@ import { parseRequest } from "../../packages/resolve.js";
 import { resolveRev } from "../../repo/refs.js";
 import { isRealRoot } from "../../sysroot/booted.js";
 import { UsageError } from "../common.js";
+import { withSysroot } from "./sysroot-option.js";
 
 interface CommonOpts {
   sysroot: string;
@@ -16,12 +17,6 @@ interface CommonOpts {
   installRecommends?: boolean;
   scripts?: boolean;
   refreshMd?: boolean;
-}
-
-export function withSysroot(cmd: Command): Command {
-  return cmd
-    .option("--sysroot <path>", "the sysroot to operate on", "/")
-    .option("--os <stateroot>", "the stateroot (default: the booted one)");
 }
 
 function withTransaction(cmd: Command): Command {
