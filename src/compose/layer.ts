@@ -105,10 +105,14 @@ function updateSummary(s: Sysroot, from: Deployment, p: LayerPlan): UpdateSummar
   return { baseFrom, packages, available: baseFrom !== p.base || packages.length > 0 };
 }
 
-/** The deployment a transaction starts from: the booted one, else the default (first) one. */
+/**
+ * The deployment whose request a transaction changes: the stateroot's default (first) one, so that a
+ * second `install` before a reboot adds to the pending deployment instead of replacing it (as
+ * rpm-ostree does). /etc and the package sources come from the merge deployment (the booted one).
+ */
 export function startingDeployment(s: Sysroot, osname?: string): Deployment {
   const os = s.resolveOsname(osname);
-  const d = s.booted?.osname === os ? s.booted : s.deployments.find((x) => x.osname === os);
+  const d = s.deployments.find((x) => x.osname === os);
   if (!d)
     throw new LayerError(
       `no deployment of '${os}' to start from; deploy a base first (tsostree admin deploy)`,
@@ -135,7 +139,13 @@ function localCommits(s: Sysroot, list: LocalPackage[]): string[] {
   });
 }
 
-async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalImport[]): Promise<LayerPlan> {
+async function plan(
+  s: Sysroot,
+  from: Deployment,
+  merge: Deployment,
+  o: LayerOptions,
+  local: LocalImport[],
+): Promise<LayerPlan> {
   const current = parseLayerRequest(from.origin);
   if (!current)
     throw new LayerError(
@@ -147,7 +157,7 @@ async function plan(s: Sysroot, from: Deployment, o: LayerOptions, local: LocalI
   const facts = baseFacts(s.repo, base);
   const world = await loadLayerWorld({
     base: facts,
-    configRoot: s.deploymentDir(from),
+    configRoot: s.deploymentDir(merge),
     cacheDir: join(stateroot(s.path, from.osname), "var/cache/tsostree/md"),
     refresh: o.refresh,
   });
@@ -199,8 +209,9 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
   beginLayerFaults();
   return withLockedSysroot(o.sysroot, async (s) => {
     const from = startingDeployment(s, o.osname);
+    const merge = s.mergeDeployment(from.osname) ?? from;
     const local = o.localFiles?.length ? await importLocalFiles(s.repo, o.localFiles) : [];
-    const p = await plan(s, from, o, local);
+    const p = await plan(s, from, merge, o, local);
     if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
     let commit = p.base;
     let imported = 0;
@@ -238,8 +249,8 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
     if (commit === from.csum && origin.toString() === from.origin?.toString())
       return { plan: p, changed: false, commit, imported };
     progress("Deploying");
-    const d = await deployTree(s, from.osname, commit, origin, from, null);
-    const after = await commitDeploymentList(s, simpleDeploymentList(s, from.osname, d, from, {}));
+    const d = await deployTree(s, from.osname, commit, origin, merge, null);
+    const after = await commitDeploymentList(s, simpleDeploymentList(s, from.osname, d, merge, {}));
     const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
     if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
     layerFault("deployed");

@@ -219,4 +219,22 @@ describe("layering on an RPM base", { concurrency: false }, () => {
     assert.ok(rpmQa(back).includes("tso-libfoo"));
     for (const f of libs) assert.ok(existsSync(join(back, f)), f);
   });
+
+  it("booted: a second install before the reboot adds to the pending deployment; cleanup -p drops it", (t) => {
+    const c = need(t);
+    if (!c) return;
+    ok(tsostree(["admin", "boot", `--sysroot=${c.sysroot}`]), "admin boot");
+    const booted = status(c).deployments[0]!;
+    ok(pkg(c, "install", "tso-hello"), "install tso-hello");
+    ok(pkg(c, "install", "tso-greeting"), "install tso-greeting");
+    const list = status(c).deployments;
+    assert.equal(list.length, 2);
+    assert.deepEqual(list[0]!.requestedPackages, ["tso-hello", "tso-greeting"]);
+    assert.equal(list[1]!.checksum, booted.checksum);
+    ok(pkg(c, "cleanup", "-p"), "cleanup -p");
+    assert.deepEqual(
+      status(c).deployments.map((d) => d.checksum),
+      [booted.checksum],
+    );
+  });
 });
