@@ -9,6 +9,7 @@ import type { PackageKind } from "../packages/model.js";
 import { parseRequest, resolveWithRetry } from "../packages/resolve.js";
 import type { Transaction as SolverTransaction } from "../packages/solver-types.js";
 import { metadataGet } from "../repo/objects.js";
+import { generateDeploymentRefs } from "../sysroot/cleanup.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";
 import { stateroot } from "../sysroot/layout.js";
@@ -208,6 +209,9 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
   const progress = o.progress ?? (() => {});
   beginLayerFaults();
   return withLockedSysroot(o.sysroot, async (s) => {
+    // A transaction killed between the boot entries' swap and the cleanup left the new default
+    // without its ostree/B/S/I ref, so a prune would take its objects: restore the refs first.
+    generateDeploymentRefs(s);
     const from = startingDeployment(s, o.osname);
     const merge = s.mergeDeployment(from.osname) ?? from;
     const local = o.localFiles?.length ? await importLocalFiles(s.repo, o.localFiles) : [];
