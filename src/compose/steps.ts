@@ -85,6 +85,28 @@ function scriptsStep(metas: Map<string, PackageCommitMeta>, o: LayeredOptions) {
   };
 }
 
+/** The base's top-level symlinks to directories (usrmerge: bin → usr/bin), as "/bin" → "/usr/bin". */
+function topLevelDirLinks(repo: Repo, base: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const c = repo.loadCommit(base);
+  const target = symlinkReader((x) => repo.loadFile(x));
+  for (const [name, csum] of repo.loadDirTree(c.rootTree).files) {
+    const t = target(csum);
+    if (t && !t.includes("..")) out.set(`/${name}`, `/${t.replace(/^\/+/, "").replace(/\/+$/, "")}`);
+  }
+  return out;
+}
+
+/** A path as the package names it and as other packages may name the same file through top-level links. */
+function pathAliases(path: string, links: Map<string, string>): string[] {
+  const out = [path];
+  for (const [link, to] of links) {
+    if (path.startsWith(`${link}/`)) out.push(to + path.slice(link.length));
+    if (path.startsWith(`${to}/`)) out.push(link + path.slice(to.length));
+  }
+  return out;
+}
+
 export async function assembleLayered(
   repo: Repo,
   base: string,
@@ -96,6 +118,7 @@ export async function assembleLayered(
 ): Promise<string> {
   const metas = new Map(packages.map((p) => [p.commit, readPackageMeta(repo, p.commit)]));
   const baseDb = readPackageDb(repo, base);
+  const topLinks = topLevelDirLinks(repo, base);
   const steps: AssemblySteps = {
     removeBase: (root) => {
       if (!removed.length) return;
@@ -109,7 +132,13 @@ export async function assembleLayered(
       );
     },
     relocate: (pkg, tree, tx) => relocateTree(tree, relocationStore(repo, tx), { name: pkg.name }),
-    baseOwner: (path) => baseDb?.owners(path)[0]?.name ?? null,
+    baseOwner: (path) => {
+      for (const p of pathAliases(path, topLinks)) {
+        const o = baseDb?.owners(p)[0]?.name;
+        if (o) return o;
+      }
+      return null;
+    },
     after: [
       nativeDbStep(
         kind,

@@ -303,4 +303,40 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
       "9.9",
     );
   });
+
+  it("file conflicts are refused naming both owners, unless the package Replaces the other", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const before = statusJson(ctx);
+    const a = localDeb(ctx, "tso-a", "usr/bin/tso-same", "a");
+    const b = localDeb(ctx, "tso-b", "usr/bin/tso-same", "b");
+    const both = pkg(ctx, "install", a, b);
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /tso-[ab] .* and tso-[ab] both contain \/usr\/bin\/tso-same/);
+    const base = localDeb(ctx, "tso-c", "usr/bin/zcat", "c");
+    const over = pkg(ctx, "install", base);
+    assert.notEqual(over.status, 0);
+    assert.match(over.stderr, /tso-c .* and gzip \(base\) both contain \/usr\/bin\/zcat/);
+    assert.deepEqual(statusJson(ctx), before);
+    const replacing = localDeb(ctx, "tso-d", "usr/bin/zcat", "d", "Replaces: gzip\n");
+    ok(pkg(ctx, "install", replacing), "install a package that Replaces gzip");
+    const root = deployDir(ctx, statusJson(ctx).deployments[0]!);
+    assert.equal(readFileSync(join(root, "usr/bin/zcat"), "utf8"), "d\n");
+  });
 });
+
+/** A one-file .deb built with dpkg-deb. */
+function localDeb(ctx: Ctx, name: string, path: string, content: string, extra = ""): string {
+  const src = join(ctx.dir, `${name}-src`);
+  mkdirSync(join(src, "DEBIAN"), { recursive: true });
+  mkdirSync(join(src, path, ".."), { recursive: true });
+  writeFileSync(
+    join(src, "DEBIAN/control"),
+    `Package: ${name}\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n${extra}Description: test\n`,
+  );
+  writeFileSync(join(src, path), `${content}\n`);
+  const deb = join(ctx.dir, `${name}_1.0_all.deb`);
+  const r = run("dpkg-deb", ["--root-owner-group", "--build", src, deb]);
+  assert.equal(r.status, 0, r.stderr);
+  return deb;
+}
