@@ -98,7 +98,10 @@ export interface FaultRpms {
   chain: string;
   /** tso-extra 1.0: one file, no scripts. */
   extra: string;
-  /** tso-slow 1.0: its %post sleeps 2 s (holds the transaction open for the lock test). */
+  /**
+   * tso-slow 1.0: its %post counts to 2 million (about 2 s; the base has no sleep), which holds the
+   * transaction open for the lock test.
+   */
   slow: string;
   /** crafted 1.0: header lists /a, payload writes ./../../etc/passwd. */
   hostile: string;
@@ -117,7 +120,7 @@ export function faultRpms(dir: string): FaultRpms {
     pkgSpec("tso-orphan", "Requires: tso-missing", "/usr/share/tso-orphan"),
     pkgSpec("tso-chain", "Requires: tso-orphan", "/usr/share/tso-chain"),
     pkgSpec("tso-extra", "", "/usr/share/tso-extra"),
-    pkgSpec("tso-slow", "", "/usr/share/tso-slow", "%post -n tso-slow\nsleep 2"),
+    pkgSpec("tso-slow", "", "/usr/share/tso-slow", `%post -n tso-slow\ni=0; while [ "$i" -lt 2000000 ]; do i=$((i+1)); done`),
     "%install",
     ...["orphan", "chain", "extra", "slow"].map(
       (n) => `mkdir -p %{buildroot}/usr/share/tso-${n}\necho ${n} > %{buildroot}/usr/share/tso-${n}/README`,
