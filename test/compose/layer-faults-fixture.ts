@@ -120,7 +120,12 @@ export function faultRpms(dir: string): FaultRpms {
     pkgSpec("tso-orphan", "Requires: tso-missing", "/usr/share/tso-orphan"),
     pkgSpec("tso-chain", "Requires: tso-orphan", "/usr/share/tso-chain"),
     pkgSpec("tso-extra", "", "/usr/share/tso-extra"),
-    pkgSpec("tso-slow", "", "/usr/share/tso-slow", `%post -n tso-slow\ni=0; while [ "$i" -lt 2000000 ]; do i=$((i+1)); done`),
+    pkgSpec(
+      "tso-slow",
+      "",
+      "/usr/share/tso-slow",
+      `%post -n tso-slow\ni=0; while [ "$i" -lt 2000000 ]; do i=$((i+1)); done`,
+    ),
     "%install",
     ...["orphan", "chain", "extra", "slow"].map(
       (n) => `mkdir -p %{buildroot}/usr/share/tso-${n}\necho ${n} > %{buildroot}/usr/share/tso-${n}/README`,

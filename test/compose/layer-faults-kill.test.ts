@@ -4,14 +4,16 @@
 // ends where a clean run ends. Two installs at once: the second waits for the sysroot lock and says
 // so, then layers on top of the first.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { haveTools, tsostreePkgBin } from "../helpers.js";
+import { haveTools, skipOrFail, tsostreePkgBin } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
 import {
+  assertFailedCleanly,
   assertFsck,
+  before,
   copySysroot,
   ok,
   pkg,
@@ -202,6 +204,34 @@ describe("two installs at once", () => {
     assert.equal(second.out.stderr.trimEnd().split("\n").length, 1, second.out.stderr);
     const st = sysrootState(s).status as { deployments: { requestedPackages: string[] }[] };
     assert.deepEqual(st.deployments[0]!.requestedPackages, ["tso-slow", "tso-extra"]);
+    assertFsck(s);
+  });
+});
+
+describe("a full disk", () => {
+  it("while the layered commit is written: one line, nothing deployed, the repo consistent", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const mnt = join(dir, "mnt");
+    mkdirSync(mnt);
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=32m", "tmpfs", mnt]).status !== 0) {
+      skipOrFail(t, "cannot mount a tmpfs here: run the tests as root (`sudo npm test`)");
+      return;
+    }
+    t.after(() => spawnSync("umount", ["-l", mnt]));
+    const s = copySysroot(c, join(mnt, "S"));
+    // The packages imported (a kill right after the import), so that the assembly is what fills up.
+    assert.notEqual(pkg(s, ["install", "tso-hello"], { TSOSTREE_FAULT: "layer:imported" }).status, 0);
+    const b = before(s);
+    const free = Number(
+      spawnSync("df", ["--output=avail", "-B1", mnt], { encoding: "utf8" }).stdout.split("\n")[1],
+    );
+    const filler = join(mnt, "filler");
+    writeFileSync(filler, Buffer.alloc(Math.max(0, free - 64 * 1024)));
+    const r = pkg(s, ["install", "tso-hello"]);
+    t.diagnostic(assertFailedCleanly(s, r, b, /space/, /free/));
+    rmSync(filler);
+    ok(pkg(s, ["install", "tso-hello"]), "install with space again");
     assertFsck(s);
   });
 });
