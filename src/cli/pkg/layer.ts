@@ -30,8 +30,12 @@ function withTransaction(cmd: Command): Command {
 
 const nameOf = (spec: string) => parseRequest(spec).name;
 
+const started = performance.now();
+
+/** One line per step, with the time since the command started (where the time goes, at a glance). */
 function progress(msg: string): void {
-  process.stdout.write(`${msg}\n`);
+  const s = ((performance.now() - started) / 1000).toFixed(2);
+  process.stdout.write(`[${s.padStart(6)}s] ${msg}\n`);
 }
 
 async function run(o: CommonOpts, change: LayerOptions["change"], extra: Partial<LayerOptions> = {}) {
