@@ -1,6 +1,5 @@
 // `tsostree-pkg status | rollback | cleanup`: the deployments as the package layer sees them.
 import type { Command } from "commander";
-import { cleanupLayering } from "../../compose/cleanup.js";
 import { formatPkgStatus, pkgDeploymentStatuses } from "../../compose/status.js";
 import { rollback, rollbackList } from "../../sysroot/ops.js";
 import { Sysroot } from "../../sysroot/sysroot.js";
@@ -55,6 +54,8 @@ export function registerDeployments(program: Command): void {
     .action(async (o: Opts & { pending?: boolean; rollback?: boolean; base?: boolean; repomd?: boolean }) => {
       if (!o.pending && !o.rollback && !o.base && !o.repomd)
         throw new UsageError("cleanup needs at least one of -p, -r, -b, -m");
+      // Loaded here: it brings the package import code, which status and rollback do not need.
+      const { cleanupLayering } = await import("../../compose/cleanup.js");
       const r = await cleanupLayering(o.sysroot, {
         osname: o.os,
         pending: !!o.pending,
