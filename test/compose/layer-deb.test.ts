@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { ostree, projectRoot, run, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
+import { fixture, needRoot, ostree, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
 import { type AptRepo, aptGetSimulateInstall, installAptSource, makeAptRepo } from "./apt-fixture.js";
 
@@ -55,16 +55,6 @@ function deployDir(ctx: Ctx, d: { checksum: string; serial: number }): string {
   return join(ctx.sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
 }
 
-/** Why this machine cannot run the test, or null. */
-function missing(): string | null {
-  if (process.getuid?.() !== 0)
-    return "needs root (the minbase tree keeps real owners): run the tests as root, as CI does";
-  if (!existsSync(join(MINBASE, ".complete"))) return "no minbase tree: run `sudo bash fixtures/minbase.sh`";
-  if (!existsSync(DEBS) || !readdirSync(DEBS).some((f) => f.startsWith("strace_")))
-    return "no Debian packages: run `bash fixtures/fetch-debian-packages.sh`";
-  return null;
-}
-
 function setup(): Ctx {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
   const sysroot = join(dir, "sysroot");
@@ -85,15 +75,19 @@ function setup(): Ctx {
   return c;
 }
 
+/** dpkg-query's --showformat for these fields, space-separated. */
+function fmt(...fields: string[]): string {
+  return `-f=${fields.map((f) => `\${${f}}`).join(" ")}`;
+}
+
 let shared: Ctx | undefined;
 
 /** The shared sysroot, made by the first test that needs it; undefined (skipped) when it cannot be. */
 function need(t: TestContext): Ctx | undefined {
-  const why = missing();
-  if (why) {
-    skipOrFail(t, why);
-    return undefined;
-  }
+  // The minbase tree keeps real owners: composing it as another user would not be the same base.
+  if (!needRoot(t, "layering on minbase")) return undefined;
+  fixture("minbase");
+  fixture("debs");
   shared ??= setup();
   return shared;
 }
@@ -157,7 +151,7 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     if (!ctx) return;
     const d = statusJson(ctx).deployments[0]!;
     const admindir = join(deployDir(ctx, d), "usr/share/dpkg/database");
-    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Status} ${Version}", "strace"]);
+    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", fmt("Status", "Version"), "strace"]);
     assert.equal(q.status, 0, q.stderr);
     assert.match(q.stdout, /^install ok installed 6\./);
     const files = run("dpkg-query", [`--admindir=${admindir}`, "-L", "strace"]);
@@ -213,9 +207,9 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     assert.equal(readlinkSync(join(root, "etc/alternatives/editor")), "/bin/nano");
     assert.ok(existsSync(join(root, "usr/share/dpkg/database/alternatives/editor")));
     const admindir = join(root, "usr/share/dpkg/database");
-    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Status}", "nano"]);
+    const q = run("dpkg-query", [`--admindir=${admindir}`, "-W", fmt("Status"), "nano"]);
     assert.equal(q.stdout, "install ok installed");
-    const conf = run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Conffiles}", "nano"]);
+    const conf = run("dpkg-query", [`--admindir=${admindir}`, "-W", fmt("Conffiles"), "nano"]);
     assert.match(conf.stdout, /\/etc\/nanorc [0-9a-f]{32}/);
     const v = run("bwrap", [
       "--ro-bind",
@@ -282,7 +276,7 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     assert.equal(readFileSync(join(root, "usr/bin/hostname"), "utf8"), "#!/bin/sh\necho replaced\n");
     const admindir = join(root, "usr/share/dpkg/database");
     assert.equal(
-      run("dpkg-query", [`--admindir=${admindir}`, "-W", "-f=${Version}", "hostname"]).stdout,
+      run("dpkg-query", [`--admindir=${admindir}`, "-W", fmt("Version"), "hostname"]).stdout,
       "9.9",
     );
     const diff = JSON.parse(ok(pkg(ctx, "db", "diff", "--json", "1", "0"), "db diff")) as Record<
@@ -297,7 +291,7 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
       run("dpkg-query", [
         `--admindir=${join(back, "usr/share/dpkg/database")}`,
         "-W",
-        "-f=${Version}",
+        fmt("Version"),
         "hostname",
       ]).stdout,
       "9.9",

@@ -15,7 +15,7 @@ import { type TestContext, test } from "node:test";
 import { runSandboxed } from "../../src/compose/sandbox.js";
 import { checkoutTree } from "../../src/repo/checkout.js";
 import { MemoryTreeSink } from "../../src/repo/memory-sink.js";
-import { haveTools, projectRoot, scratch } from "../helpers.js";
+import { haveTools, needRoot, projectRoot, scratch } from "../helpers.js";
 import { commitTree, hostTools, MutableTree, ostreeCommitDir, Repo, Transaction } from "./fixture.js";
 
 /** A tree with config, data, a symlink and a file the script appends to. */
@@ -142,7 +142,7 @@ test("sandbox: a failing step stops the run and leaves the tree unchanged", asyn
 
 test("sandbox: unprivileged (bare-user repo owned by the user, setpriv to 65534)", async (t) => {
   if (!haveTools(t, "ostree", "bwrap", "unshare", "setpriv")) return;
-  if (process.geteuid?.() !== 0) return t.skip("needs root to switch to an unprivileged user");
+  if (!needRoot(t, "switching to an unprivileged user")) return;
   const { dir, repoPath, base } = committedBase(t, "bare-user");
   const before = objectDigest(repoPath, base, "/usr/lib/append.txt");
   execFileSync("chown", ["-R", "65534:65534", dir]);

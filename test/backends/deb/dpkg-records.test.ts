@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { dpkgRecords, type TreeStat } from "../../../backends/deb/dpkg-records.js";
 import type { DbPackage } from "../../../src/packages/pkgdb.js";
-import { haveTools, projectRoot, scratch, sh, skipOrFail } from "../../helpers.js";
+import { fixture, haveTools, projectRoot, scratch, sh, skipOrFail } from "../../helpers.js";
 import { buildDeb } from "./build.js";
 
 /** A tree backed by a directory, as compose rootfs backs it by a directory or a commit. */
@@ -255,9 +255,7 @@ test("dpkg-records: a tree installed by the real dpkg --root matches dpkg-query"
 
 test("dpkg-records: the debootstrap minbase agrees with dpkg-query package by package", (t: TestContext) => {
   if (!haveTools(t, "dpkg-query")) return;
-  const root = join(projectRoot, "fixtures/out/minbase");
-  if (!existsSync(join(root, ".complete")))
-    return skipOrFail(t, "fixtures/out/minbase is missing: run `bash fixtures/build-minbase.sh` (as root)");
+  const root = fixture("minbase");
   const admin = join(root, "var/lib/dpkg");
   const tree = dirTree(root);
   const recs = dpkgRecords(tree.read, "var/lib/dpkg", tree.stat);
