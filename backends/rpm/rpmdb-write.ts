@@ -5,12 +5,13 @@
 // over bytes: an image in, an image out. The image keeps a rollback journal, not rpm's WAL: a
 // deployed /usr is read-only, and SQLite can read a WAL database only where it may create its -shm
 // file; rpm switches it back to WAL the first time it opens it for writing.
+
+import type { Dep } from "../../src/packages/model.js";
 import { Sqlite, type SqliteDb, sqliteFromBytes } from "../../src/packages/pkgdb-sqlite.js";
 import { HEADER_MAGIC, RpmHeader } from "./header.js";
 import { exportHeader, type HeaderEntry, int32Entry, putEntries, splitHeader } from "./header-write.js";
 import { parseRpmRich } from "./relations.js";
 import { SENSE, TAG } from "./tags.js";
-import type { Dep } from "../../src/packages/model.js";
 
 export class RpmdbWriteError extends Error {
   override name = "RpmdbWriteError";

@@ -8,7 +8,6 @@ import type { PkgVersion } from "../packages/index.js";
 import type { PackageKind } from "../packages/model.js";
 import { parseRequest, resolveWithRetry } from "../packages/resolve.js";
 import type { Transaction as SolverTransaction } from "../packages/solver-types.js";
-import { metadataGet } from "../repo/objects.js";
 import { generateDeploymentRefs } from "../sysroot/cleanup.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";

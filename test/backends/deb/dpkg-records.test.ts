@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { dpkgRecords, type TreeStat } from "../../../backends/deb/dpkg-records.js";
 import type { DbPackage } from "../../../src/packages/pkgdb.js";
-import { fixture, haveTools, projectRoot, scratch, sh, skipOrFail } from "../../helpers.js";
+import { fixture, haveTools, scratch, sh } from "../../helpers.js";
 import { buildDeb } from "./build.js";
 
 /** A tree backed by a directory, as compose rootfs backs it by a directory or a commit. */
