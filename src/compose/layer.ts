@@ -192,7 +192,15 @@ async function plan(
     throw new LayerError(
       `${t.unchanged.map((v) => `${v.name} ${v.evr}`).join(", ")} ${t.unchanged.length === 1 ? "is" : "are"} already in the base image; use --allow-inactive to request ${t.unchanged.length === 1 ? "it" : "them"} anyway`,
     );
-  if (removed.size) checkRemovals(removed, [...(world.installed.all?.() ?? []), ...t.install]);
+  if (removed.size) {
+    // A removed base package that the request pulls back in from a repository is no removal.
+    const back = t.install.filter((v) => request.removals.includes(v.name));
+    if (back.length)
+      throw new LayerError(
+        `${back.map((v) => v.name).join(", ")} ${back.length === 1 ? "is" : "are"} removed from the base but needed by the requested packages; uninstall what needs ${back.length === 1 ? "it" : "them"} or \`override reset\``,
+      );
+    checkRemovals(removed, [...(world.installed.all?.() ?? []), ...t.install]);
+  }
   return {
     base,
     kind: facts.kind,

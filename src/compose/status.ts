@@ -32,6 +32,7 @@ export function pkgDeploymentStatuses(s: Sysroot): PkgDeploymentStatus[] {
     const meta = s.repo.loadCommit(d.csum).metadata;
     return {
       ...st,
+      origin: st.origin ?? req?.baseRefspec ?? null,
       baseRefspec: req?.baseRefspec ?? null,
       baseCommit: baseOf(s.repo, d.csum),
       requestedPackages: requested,
@@ -47,7 +48,7 @@ export function pkgDeploymentStatuses(s: Sysroot): PkgDeploymentStatus[] {
   });
 }
 
-const LABEL_WIDTH = 17;
+const LABEL_WIDTH = 20;
 
 function line(label: string, value: string): string {
   return `${label.padStart(LABEL_WIDTH)}: ${value}\n`;

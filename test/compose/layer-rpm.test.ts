@@ -122,6 +122,8 @@ describe("layering on an RPM base", { concurrency: false }, () => {
     assert.match(r.stderr, /tso-bad/);
     assert.match(r.stderr, /%?post/);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    // The script's own output is shown with the progress lines.
+    assert.match(r.stdout, /tso-bad: %post fails on purpose/);
     assert.deepEqual(status(c), before);
     const fsck = run("setpriv", [
       "--bounding-set=-sys_admin",
@@ -236,5 +238,15 @@ describe("layering on an RPM base", { concurrency: false }, () => {
       status(c).deployments.map((d) => d.checksum),
       [booted.checksum],
     );
+  });
+
+  it("uninstall --all drops every layered package", (t) => {
+    const c = need(t);
+    if (!c) return;
+    ok(pkg(c, "install", "tso-hello", "tso-greeting"), "install two");
+    assert.equal(status(c).deployments[0]!.requestedPackages.length, 2);
+    ok(pkg(c, "uninstall", "--all"), "uninstall --all");
+    assert.deepEqual(status(c).deployments[0]!.requestedPackages, []);
+    assert.equal(pkg(c, "uninstall").status, 2);
   });
 });

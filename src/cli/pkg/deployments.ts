@@ -19,7 +19,7 @@ export function registerDeployments(program: Command): void {
     .option("-v, --verbose", "also list every layered package with its version")
     .action((o: Opts) => {
       const s = Sysroot.load(o.sysroot);
-      const list = pkgDeploymentStatuses(s);
+      const list = pkgDeploymentStatuses(s).filter((d) => !o.os || d.stateroot === o.os);
       if (!o.json) {
         process.stdout.write(formatPkgStatus(list, !!s.booted, !!o.verbose));
         return;
@@ -33,7 +33,13 @@ export function registerDeployments(program: Command): void {
         } catch {
           rollbackTarget = null;
         }
-      printJson({ booted: !!s.booted, rollbackTarget, deployments: list });
+      const next = s.deployments[0];
+      printJson({
+        booted: !!s.booted,
+        nextBoot: next ? `${next.osname} ${next.csum}.${next.deployserial}` : null,
+        rollbackTarget,
+        deployments: list,
+      });
     });
 
   withSysroot(

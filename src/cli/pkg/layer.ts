@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { localPackageName } from "../../compose/fetch-import.js";
 import { type LayerOptions, type LayerResult, layer } from "../../compose/layer.js";
 import type { LayerRequest, LocalPackage } from "../../compose/origin.js";
+import { ScriptError } from "../../compose/scripts.js";
 import { parseRequest } from "../../packages/resolve.js";
 import { resolveRev } from "../../repo/refs.js";
 import { isRealRoot } from "../../sysroot/booted.js";
@@ -49,8 +50,21 @@ async function run(o: CommonOpts, change: LayerOptions["change"], extra: Partial
     refresh: o.refreshMd !== false,
     progress,
     ...extra,
+  }).catch((e: unknown) => {
+    // A failed script's output goes with the progress lines; the error itself stays one line.
+    if (e instanceof ScriptError && e.output.trim())
+      process.stdout.write(`${e.packageName} ${e.script} output (last lines):\n${indent(e.output)}\n`);
+    throw e;
   });
   report(r, o);
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
 }
 
 function report(r: LayerResult, o: CommonOpts): void {
@@ -129,12 +143,14 @@ export function registerLayer(program: Command): void {
     program
       .command("uninstall")
       .description("remove layered packages (base packages: `override remove`)")
-      .argument("<pkg...>", "names of requested packages"),
+      .argument("[pkg...]", "names of requested packages"),
   )
     .option("--idempotent", "do nothing if a package is not requested")
-    .option("--all", "remove every layered package")
-    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean }) => {
+    .option("--all", "remove every layered package (overrides stay: `override reset --all`)")
+    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean; all?: boolean }) => {
+      if (!pkgs.length && !o.all) throw new UsageError("name the packages to uninstall, or pass --all");
       await run(o, (r: LayerRequest, s) => {
+        if (o.all) return { ...r, packages: [], localPackages: [] };
         const drop = new Set(pkgs);
         const localName = (l: LocalPackage) => localPackageName(s.repo, l);
         for (const p of pkgs)
@@ -194,6 +210,7 @@ export function registerLayer(program: Command): void {
         change: (x) => x,
         rebase,
         dryRun: true,
+        recommends: o.installRecommends !== false,
         refresh: o.refreshMd !== false,
       });
       const u = r.update!;
