@@ -461,7 +461,7 @@ function report(res, again, bases, big) {
   console.log(`  big base: ${big.kind}`);
   for (const n of ["minbase", "big"]) {
     const ok = timedRuns(`tsostree ${n}`).find((r) => !r.failed);
-    const ran = ok ? [...ok.out.matchAll(/^Ran (.+)$/gm)].map((m) => m[1]) : [];
+    const ran = ok ? [...ok.out.matchAll(/^(?:\[ *[\d.]+s\] )?Ran (.+)$/gm)].map((m) => m[1]) : [];
     console.log(`  scripts run on ${n}: ${ran.length ? ran.join(", ") : "none"}`);
   }
   for (const f of failures) console.log(`  failed: ${f.failed}`);
