@@ -25,7 +25,9 @@ typedef struct {
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  chunk_t *chunks; /* by sequence number; data freed once run */
+  /* By sequence number; data freed once run. Each chunk is allocated on its own: checkoutPush grows
+   * this array while a thread runs a chunk and writes its report, which must not move. */
+  chunk_t **chunks;
   uint8_t *done;
   size_t n, cap, next; /* pushed, capacity, first not yet taken */
   size_t done_through; /* chunks [0, done_through) are all done */
@@ -87,9 +89,8 @@ static void wait_earlier(run_t *r, size_t seq) {
   pthread_mutex_unlock(&r->mu);
 }
 
-static void run_chunk(run_t *r, size_t seq, paths_t *ps) {
+static void run_chunk(run_t *r, chunk_t *c, size_t seq, paths_t *ps) {
   static const char hex[] = "0123456789abcdef";
-  chunk_t *c = &r->chunks[seq];
   const uint8_t *plan = c->data;
   size_t len = c->len;
   char *src = ps->src, *dst = ps->dst;
@@ -169,13 +170,14 @@ static void drain(run_t *r, int wait_for_more) {
     while (wait_for_more && r->next == r->n && !r->closing) pthread_cond_wait(&r->cv, &r->mu);
     if (r->next == r->n) break;
     size_t seq = r->next++;
+    chunk_t *c = r->chunks[seq];
     int skip = r->cancel || r->stop || !ps;
     pthread_mutex_unlock(&r->mu);
-    if (!skip) run_chunk(r, seq, ps);
+    if (!skip) run_chunk(r, c, seq, ps);
     else if (!ps && !r->stop) r->stop = -2;
     pthread_mutex_lock(&r->mu);
-    free((void *)r->chunks[seq].data);
-    r->chunks[seq].data = NULL;
+    free((void *)c->data);
+    c->data = NULL;
     r->done[seq] = 1;
     while (r->done_through < r->n && r->done[r->done_through]) r->done_through++;
     pthread_cond_broadcast(&r->cv);
@@ -209,9 +211,10 @@ static void finalize_run(napi_env env, void *data, void *hint) {
   run_t *r = data;
   end_run(r, 1);
   for (size_t i = 0; i < r->n; i++) {
-    free((void *)r->chunks[i].data);
-    free(r->chunks[i].rep.codes.v);
-    free(r->chunks[i].rep.info);
+    free((void *)r->chunks[i]->data);
+    free(r->chunks[i]->rep.codes.v);
+    free(r->chunks[i]->rep.info);
+    free(r->chunks[i]);
   }
   free(r->chunks);
   free(r->done);
@@ -270,23 +273,31 @@ napi_value co_checkout_push(napi_env env, napi_callback_info info) {
     return NULL;
   }
   uint8_t *copy = malloc(len ? len : 1);
-  if (!copy) goto oom;
+  chunk_t *chunk = calloc(1, sizeof *chunk);
+  if (!copy || !chunk) {
+    free(copy);
+    free(chunk);
+    goto oom;
+  }
   memcpy(copy, plan, len);
+  chunk->data = copy;
+  chunk->len = len;
   pthread_mutex_lock(&r->mu);
   if (r->n == r->cap) {
     size_t cap = r->cap ? r->cap * 2 : 64;
-    chunk_t *nc = realloc(r->chunks, cap * sizeof *nc);
+    chunk_t **nc = realloc(r->chunks, cap * sizeof *nc);
     if (nc) r->chunks = nc;
     uint8_t *nd = nc ? realloc(r->done, cap) : NULL;
     if (nd) r->done = nd;
     if (!nc || !nd) {
       pthread_mutex_unlock(&r->mu);
       free(copy);
+      free(chunk);
       goto oom;
     }
     r->cap = cap;
   }
-  r->chunks[r->n] = (chunk_t){.data = copy, .len = len};
+  r->chunks[r->n] = chunk;
   r->done[r->n++] = 0;
   pthread_cond_broadcast(&r->cv);
   pthread_mutex_unlock(&r->mu);
@@ -315,8 +326,8 @@ napi_value co_checkout_finish(napi_env env, napi_callback_info info) {
   /* Op indexes become global: chunk by chunk, in order. */
   size_t ncodes = 0, ninfo = 0;
   for (size_t i = 0; i < r->n; i++) {
-    ncodes += r->chunks[i].rep.codes.n;
-    ninfo += r->chunks[i].rep.info_len;
+    ncodes += r->chunks[i]->rep.codes.n;
+    ninfo += r->chunks[i]->rep.info_len;
   }
   napi_value result, codes, ab, info_buf;
   int32_t *cv;
@@ -328,7 +339,7 @@ napi_value co_checkout_finish(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (size_t i = 0; i < r->n; i++) {
-    report_t *rep = &r->chunks[i].rep;
+    report_t *rep = &r->chunks[i]->rep;
     if (rep->codes.n) memcpy(cv, rep->codes.v, rep->codes.n * sizeof(int32_t));
     for (size_t k = 0; k < rep->codes.n; k += 2) cv[k] = (int32_t)i; /* (chunk, code) */
     cv += rep->codes.n;
