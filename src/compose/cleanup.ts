@@ -10,6 +10,7 @@ import { commitDeploymentList } from "../sysroot/deploy.js";
 import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import { layeredPackagesOf } from "./layered-commit.js";
+import { dropBaseLowers } from "./lower.js";
 
 export interface CleanupRequest {
   osname?: string;
@@ -61,6 +62,8 @@ export async function cleanupLayering(path: string, r: CleanupRequest): Promise<
         deleteRef(s.repo, ref);
         n++;
       }
+      // The base checkouts the script sandbox keeps (lower.ts) are a cache too.
+      dropBaseLowers(s.repo);
       const pr = await prune(s.repo, { refsOnly: true });
       messages.push(
         `Removed ${n} unused package commit ref${n === 1 ? "" : "s"}; pruned ${pr.pruned} objects`,

@@ -1,6 +1,7 @@
 // Running commands (maintainer scripts) against a tree that is not committed yet, and capturing what
-// they change. The tree is checked out by hardlinks into REPO/tmp and used as the read-only lower
-// layer of an overlayfs; every write lands in the upper dir, so no hardlinked object is ever
+// they change. The tree is the read-only lower layer of an overlayfs: the base's cached hardlink
+// checkout below a checkout of only what differs from it (lower.ts), or the whole tree checked out by
+// hardlinks into REPO/tmp where that cannot be expressed; every write lands in the upper dir, so no hardlinked object is ever
 // written (DESIGN.md #4), and the upper dir is exactly the change set (upper.ts applies it).
 // bubblewrap 0.8 cannot mount an overlay itself, so a driver shell script runs in its own mount
 // namespace (`unshare -m`; unprivileged `unshare -Urm` with overlay's `userxattr`), mounts the
@@ -23,6 +24,7 @@ import { MemoryTreeSink } from "../repo/memory-sink.js";
 import type { MutableTree } from "../repo/mtree.js";
 import { RepoError } from "../repo/repo.js";
 import type { StagingScope, Transaction } from "../repo/transaction.js";
+import { layeredLowers } from "./lower.js";
 import { applyUpper, type UpperStats } from "./upper.js";
 
 export class SandboxError extends RepoError {
@@ -108,6 +110,8 @@ export async function runSandboxed(
   tree: MutableTree,
   steps: SandboxStep[],
   files: SandboxFile[] = [],
+  /** The commit `tree` was made from: its cached checkout then serves as the bottom layer. */
+  base?: string,
 ): Promise<SandboxResult> {
   const tx = "tx" in writer ? writer.tx : writer;
   const repo = tx.repo;
@@ -123,19 +127,30 @@ export async function runSandboxed(
   mkdirSync(repo.tmpDir(), { recursive: true });
   const scratch = mkdtempSync(join(repo.tmpDir(), "scripts-"));
   try {
-    const lower = join(scratch, "lower");
-    await checkoutTree(repo, memory, root, lower, { userMode: unprivileged });
+    let lowers = base
+      ? await layeredLowers(repo, memory, root, base, join(scratch, "lower"), unprivileged)
+      : null;
+    if (!lowers) {
+      await checkoutTree(repo, memory, root, join(scratch, "lower"), { userMode: unprivileged });
+      lowers = [join(scratch, "lower")];
+    }
+    // Overlay's option string cannot hold a comma or colon of an absolute path: relative names.
+    lowers.forEach((l, i) => {
+      if (i > 0) symlinkSync(l, join(scratch, `lower${i}`));
+    });
+    const inLower = (rel: string) => lowers.some((l) => existsSync(join(l, rel)));
     for (const d of ["upper", "work", "mnt", "log", "files"]) mkdirSync(join(scratch, d), { mode: 0o700 });
     makeScratchVar(join(scratch, "var"));
     for (const f of files) writeFileSync(join(scratch, "files", f.name), f.data, { mode: f.mode ?? 0o755 });
     const skip = new Set(MOUNT_POINTS);
-    const policy = !existsSync(join(lower, POLICY_RC_D)) && existsSync(join(lower, "usr/sbin"));
+    const policy = !inLower(POLICY_RC_D) && inLower("usr/sbin");
     if (policy) {
       writeFileSync(join(scratch, "policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
       skip.add(POLICY_RC_D);
     }
-    const hasEtc = existsSync(join(lower, "usr/etc"));
-    const driver = driverScript(steps, { scratch, unprivileged, policy, hasEtc });
+    const hasEtc = inLower("usr/etc");
+    const lowerdir = lowers.map((_, i) => (i ? `lower${i}` : "lower")).join(":");
+    const driver = driverScript(steps, { scratch, unprivileged, policy, hasEtc, lowerdir });
     for (const [i, s] of steps.entries()) writeFileSync(join(scratch, "log", `in.${i}`), s.stdin ?? "");
     writeFileSync(join(scratch, "driver.sh"), driver);
     const runner = unprivileged ? ["-Urm"] : ["-m", "--propagation", "private"];
@@ -152,7 +167,7 @@ export async function runSandboxed(
     const uid = process.geteuid?.() ?? 0;
     const gid = process.getegid?.() ?? 0;
     const changes = await applyUpper(join(scratch, "upper"), tree, writer, {
-      lower,
+      lower: lowers,
       skip,
       unprivileged: unprivileged ? { uid, gid } : undefined,
     });
@@ -180,13 +195,13 @@ export function shq(s: string): string {
 
 function driverScript(
   steps: SandboxStep[],
-  o: { scratch: string; unprivileged: boolean; policy: boolean; hasEtc: boolean },
+  o: { scratch: string; unprivileged: boolean; policy: boolean; hasEtc: boolean; lowerdir: string },
 ): string {
   // Relative paths: overlay's option string cannot hold a comma or colon of an absolute path.
   // metacopy=off: a chmod must copy the data up too, or the upper file would have none. Renaming
   // a lower directory then fails with EXDEV (redirect_dir off; userxattr implies "nofollow"),
   // and mv copies instead, which the upper dir records as an opaque new directory.
-  const opts = `lowerdir=lower,upperdir=upper,workdir=work,metacopy=off${o.unprivileged ? ",userxattr" : ",redirect_dir=off,index=off"}`;
+  const opts = `lowerdir=${o.lowerdir},upperdir=upper,workdir=work,metacopy=off${o.unprivileged ? ",userxattr" : ",redirect_dir=off,index=off"}`;
   const at = (name: string) => shq(join(o.scratch, name));
   const bw = [
     "bwrap",

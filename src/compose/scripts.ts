@@ -39,6 +39,8 @@ export class ScriptError extends Error {
 export interface RunScriptsOptions {
   /** Run nothing (`--no-scripts`); the caller records that scripts were skipped. */
   noScripts?: boolean;
+  /** The commit the tree was made from (its checkout is cached and reused below the changes). */
+  base?: string;
 }
 
 export interface ScriptsResult {
@@ -77,7 +79,7 @@ export async function runScripts(
   });
   if (opts.noScripts || steps.length === 0)
     return { plan: steps, ran: [], skipped: opts.noScripts === true, changes: null, memory: null };
-  const r: SandboxResult = await runSandboxed(writer, tree, steps, files);
+  const r: SandboxResult = await runSandboxed(writer, tree, steps, files, opts.base);
   if (r.failed) {
     const step = steps[r.results.length - 1]!;
     throw new ScriptError(

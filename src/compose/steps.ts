@@ -78,7 +78,7 @@ function scriptsStep(metas: Map<string, PackageCommitMeta>, o: LayeredOptions) {
         newPaths: ctx.records[i]!.files.map((f) => f.path),
       };
     });
-    const r = await runScripts(ctx.tx, ctx.root, packages, { noScripts: o.noScripts });
+    const r = await runScripts(ctx.tx, ctx.root, packages, { noScripts: o.noScripts, base: ctx.base });
     for (const s of r.ran) o.progress(`Ran ${s.label}`);
     const memory = r.memory;
     if (memory) ctx.writeTree = (root) => memory.writeTree(root);

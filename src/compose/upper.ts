@@ -21,8 +21,8 @@ import type { StagingScope, Transaction } from "../repo/transaction.js";
 import { getXattr, listXattrs } from "../util/native.js";
 
 export interface UpperOptions {
-  /** The read-only lower directory the overlay was mounted on (the checkout of `tree`). */
-  lower: string;
+  /** The read-only lower directories the overlay was mounted on, top first (together: `tree`). */
+  lower: string[];
   /**
    * Paths (relative, no leading slash) that were mount points inside the sandbox (/dev, /proc, a
    * bound /etc…): whatever the upper has there was made by the sandbox, not by a script.
@@ -83,8 +83,13 @@ export async function applyUpper(
         }
       : { uid: st.uid, gid: st.gid };
 
-  const lowerMode = (rel: string): number | null =>
-    lstatSync(join(opts.lower, rel), { throwIfNoEntry: false })?.mode ?? null;
+  const lowerMode = (rel: string): number | null => {
+    for (const l of opts.lower) {
+      const st = lstatSync(join(l, rel), { throwIfNoEntry: false });
+      if (st) return st.mode;
+    }
+    return null;
+  };
 
   /** The metadata a changed file gets; `old` is the content checksum it replaces, if any. */
   const fileMeta = (p: string, rel: string, st: Stats, old: string | null): FileMeta => {
