@@ -130,7 +130,10 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
     assert.match(v.stdout, /strace -- version 6\./);
     assert.equal(existsSync(join(deployDir(ctx, base), "usr/bin/strace")), false);
     // libc-bin's ldconfig trigger ran in the sandbox: the linker cache knows the new library.
-    assert.match(readFileSync(join(root, "usr/etc/ld.so.cache")).toString("latin1"), /libunwind-ptrace\.so\.0/);
+    assert.match(
+      readFileSync(join(root, "usr/etc/ld.so.cache")).toString("latin1"),
+      /libunwind-ptrace\.so\.0/,
+    );
     assert.doesNotMatch(
       readFileSync(join(deployDir(ctx, base), "usr/etc/ld.so.cache")).toString("latin1"),
       /libunwind-ptrace/,
