@@ -20,6 +20,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   rmSync,
@@ -61,6 +62,11 @@ export interface CheckoutOptions {
   union?: boolean;
   /** Write into an existing directory, keeping files that exist (`--union-add`). */
   unionAdd?: boolean;
+  /**
+   * With `union`: the destination is a directory made empty for this checkout (a new deployment's),
+   * so it is filled like a new destination, through the native plan.
+   */
+  intoEmpty?: boolean;
   /** Check out only this path of the commit (`--subpath`). */
   subpath?: string;
   /** Never hardlink (`-C`). */
@@ -145,7 +151,10 @@ class Checkout {
     this.hardlink = hardlinkPolicy(repo, opts);
     this.merge = opts.union === true || opts.unionAdd === true;
     this.linker = new Linker({ objects: this.objects, mode: repo.mode, userMode: opts.userMode === true });
-    this.plan = this.hardlink && !this.merge ? new CheckoutPlan(this.objects, this.linkFlags()) : null;
+    this.plan =
+      this.hardlink && (!this.merge || opts.intoEmpty === true)
+        ? new CheckoutPlan(this.objects, this.linkFlags())
+        : null;
     this.staged = source?.stagedFiles() ?? new Set();
   }
 
@@ -210,9 +219,12 @@ class Checkout {
     const meta = this.loadDirMeta(entry.meta);
     const plan = this.plan;
     let created = true;
-    // A plan checkout never writes into an existing directory: the destination is new.
-    if (plan) plan.mkdir(path);
-    else {
+    // A plan checkout never writes into an existing directory: the destination is new, or its root
+    // was made empty for it (intoEmpty).
+    if (plan) {
+      if (isRoot && this.merge) plan.cd(path);
+      else plan.mkdir(path);
+    } else {
       try {
         mkdirSync(path, 0o700);
       } catch (e) {
@@ -477,6 +489,8 @@ async function checkoutEntry(
   const target = resolve(dest);
   const merge = opts.union === true || opts.unionAdd === true;
   if (merge && exists(target)) {
+    if (opts.intoEmpty && readdirSync(target).length > 0)
+      throw new CheckoutError(`${dest} is not empty; intoEmpty checks out only into an empty directory`);
     await writeEntry(co, entry, target, true);
     return;
   }

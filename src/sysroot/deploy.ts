@@ -129,7 +129,7 @@ export async function initializeDeployment(
     // CSUM.SERIAL directory that both our cleanup and ostree's recognize and remove.
     mkdirSync(root, { mode: 0o755 });
     const early = startEarlyBootcsum(s.repo, csum);
-    await checkout(s.repo, csum, root, { ...checkoutMode(s), union: true });
+    await checkout(s.repo, csum, root, { ...checkoutMode(s), union: true, intoEmpty: true });
     faultPoint("checkout");
     let kernel = findKernel(root, { checksum: false });
     const sameKernel = early && kernel.srcDir === join(root, "usr/lib/modules", early.kver);
