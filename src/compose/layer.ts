@@ -261,7 +261,11 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       return { plan: p, changed: false, commit, imported };
     progress("Deploying");
     const d = await deployTree(s, from.osname, commit, origin, merge, null);
-    const after = await commitDeploymentList(s, simpleDeploymentList(s, from.osname, d, merge, {}));
+    const list = simpleDeploymentList(s, from.osname, d, merge, {});
+    // Pruning walks every reachable object (it grows with the base); it finds something only when
+    // a deployment leaves the list: the new commit and the package commits are all referenced.
+    const dropped = s.deployments.some((x) => !list.includes(x));
+    const after = await commitDeploymentList(s, list, dropped);
     const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
     if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
     layerFault("deployed");
