@@ -102,6 +102,19 @@ export function registerLayer(program: Command): void {
   )
     .option("--idempotent", "do nothing if a package is already requested")
     .option("--allow-inactive", "allow requesting a package the base image already has")
+    .addHelpText(
+      "after",
+      `
+The packages are resolved against the base image's package set with the repositories the booted
+deployment's /etc configures (apt: /etc/apt/sources.list{,.d}; dnf: /etc/yum.repos.d), imported once
+each, layered onto the base and deployed as the default for the next boot; the current deployment
+stays as the rollback (\`tsostree-pkg rollback\`). Nothing changes on failure.
+
+Examples:
+  tsostree-pkg install strace                       on this host (as root)
+  tsostree-pkg install --sysroot=S nano ./tool.deb  on a sandbox sysroot S
+  tsostree-pkg install -n strace                    only show what would be layered`,
+    )
     .action(async (args: string[], o: CommonOpts & { idempotent?: boolean; allowInactive?: boolean }) => {
       const isFile = (a: string) => a.includes("/") || /\.(deb|rpm)$/.test(a);
       const pkgs = args.filter((a) => !isFile(a));
