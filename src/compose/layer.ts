@@ -66,6 +66,8 @@ export interface LayerPlan {
   inactive: PkgVersion[];
   /** Base packages taken out by overrides (removed or replaced). */
   removed: string[];
+  /** Names the user asked for (by name or as a file), as opposed to dependencies. */
+  requested: ReadonlySet<string>;
 }
 
 export interface LayerResult {
@@ -153,7 +155,8 @@ async function plan(
     );
   const request = o.change(current, s, local);
   const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s.repo, from.csum);
-  if (isPlainBase(request)) return { base, kind: null, request, install: [], inactive: [], removed: [] };
+  if (isPlainBase(request))
+    return { base, kind: null, request, install: [], inactive: [], removed: [], requested: new Set() };
   const facts = baseFacts(s.repo, base);
   const world = await loadLayerWorld({
     base: facts,
@@ -208,6 +211,7 @@ async function plan(
     install: installOrder(world.dialect, t.install),
     inactive: t.unchanged,
     removed: [...removed].sort(),
+    requested: new Set([...request.packages.map((r) => parseRequest(r).name), ...locals.map((m) => m.name)]),
   };
 }
 
@@ -231,20 +235,13 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
       const got = await fetchAndImport(s.repo, p.install, cache, progress);
       imported = got.filter((g) => g.fresh).length;
       layerFault("imported");
-      const requested = new Set([
-        ...p.request.packages.map((r) => parseRequest(r).name),
-        ...local.map((l) => l.name),
-        ...localCommits(s, [...p.request.localPackages, ...p.request.replacements]).map(
-          (c) => readPackageMeta(s.repo, c).name,
-        ),
-      ]);
       const packages: LayerPackage[] = got.map((g) => ({
         kind: g.pkg.kind,
         name: g.pkg.name,
         evr: g.pkg.evr,
         arch: g.pkg.arch,
         commit: g.commit,
-        requested: requested.has(g.pkg.name),
+        requested: p.requested.has(g.pkg.name),
         replaces: replacedNames(g.pkg),
       }));
       progress(

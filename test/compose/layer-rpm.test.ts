@@ -103,6 +103,21 @@ describe("layering on an RPM base", { concurrency: false }, () => {
     // %config files reach /etc through usr/etc and the deploy's /etc merge.
     assert.ok(existsSync(join(root, "usr/etc/tso-greeting.conf")));
     assert.ok(existsSync(join(root, "etc/tso-greeting.conf")));
+    // The package database inside the commit tells requests from dependencies and from the base.
+    const db = JSON.parse(ok(pkg(c, "db", "list", "--json", "tso-*"), "db list")) as {
+      name: string;
+      origin: string;
+      requested: boolean;
+    }[];
+    const by = (n: string) => db.find((p) => p.name === n);
+    assert.deepEqual(
+      [by("tso-hello"), by("tso-greeting"), by("tso-shell")].map((p) => p && [p.origin, p.requested]),
+      [
+        ["layered", true],
+        ["layered", false],
+        ["base", false],
+      ],
+    );
   });
 
   it("db diff agrees with dnf", (t) => {
