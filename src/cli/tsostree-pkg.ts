@@ -21,6 +21,7 @@ const COMMANDS: CommandTable = [
   ["cleanup", async () => (await import("./pkg/deployments.js")).registerDeployments],
   ["db", async () => (await import("./pkg/db.js")).registerDb],
   ["compose", async () => (await import("./pkg/compose.js")).registerCompose],
+  ["apply-live", async () => (await import("./pkg/live.js")).registerApplyLive],
 ];
 
 const program = new Command("tsostree-pkg")

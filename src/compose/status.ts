@@ -55,7 +55,13 @@ function line(label: string, value: string): string {
 }
 
 /** rpm-ostree's status layout: one block per deployment, the booted one marked with ●. */
-export function formatPkgStatus(list: PkgDeploymentStatus[], booted: boolean, verbose: boolean): string {
+export function formatPkgStatus(
+  list: PkgDeploymentStatus[],
+  booted: boolean,
+  verbose: boolean,
+  /** More rows of a deployment (the live state of the booted one). */
+  extraRows: (st: PkgDeploymentStatus) => [string, string][] = () => [],
+): string {
   if (!list.length) return "No deployments.\n";
   let out = booted ? "" : "Not booted (sandbox sysroot): the default deployment stands for the booted one.\n";
   out += "Deployments:\n";
@@ -87,6 +93,7 @@ export function formatPkgStatus(list: PkgDeploymentStatus[], booted: boolean, ve
       );
     if (!st.scripts) out += line("Scripts", "not run (--no-scripts)");
     if (st.unlocked !== "none") out += line("Unlocked", st.unlocked);
+    for (const [label, value] of extraRows(st)) out += line(label, value);
   }
   return out;
 }

@@ -79,7 +79,7 @@ function allocateDeployserial(s: Sysroot, osname: string, csum: string): number 
   return serial;
 }
 
-function checkoutMode(s: Sysroot): { userMode: boolean } {
+export function checkoutMode(s: Sysroot): { userMode: boolean } {
   return { userMode: s.repo.mode !== "bare" || process.getuid?.() !== 0 };
 }
 

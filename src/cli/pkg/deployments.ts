@@ -1,6 +1,7 @@
 // `tsostree-pkg status | rollback | cleanup`: the deployments as the package layer sees them.
 import type { Command } from "commander";
 import { formatPkgStatus, pkgDeploymentStatuses } from "../../compose/status.js";
+import { liveRows, liveStatus } from "../../live/status.js";
 import { rollback, rollbackList } from "../../sysroot/ops.js";
 import { Sysroot } from "../../sysroot/sysroot.js";
 import { printJson, UsageError } from "../common.js";
@@ -20,8 +21,11 @@ export function registerDeployments(program: Command): void {
     .action((o: Opts) => {
       const s = Sysroot.load(o.sysroot);
       const list = pkgDeploymentStatuses(s).filter((d) => !o.os || d.stateroot === o.os);
+      const live = liveStatus(s);
       if (!o.json) {
-        process.stdout.write(formatPkgStatus(list, !!s.booted, !!o.verbose));
+        process.stdout.write(
+          formatPkgStatus(list, !!s.booted, !!o.verbose, (d) => (d.booted ? liveRows(live) : [])),
+        );
         return;
       }
       let rollbackTarget: string | null = null;
@@ -38,6 +42,7 @@ export function registerDeployments(program: Command): void {
         booted: !!s.booted,
         nextBoot: next ? `${next.osname} ${next.csum}.${next.deployserial}` : null,
         rollbackTarget,
+        live,
         deployments: list,
       });
     });

@@ -93,6 +93,8 @@ function report(r: LayerResult, o: CommonOpts): void {
   );
 }
 
+type InstallOpts = CommonOpts & { idempotent?: boolean; allowInactive?: boolean; applyLive?: boolean };
+
 export function registerLayer(program: Command): void {
   withTransaction(
     program
@@ -102,6 +104,7 @@ export function registerLayer(program: Command): void {
   )
     .option("--idempotent", "do nothing if a package is already requested")
     .option("--allow-inactive", "allow requesting a package the base image already has")
+    .option("-A, --apply-live", "then apply the new deployment's additions to the running system")
     .addHelpText(
       "after",
       `
@@ -115,7 +118,7 @@ Examples:
   tsostree-pkg install --sysroot=S nano ./tool.deb  on a sandbox sysroot S
   tsostree-pkg install -n strace                    only show what would be layered`,
     )
-    .action(async (args: string[], o: CommonOpts & { idempotent?: boolean; allowInactive?: boolean }) => {
+    .action(async (args: string[], o: InstallOpts) => {
       const isFile = (a: string) => a.includes("/") || /\.(deb|rpm)$/.test(a);
       const pkgs = args.filter((a) => !isFile(a));
       const files = args.filter(isFile);
@@ -150,6 +153,8 @@ Examples:
         },
         { allowInactive: !!o.allowInactive, localFiles: files },
       );
+      if (o.applyLive && !o.dryRun)
+        await (await import("./live.js")).runApplyLive({ sysroot: o.sysroot, osname: o.os });
     });
 
   withTransaction(

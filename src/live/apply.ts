@@ -1,0 +1,352 @@
+// `tsostree-pkg apply-live`: puts the change between the running root and a target commit (the
+// pending deployment's) into the running root now. The booted deployment directory and the repo's
+// objects are never written: new paths arrive as checkouts (new hardlinks to objects, or copies)
+// renamed into place, a replaced file is a new file renamed over the old name (never a write through
+// a shared inode), and /etc only gains files it lacks. On a sandbox sysroot the running root is
+// SYSROOT/run/root, the link farm `tsostree admin boot` lays out.
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+} from "node:fs";
+import { basename, join } from "node:path";
+import { checkout } from "../repo/checkout.js";
+import { deleteRef, resolveRev, writeRef } from "../repo/refs.js";
+import type { Repo } from "../repo/repo.js";
+import { children, lookupPath, rootEntry } from "../repo/walk.js";
+import { isRealRoot } from "../sysroot/booted.js";
+import { checkoutMode } from "../sysroot/deploy.js";
+import type { Deployment } from "../sysroot/deployment.js";
+import { withLockedSysroot } from "../sysroot/ops.js";
+import type { Sysroot } from "../sysroot/sysroot.js";
+import { beginLiveFaults, liveFault } from "./fault.js";
+import { isSharedLibrary, refreshLinkerCache } from "./ldconfig.js";
+import { type LivePlan, needsReplacement, planLive } from "./plan.js";
+import {
+  bootedId,
+  clearLiveState,
+  type EtcAddition,
+  type LiveState,
+  liveStatePath,
+  readLiveState,
+  writeLiveState,
+} from "./state.js";
+
+export class LiveApplyError extends Error {
+  override name = "LiveApplyError";
+}
+
+/**
+ * Refs that keep the live commit (and one being applied) in the repository: a transaction that
+ * replaces the pending deployment prunes its commit, which the running root still matches (the refs
+ * of rpm-ostree's live-apply). A later boot's first apply-live or reset drops stale ones.
+ */
+export const LIVE_REF = "tsostree/live-apply";
+export const LIVE_INPROGRESS_REF = "tsostree/live-apply-inprogress";
+
+function syncRefs(repo: Repo, st: LiveState | null): void {
+  if (st?.commit) writeRef(repo, LIVE_REF, st.commit);
+  else deleteRef(repo, LIVE_REF);
+  if (st?.state === "in-progress" && st.target) writeRef(repo, LIVE_INPROGRESS_REF, st.target);
+  else deleteRef(repo, LIVE_INPROGRESS_REF);
+}
+
+export interface ApplyLiveOptions {
+  sysroot: string;
+  osname?: string;
+  /** A commit or ref; default: the stateroot's default deployment's commit. */
+  target?: string;
+  /** Make the running root the booted deployment again. */
+  reset?: boolean;
+  allowReplacement?: boolean;
+}
+
+export interface ApplyLiveResult {
+  /** "noop": the target was live already (or nothing to reset). */
+  kind: "applied" | "reset" | "noop";
+  from: string;
+  to: string;
+  /** The change made by this run (null for noop and reset). */
+  plan: LivePlan | null;
+  /** Null after a reset. */
+  state: LiveState | null;
+  /** What could not be done (linker cache, …). */
+  notes: string[];
+}
+
+/** Where the running root is and how checkouts into it are made. */
+interface Live {
+  repo: Repo;
+  root: string;
+  staging: string;
+  userMode: boolean;
+}
+
+/** The booted deployment's running root, or why there is none to apply to. */
+function runningRoot(s: Sysroot): { booted: Deployment; root: string } {
+  const booted = s.booted;
+  if (!booted)
+    throw new LiveApplyError(
+      "not booted: apply-live changes the running system; boot the sysroot first (`tsostree admin boot --sysroot=S`)",
+    );
+  if (isRealRoot(s.path))
+    throw new LiveApplyError(
+      'apply-live on a booted host needs a transient overlay on /usr, which tsostree does not set up yet; run "systemctl reboot" to start using the new deployment',
+    );
+  if (booted.unlocked !== "none")
+    throw new LiveApplyError(
+      `the booted deployment is unlocked (${booted.unlocked}); apply-live does not combine with \`admin unlock\`, reboot first`,
+    );
+  const root = join(s.path, "run/root");
+  if (!existsSync(root))
+    throw new LiveApplyError(`the running root ${root} is missing; boot again (\`tsostree admin boot\`)`);
+  return { booted, root };
+}
+
+function defaultTarget(s: Sysroot, osname?: string): string {
+  const os = s.resolveOsname(osname);
+  const d = s.deployments.find((x) => x.osname === os);
+  if (!d) throw new LiveApplyError(`no deployment of '${os}'`);
+  return d.csum;
+}
+
+function emptyState(booted: Deployment): LiveState {
+  return {
+    booted: bootedId(booted),
+    commit: null,
+    state: "complete",
+    target: null,
+    added: [],
+    replaced: [],
+    removed: [],
+    etcAdded: [],
+    notes: [],
+  };
+}
+
+function exists(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+/** Checks out `path` of `rev` and renames it onto `dest` (replacing a file there). */
+async function place(l: Live, rev: string, path: string, dest: string, copy = false): Promise<void> {
+  const tmp = join(l.staging, `${readdirSync(l.staging).length}-${basename(path)}`);
+  await checkout(l.repo, rev, tmp, { subpath: path, userMode: l.userMode, forceCopy: copy });
+  // A directory subpath becomes TMP itself; a file lands inside TMP (ostree's --subpath rule).
+  if (lookupPath(l.repo, rootEntry(l.repo, rev), path).kind === "dir") renameSync(tmp, dest);
+  else {
+    renameSync(join(tmp, basename(path)), dest);
+    rmdirSync(tmp);
+  }
+}
+
+/** Makes the running root's `p` what commit `plan.to` has; additions are skipped when present. */
+async function execute(l: Live, plan: LivePlan): Promise<void> {
+  let first = true;
+  for (const p of plan.added) {
+    const dest = join(l.root, p);
+    // Present: an interrupted run renamed it into place already (renames are atomic).
+    if (!exists(dest)) await place(l, plan.to, p, dest);
+    if (first) liveFault("added-one");
+    first = false;
+  }
+  const to = rootEntry(l.repo, plan.to);
+  for (const p of [...plan.updated, ...plan.replaced]) {
+    const e = lookupPath(l.repo, to, p);
+    const dest = join(l.root, p);
+    if (e.kind === "file") await place(l, plan.to, p, dest);
+    else {
+      // A directory of the link farm is the running root's own inode: its metadata may change.
+      const m = l.repo.loadDirMeta(e.meta);
+      if (!l.userMode) chownSync(dest, m.uid, m.gid);
+      chmodSync(dest, m.mode & 0o7777);
+    }
+  }
+  for (const p of plan.removed) {
+    const dest = join(l.root, p);
+    if (!exists(dest)) continue;
+    // Out of the way in one rename, then deleted: the running root never holds half of it.
+    const gone = join(l.staging, `${readdirSync(l.staging).length}-removed`);
+    renameSync(dest, gone);
+    rmSync(gone, { recursive: true, force: true });
+  }
+}
+
+function digest(p: string): string {
+  const st = lstatSync(p);
+  if (st.isDirectory()) return "dir";
+  if (st.isSymbolicLink()) return `symlink:${readlinkSync(p)}`;
+  return createHash("sha256").update(readFileSync(p)).digest("hex");
+}
+
+/** Every path of a tree just written into /etc, parents first. */
+function recordTree(etc: string, rel: string, out: EtcAddition[]): void {
+  const p = join(etc, rel);
+  out.push({ path: rel, sha256: digest(p) });
+  if (lstatSync(p).isDirectory()) for (const n of readdirSync(p).sort()) recordTree(etc, `${rel}/${n}`, out);
+}
+
+/** /usr/etc additions reach /etc where /etc has nothing at that path (copies: /etc is writable). */
+async function addToEtc(l: Live, plan: LivePlan): Promise<EtcAddition[]> {
+  const out: EtcAddition[] = [];
+  const etc = join(l.root, "etc");
+  const to = rootEntry(l.repo, plan.to);
+  const visit = async (path: string, rel: string): Promise<void> => {
+    const dest = join(etc, rel);
+    if (!exists(join(dest, ".."))) return;
+    if (!exists(dest)) {
+      await place(l, plan.to, path, dest, true);
+      recordTree(etc, rel, out);
+      return;
+    }
+    const e = lookupPath(l.repo, to, path);
+    if (e.kind !== "dir" || !lstatSync(dest).isDirectory()) return;
+    for (const c of children(l.repo.loadDirTree(e.tree), path)) await visit(c.path, `${rel}/${c.name}`);
+  };
+  const added = new Set(plan.etcAdded);
+  for (const p of plan.etcAdded) {
+    const parent = p.slice(0, p.lastIndexOf("/"));
+    if (!added.has(parent)) await visit(p, p.slice("/usr/etc/".length));
+  }
+  return out;
+}
+
+/** Removes what live-apply added to /etc, unless the admin changed it since. */
+function removeFromEtc(root: string, list: EtcAddition[]): string[] {
+  const kept: string[] = [];
+  for (const e of [...list].sort((a, b) => b.path.length - a.path.length)) {
+    const p = join(root, "etc", e.path);
+    if (!exists(p)) continue;
+    if (e.sha256 === "dir") {
+      if (readdirSync(p).length === 0) rmdirSync(p);
+      else kept.push(`/etc/${e.path}`);
+    } else if (digest(p) === e.sha256) unlinkSync(p);
+    else kept.push(`/etc/${e.path}`);
+  }
+  return kept;
+}
+
+function prepare(s: Sysroot, root: string): Live {
+  const staging = join(liveStatePath(s.path), "../live-staging");
+  // What a killed run left half-made here is never in the running root: start empty.
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  return { repo: s.repo, root, staging, ...checkoutMode(s) };
+}
+
+function refusal(plan: LivePlan): string | null {
+  if (plan.typeChanged.length)
+    return `these paths change type (file <-> directory), which only a reboot applies: ${list(plan.typeChanged)}`;
+  const need = needsReplacement(plan);
+  if (need.length)
+    return `the target changes ${need.length} path(s) of the running system: ${list(need)}; nothing was changed — pass --allow-replacement to replace them in the running root (each atomically; the booted deployment keeps its files), or reboot`;
+  return null;
+}
+
+function list(paths: string[]): string {
+  const shown = paths.slice(0, 10).join(", ");
+  return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
+}
+
+export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
+  beginLiveFaults();
+  return withLockedSysroot(o.sysroot, async (s) => {
+    const { booted, root } = runningRoot(s);
+    const known = readLiveState(s.path, booted);
+    // No state for this boot: refs left by an earlier boot's live apply keep nothing live any more.
+    if (!known) syncRefs(s.repo, null);
+    const prev = known ?? emptyState(booted);
+    if (o.reset) return reset(s, root, booted, prev);
+    const target = o.target ? (resolveRev(s.repo, o.target) as string) : defaultTarget(s, o.osname);
+    const resume = prev.state === "in-progress";
+    if (resume && prev.target !== target)
+      throw new LiveApplyError(
+        `a live apply of ${prev.target} was interrupted; complete it with \`apply-live --target=${prev.target}\` or undo it with \`apply-live --reset\``,
+      );
+    const from = prev.commit ?? booted.csum;
+    if (from === target && !resume)
+      return { kind: "noop", from, to: target, plan: null, state: prev.commit ? prev : null, notes: [] };
+    const plan = planLive(s.repo, from, target);
+    const why = refusal(plan);
+    if (why && !(o.allowReplacement && !plan.typeChanged.length)) throw new LiveApplyError(why);
+    if (!resume)
+      for (const p of plan.added)
+        if (exists(join(root, p)))
+          throw new LiveApplyError(
+            `${p} exists in the running root though ${from.slice(0, 12)} does not have it (changed outside apply-live?); nothing was changed — reboot, or remove it first`,
+          );
+    const l = prepare(s, root);
+    const started: LiveState = { ...prev, state: "in-progress", target };
+    syncRefs(s.repo, started);
+    writeLiveState(s.path, started);
+    liveFault("started");
+    await execute(l, plan);
+    const etcAdded = [...prev.etcAdded, ...(await addToEtc(l, plan))];
+    liveFault("files-done");
+    const notes: string[] = [];
+    if ([...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary)) {
+      const note = refreshLinkerCache(root);
+      if (note) notes.push(note);
+    }
+    // Relative to the booted commit, so status and --reset see everything applied since the boot.
+    const total = planLive(s.repo, booted.csum, target);
+    const state: LiveState = {
+      booted: bootedId(booted),
+      commit: target,
+      state: "complete",
+      target,
+      added: total.added,
+      replaced: [...total.updated, ...total.replaced],
+      removed: total.removed,
+      etcAdded,
+      notes,
+    };
+    writeLiveState(s.path, state);
+    syncRefs(s.repo, state);
+    rmSync(l.staging, { recursive: true, force: true });
+    return { kind: "applied", from, to: target, plan, state, notes };
+  });
+}
+
+/** Undoes every live change: each commit applied (or being applied) is diffed back to the booted one. */
+async function reset(
+  s: Sysroot,
+  root: string,
+  booted: Deployment,
+  prev: LiveState,
+): Promise<ApplyLiveResult> {
+  const applied = [...new Set([prev.target, prev.commit])].filter(
+    (c): c is string => !!c && c !== booted.csum,
+  );
+  if (!applied.length && !prev.etcAdded.length) {
+    clearLiveState(s.path);
+    return { kind: "noop", from: booted.csum, to: booted.csum, plan: null, state: null, notes: [] };
+  }
+  const l = prepare(s, root);
+  writeLiveState(s.path, { ...prev, state: "in-progress", target: booted.csum });
+  let libs = false;
+  for (const c of applied) {
+    const plan = planLive(s.repo, c, booted.csum);
+    await execute(l, plan);
+    libs ||= [...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary);
+  }
+  const notes = removeFromEtc(root, prev.etcAdded).map((p) => `${p} was changed since it was added; kept`);
+  if (libs) {
+    const note = refreshLinkerCache(root);
+    if (note) notes.push(note);
+  }
+  clearLiveState(s.path);
+  syncRefs(s.repo, null);
+  rmSync(l.staging, { recursive: true, force: true });
+  return { kind: "reset", from: prev.commit ?? booted.csum, to: booted.csum, plan: null, state: null, notes };
+}

@@ -1,0 +1,68 @@
+// What applying commit TO live on top of FROM would do, decided from the dirtree diff alone (equal
+// subtree checksums end the descent, so the cost follows the change): additions go live; package
+// databases and /usr/etc defaults are updated by atomic replacement (they only describe the new
+// state); any other modified or removed path, or a changed mode, owner or symlink target, is a
+// replacement that needs --allow-replacement; a path that changes type is always refused.
+import { diffCommits } from "../repo/diff.js";
+import type { Repo } from "../repo/repo.js";
+import { lookupPath, rootEntry, type TreeEntry } from "../repo/walk.js";
+
+/** Files that record the package set: always updated with it, by rename. */
+const DATABASE_DIRS = ["/usr/lib/sysimage/rpm/", "/usr/share/dpkg/database/", "/usr/lib/sysimage/tsostree/"];
+
+export interface LivePlan {
+  from: string;
+  to: string;
+  /** Roots of added subtrees (an added directory stands for everything below it). */
+  added: string[];
+  /** Every added path, roots and what is below them. */
+  addedAll: string[];
+  /** Package databases and /usr/etc defaults: replaced without asking. */
+  updated: string[];
+  /** Modified paths that need --allow-replacement ("/usr/bin/sed (content)"). */
+  replaced: string[];
+  /** Removed paths (roots), which need --allow-replacement. */
+  removed: string[];
+  /** Paths whose type changes (file ↔ directory): never applied live. */
+  typeChanged: string[];
+  /** Added files below /usr/etc, which also go to /etc where absent. */
+  etcAdded: string[];
+}
+
+const under = (p: string, dirs: string[]) => dirs.some((d) => p.startsWith(d));
+
+/** Only the roots: paths whose parent is not in the list too. */
+function roots(paths: string[]): string[] {
+  const set = new Set(paths);
+  return paths.filter((p) => !set.has(p.slice(0, p.lastIndexOf("/")) || "/"));
+}
+
+export function planLive(repo: Repo, from: string, to: string): LivePlan {
+  const d = diffCommits(repo, from, to);
+  const a = rootEntry(repo, from);
+  const b = rootEntry(repo, to);
+  const plan: LivePlan = {
+    from,
+    to,
+    added: roots(d.added),
+    addedAll: d.added,
+    updated: [],
+    replaced: [],
+    removed: roots(d.removed),
+    typeChanged: [],
+    etcAdded: d.added.filter((p) => p.startsWith("/usr/etc/")),
+  };
+  for (const p of d.modified) {
+    const ea: TreeEntry = lookupPath(repo, a, p);
+    const eb: TreeEntry = lookupPath(repo, b, p);
+    if (ea.kind !== eb.kind) plan.typeChanged.push(p);
+    else if (eb.kind === "file" && under(p, [...DATABASE_DIRS, "/usr/etc/"])) plan.updated.push(p);
+    else plan.replaced.push(p);
+  }
+  return plan;
+}
+
+/** What --allow-replacement would allow, one line per path, for the refusal message. */
+export function needsReplacement(plan: LivePlan): string[] {
+  return [...plan.replaced.map((p) => `${p} (modified)`), ...plan.removed.map((p) => `${p} (removed)`)];
+}

@@ -1,0 +1,77 @@
+// Live-apply on a Debian minbase booted (simulated) in a sandbox sysroot: `install --apply-live
+// strace` makes strace (and libunwind8) run from the running root at once, the booted deployment
+// stays byte for byte as it was, and the repo passes the real ostree's fsck. Needs root (the minbase
+// tree keeps real owners), as CI runs it.
+import assert from "node:assert/strict";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { installAptSource, makeAptRepo } from "../compose/apt-fixture.js";
+import { diffManifests, manifest } from "../compose/tree-oracle.js";
+import { fixture, needRoot, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
+import { sysScratch } from "../sysroot/fixture.js";
+import { noEtc, runLive } from "./live-root.js";
+
+const MINBASE = join(projectRoot, "fixtures/out/minbase");
+const DEBS = join(projectRoot, "fixtures/out/debs");
+const OS = "debian";
+const REF = "debian/bookworm";
+
+function ok(r: { status: number; stdout: string; stderr: string }, what: string): string {
+  assert.equal(r.status, 0, `${what} failed (${r.status}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+const cleanups: (() => void)[] = [];
+
+describe("apply-live on a Debian minbase", () => {
+  after(() => {
+    for (const fn of cleanups) fn();
+  });
+  it("install --apply-live strace: strace -V runs from the running root; the booted deployment is unchanged", (t) => {
+    if (!needRoot(t, "live-apply on minbase")) return;
+    fixture("minbase");
+    fixture("debs");
+    const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
+    const sysroot = join(dir, "sysroot");
+    const repo = join(sysroot, "ostree/repo");
+    ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
+    ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
+    ok(tsostreePkg(["compose", "rootfs", MINBASE, `--repo=${repo}`, `--branch=${REF}`]), "compose rootfs");
+    ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+    const st = JSON.parse(ok(tsostreePkg(["status", "--json", `--sysroot=${sysroot}`]), "status")) as {
+      deployments: { checksum: string; serial: number }[];
+    };
+    const d = st.deployments[0]!;
+    const booted = join(sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
+    const debs = readdirSync(DEBS)
+      .filter((f) => f.endsWith(".deb"))
+      .map((f) => join(DEBS, f));
+    rmSync(join(booted, "etc/apt/sources.list"), { force: true });
+    installAptSource(join(booted, "etc"), makeAptRepo(dir, debs));
+    ok(tsostree(["admin", "boot", `--sysroot=${sysroot}`]), "admin boot");
+    const before = manifest(booted, noEtc);
+    assert.notEqual(runLive(sysroot, ["/usr/bin/strace", "-V"]).status, 0, "strace before the install");
+
+    const t0 = performance.now();
+    const out = ok(
+      tsostreePkg(["install", "--apply-live", "strace", `--sysroot=${sysroot}`]),
+      "install --apply-live",
+    );
+    t.diagnostic(`install --apply-live strace: ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.match(out, /Applied [0-9a-f]{64} live/);
+    assert.doesNotMatch(out, /note:/);
+    const v = runLive(sysroot, ["/usr/bin/strace", "-V"]);
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /strace -- version 6\./);
+    assert.deepEqual(diffManifests(before, manifest(booted, noEtc)), { added: [], removed: [], changed: [] });
+    const fsck = run("setpriv", ["--bounding-set=-sys_admin", "ostree", "fsck", `--repo=${repo}`]);
+    assert.equal(fsck.status, 0, fsck.stderr);
+    const live = JSON.parse(ok(tsostreePkg(["status", "--json", `--sysroot=${sysroot}`]), "status")) as {
+      live: { commit: string; state: string } | null;
+      deployments: { checksum: string }[];
+    };
+    assert.equal(live.live?.commit, live.deployments[0]!.checksum);
+    assert.equal(live.live?.state, "complete");
+  });
+});
