@@ -31,7 +31,7 @@ import { withLockedSysroot } from "../sysroot/ops.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
 import { beginLiveFaults, liveFault } from "./fault.js";
 import { isSharedLibrary, refreshLinkerCache } from "./ldconfig.js";
-import { type LivePlan, needsReplacement, planLive } from "./plan.js";
+import { type LivePlan, needsReplacement, pathList, planLive } from "./plan.js";
 import {
   bootedId,
   clearLiveState,
@@ -127,6 +127,7 @@ function emptyState(booted: Deployment): LiveState {
     state: "complete",
     target: null,
     added: [],
+    updated: [],
     replaced: [],
     removed: [],
     etcAdded: [],
@@ -246,16 +247,11 @@ function prepare(s: Sysroot, root: string): Live {
 
 function refusal(plan: LivePlan): string | null {
   if (plan.typeChanged.length)
-    return `these paths change type (file <-> directory), which only a reboot applies: ${list(plan.typeChanged)}`;
+    return `these paths change type (file <-> directory), which only a reboot applies: ${pathList(plan.typeChanged, ", ")}`;
   const need = needsReplacement(plan);
   if (need.length)
-    return `the target changes ${need.length} path(s) of the running system: ${list(need)}; nothing was changed — pass --allow-replacement to replace them in the running root (each atomically; the booted deployment keeps its files), or reboot`;
+    return `the target changes ${need.length} path(s) of the running system: ${pathList(need, ", ")}; nothing was changed — pass --allow-replacement to replace them in the running root (each atomically; the booted deployment keeps its files), or reboot`;
   return null;
-}
-
-function list(paths: string[]): string {
-  const shown = paths.slice(0, 10).join(", ");
-  return paths.length > 10 ? `${shown} and ${paths.length - 10} more` : shown;
 }
 
 export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
@@ -306,7 +302,8 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
       state: "complete",
       target,
       added: total.added,
-      replaced: [...total.updated, ...total.replaced],
+      updated: total.updated,
+      replaced: total.replaced,
       removed: total.removed,
       etcAdded,
       notes,

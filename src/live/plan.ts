@@ -66,3 +66,9 @@ export function planLive(repo: Repo, from: string, to: string): LivePlan {
 export function needsReplacement(plan: LivePlan): string[] {
   return [...plan.replaced.map((p) => `${p} (modified)`), ...plan.removed.map((p) => `${p} (removed)`)];
 }
+
+/** Paths for a message: at most 10 named, then how many more. */
+export function pathList(paths: string[], sep = " "): string {
+  const more = paths.length > 10 ? ` and ${paths.length - 10} more` : "";
+  return `${paths.slice(0, 10).join(sep)}${more}`;
+}

@@ -26,7 +26,9 @@ export interface LiveState {
   target: string | null;
   /** Paths added to the running root relative to the booted commit (roots of added subtrees). */
   added: string[];
-  /** Paths of the booted commit replaced (--allow-replacement) or updated (package databases). */
+  /** Package databases and /usr/etc defaults of the booted commit, updated with the package set. */
+  updated: string[];
+  /** Other paths of the booted commit replaced (--allow-replacement). */
   replaced: string[];
   /** Paths of the booted commit removed from the running root (--allow-replacement). */
   removed: string[];

@@ -10,6 +10,7 @@ export interface LiveStatus {
   /** The commit of the interrupted apply. */
   target: string | null;
   added: string[];
+  updated: string[];
   replaced: string[];
   removed: string[];
   etcAdded: string[];
@@ -24,6 +25,7 @@ export function liveStatus(s: Sysroot): LiveStatus | null {
     state: st.state === "complete" ? "complete" : "interrupted",
     target: st.state === "complete" ? null : st.target,
     added: st.added,
+    updated: st.updated,
     replaced: st.replaced,
     removed: st.removed,
     etcAdded: st.etcAdded.map((e) => `/etc/${e.path}`),
@@ -40,6 +42,7 @@ export function liveRows(l: LiveStatus | null): [string, string][] {
   const count = (n: number, what: string) => (n ? [`${n} ${what}`] : []);
   const diff = [
     ...count(l.added.length, "added"),
+    ...count(l.updated.length, "updated (package databases, /usr/etc)"),
     ...count(l.replaced.length, "replaced"),
     ...count(l.removed.length, "removed"),
     ...count(l.etcAdded.length, "added to /etc"),

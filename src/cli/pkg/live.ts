@@ -2,6 +2,7 @@
 // and printing only; the work is src/live/apply.ts. `install --apply-live` prints through here too.
 import type { Command } from "commander";
 import { type ApplyLiveOptions, type ApplyLiveResult, applyLive } from "../../live/apply.js";
+import { pathList } from "../../live/plan.js";
 import { withSysroot } from "./sysroot-option.js";
 
 export function printLiveResult(r: ApplyLiveResult): void {
@@ -16,11 +17,11 @@ export function printLiveResult(r: ApplyLiveResult): void {
   else {
     const p = r.plan!;
     out.push(`Applied ${r.to} live (from ${r.from.slice(0, 12)}):`);
-    out.push(`  added: ${p.addedAll.length} path(s)`);
+    if (p.added.length) out.push(`  added: ${pathList(p.added)}`);
     if (p.updated.length)
-      out.push(`  updated package databases and /usr/etc defaults: ${p.updated.join(" ")}`);
-    if (p.replaced.length) out.push(`  replaced: ${p.replaced.join(" ")}`);
-    if (p.removed.length) out.push(`  removed: ${p.removed.join(" ")}`);
+      out.push(`  updated package databases and /usr/etc defaults: ${pathList(p.updated)}`);
+    if (p.replaced.length) out.push(`  replaced: ${pathList(p.replaced)}`);
+    if (p.removed.length) out.push(`  removed: ${pathList(p.removed)}`);
     const etc = r.state!.etcAdded.length;
     if (etc) out.push(`  /etc: ${etc} path(s) added where absent`);
     out.push(
