@@ -8,9 +8,7 @@ import { createHash } from "node:crypto";
 import {
   chmodSync,
   chownSync,
-  existsSync,
   lstatSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -24,20 +22,20 @@ import { checkout } from "../repo/checkout.js";
 import { deleteRef, resolveRev, writeRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { children, lookupPath, rootEntry } from "../repo/walk.js";
-import { isRealRoot } from "../sysroot/booted.js";
 import { checkoutMode } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
 import { beginLiveFaults, liveFault } from "./fault.js";
+import { describeInUse, filesInUse } from "./in-use.js";
 import { isSharedLibrary, refreshLinkerCache } from "./ldconfig.js";
 import { type LivePlan, needsReplacement, pathList, planLive } from "./plan.js";
+import { type LiveRoot, LiveRootError, liveRootPath, notLive, openLiveRoot } from "./root.js";
 import {
   bootedId,
   clearLiveState,
   type EtcAddition,
   type LiveState,
-  liveStatePath,
   readLiveState,
   writeLiveState,
 } from "./state.js";
@@ -69,6 +67,11 @@ export interface ApplyLiveOptions {
   /** Make the running root the booted deployment again. */
   reset?: boolean;
   allowReplacement?: boolean;
+  /**
+   * Removals may go live (`uninstall --apply-live`) when nothing removed is in use (in-use.ts);
+   * modified paths still need allowReplacement.
+   */
+  allowRemoval?: boolean;
 }
 
 export interface ApplyLiveResult {
@@ -84,11 +87,10 @@ export interface ApplyLiveResult {
   notes: string[];
 }
 
-/** Where the running root is and how checkouts into it are made. */
+/** The running root being written and how checkouts into it are made. */
 interface Live {
   repo: Repo;
-  root: string;
-  staging: string;
+  root: LiveRoot;
   userMode: boolean;
 }
 
@@ -99,18 +101,12 @@ function runningRoot(s: Sysroot): { booted: Deployment; root: string } {
     throw new LiveApplyError(
       "not booted: apply-live changes the running system; boot the sysroot first (`tsostree admin boot --sysroot=S`)",
     );
-  if (isRealRoot(s.path))
-    throw new LiveApplyError(
-      'apply-live on a booted host needs a transient overlay on /usr, which tsostree does not set up yet; run "systemctl reboot" to start using the new deployment',
-    );
-  if (booted.unlocked !== "none")
-    throw new LiveApplyError(
-      `the booted deployment is unlocked (${booted.unlocked}); apply-live does not combine with \`admin unlock\`, reboot first`,
-    );
-  const root = join(s.path, "run/root");
-  if (!existsSync(root))
-    throw new LiveApplyError(`the running root ${root} is missing; boot again (\`tsostree admin boot\`)`);
-  return { booted, root };
+  try {
+    return { booted, root: liveRootPath(s, booted) };
+  } catch (e) {
+    if (e instanceof LiveRootError) throw new LiveApplyError(e.message);
+    throw e;
+  }
 }
 
 function defaultTarget(s: Sysroot, osname?: string): string {
@@ -139,10 +135,19 @@ function exists(p: string): boolean {
   return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
-/** Checks out `path` of `rev` and renames it onto `dest` (replacing a file there). */
+/** The running root's file for the commit's path `p` (a plan never names one it cannot take). */
+function at(l: Live, p: string): string {
+  const f = l.root.path(p);
+  if (f === null) throw new LiveApplyError(`${p} is outside what live-apply may write; reboot to apply it`);
+  return f;
+}
+
+/** Checks out `path` of `rev` and renames it onto the running root's `dest` (replacing a file there). */
 async function place(l: Live, rev: string, path: string, dest: string, copy = false): Promise<void> {
-  const tmp = join(l.staging, `${readdirSync(l.staging).length}-${basename(path)}`);
-  await checkout(l.repo, rev, tmp, { subpath: path, userMode: l.userMode, forceCopy: copy });
+  const staging = l.root.staging(dest);
+  const tmp = join(staging, `${readdirSync(staging).length}-${basename(path)}`);
+  await checkout(l.repo, rev, tmp, { subpath: path, userMode: l.userMode, forceCopy: copy || l.root.copy });
+  dest = at(l, dest);
   // A directory subpath becomes TMP itself; a file lands inside TMP (ostree's --subpath rule).
   if (lookupPath(l.repo, rootEntry(l.repo, rev), path).kind === "dir") renameSync(tmp, dest);
   else {
@@ -155,17 +160,16 @@ async function place(l: Live, rev: string, path: string, dest: string, copy = fa
 async function execute(l: Live, plan: LivePlan): Promise<void> {
   let first = true;
   for (const p of plan.added) {
-    const dest = join(l.root, p);
     // Present: an interrupted run renamed it into place already (renames are atomic).
-    if (!exists(dest)) await place(l, plan.to, p, dest);
+    if (!exists(at(l, p))) await place(l, plan.to, p, p);
     if (first) liveFault("added-one");
     first = false;
   }
   const to = rootEntry(l.repo, plan.to);
   for (const p of [...plan.updated, ...plan.replaced]) {
     const e = lookupPath(l.repo, to, p);
-    const dest = join(l.root, p);
-    if (e.kind === "file") await place(l, plan.to, p, dest);
+    const dest = at(l, p);
+    if (e.kind === "file") await place(l, plan.to, p, p);
     else {
       // A directory of the link farm is the running root's own inode: its metadata may change.
       const m = l.repo.loadDirMeta(e.meta);
@@ -174,10 +178,11 @@ async function execute(l: Live, plan: LivePlan): Promise<void> {
     }
   }
   for (const p of plan.removed) {
-    const dest = join(l.root, p);
+    const dest = at(l, p);
     if (!exists(dest)) continue;
     // Out of the way in one rename, then deleted: the running root never holds half of it.
-    const gone = join(l.staging, `${readdirSync(l.staging).length}-removed`);
+    const staging = l.root.staging(p);
+    const gone = join(staging, `${readdirSync(staging).length}-removed`);
     renameSync(dest, gone);
     rmSync(gone, { recursive: true, force: true });
   }
@@ -200,13 +205,13 @@ function recordTree(etc: string, rel: string, out: EtcAddition[]): void {
 /** /usr/etc additions reach /etc where /etc has nothing at that path (copies: /etc is writable). */
 async function addToEtc(l: Live, plan: LivePlan): Promise<EtcAddition[]> {
   const out: EtcAddition[] = [];
-  const etc = join(l.root, "etc");
+  const etc = at(l, "/etc");
   const to = rootEntry(l.repo, plan.to);
   const visit = async (path: string, rel: string): Promise<void> => {
     const dest = join(etc, rel);
     if (!exists(join(dest, ".."))) return;
     if (!exists(dest)) {
-      await place(l, plan.to, path, dest, true);
+      await place(l, plan.to, path, `/etc/${rel}`, true);
       recordTree(etc, rel, out);
       return;
     }
@@ -237,18 +242,17 @@ function removeFromEtc(root: string, list: EtcAddition[]): string[] {
   return kept;
 }
 
-function prepare(s: Sysroot, root: string): Live {
-  const staging = join(liveStatePath(s.path), "../live-staging");
-  // What a killed run left half-made here is never in the running root: start empty.
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  return { repo: s.repo, root, staging, ...checkoutMode(s) };
+function prepare(s: Sysroot, booted: Deployment): Live {
+  return { repo: s.repo, root: openLiveRoot(s, booted), ...checkoutMode(s) };
 }
 
-function refusal(plan: LivePlan): string | null {
+function refusal(plan: LivePlan, real: boolean, removalAllowed: boolean): string | null {
+  const outside = notLive(real, [...plan.added, ...plan.replaced, ...plan.removed, ...plan.typeChanged]);
+  if (outside.length)
+    return `on a host only /usr (and additions to /etc) can change live, the target also changes ${pathList(outside, ", ")}; nothing was changed — reboot to apply it`;
   if (plan.typeChanged.length)
     return `these paths change type (file <-> directory), which only a reboot applies: ${pathList(plan.typeChanged, ", ")}`;
-  const need = needsReplacement(plan);
+  const need = needsReplacement(plan, removalAllowed);
   if (need.length)
     return `the target changes ${need.length} path(s) of the running system: ${pathList(need, ", ")}; nothing was changed — pass --allow-replacement to replace them in the running root (each atomically; the booted deployment keeps its files), or reboot`;
   return null;
@@ -273,22 +277,36 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
     if (from === target && !resume)
       return { kind: "noop", from, to: target, plan: null, state: prev.commit ? prev : null, notes: [] };
     const plan = planLive(s.repo, from, target);
-    const why = refusal(plan);
-    if (why && !(o.allowReplacement && !plan.typeChanged.length)) throw new LiveApplyError(why);
+    const real = root === "/";
+    const why = refusal(plan, real, !!o.allowRemoval);
+    const hard = plan.typeChanged.length || notLive(real, plan.added).length;
+    if (why && !(o.allowReplacement && !hard)) throw new LiveApplyError(why);
+    if (o.allowRemoval && !o.allowReplacement && plan.removedAll.length) {
+      const busy = filesInUse(root, plan.removedAll);
+      if (busy.length)
+        throw new LiveApplyError(
+          `the removal touches files in use: ${pathList(busy.map(describeInUse), ", ")}; nothing was changed in the running system (the new deployment waits for the next boot) — stop those processes and run \`tsostree-pkg apply-live --allow-replacement\`, or reboot`,
+        );
+    }
     if (!resume)
       for (const p of plan.added)
         if (exists(join(root, p)))
           throw new LiveApplyError(
             `${p} exists in the running root though ${from.slice(0, 12)} does not have it (changed outside apply-live?); nothing was changed — reboot, or remove it first`,
           );
-    const l = prepare(s, root);
+    const l = prepare(s, booted);
     const started: LiveState = { ...prev, state: "in-progress", target };
     syncRefs(s.repo, started);
     writeLiveState(s.path, started);
     liveFault("started");
-    await execute(l, plan);
-    const etcAdded = [...prev.etcAdded, ...(await addToEtc(l, plan))];
-    liveFault("files-done");
+    let etcAdded: EtcAddition[];
+    try {
+      await execute(l, plan);
+      etcAdded = [...prev.etcAdded, ...(await addToEtc(l, plan))];
+      liveFault("files-done");
+    } finally {
+      l.root.close();
+    }
     const notes: string[] = [];
     if ([...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary)) {
       const note = refreshLinkerCache(root);
@@ -310,7 +328,6 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
     };
     writeLiveState(s.path, state);
     syncRefs(s.repo, state);
-    rmSync(l.staging, { recursive: true, force: true });
     return { kind: "applied", from, to: target, plan, state, notes };
   });
 }
@@ -329,13 +346,17 @@ async function reset(
     clearLiveState(s.path);
     return { kind: "noop", from: booted.csum, to: booted.csum, plan: null, state: null, notes: [] };
   }
-  const l = prepare(s, root);
+  const l = prepare(s, booted);
   writeLiveState(s.path, { ...prev, state: "in-progress", target: booted.csum });
   let libs = false;
-  for (const c of applied) {
-    const plan = planLive(s.repo, c, booted.csum);
-    await execute(l, plan);
-    libs ||= [...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary);
+  try {
+    for (const c of applied) {
+      const plan = planLive(s.repo, c, booted.csum);
+      await execute(l, plan);
+      libs ||= [...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary);
+    }
+  } finally {
+    l.root.close();
   }
   const notes = removeFromEtc(root, prev.etcAdded).map((p) => `${p} was changed since it was added; kept`);
   if (libs) {
@@ -344,6 +365,5 @@ async function reset(
   }
   clearLiveState(s.path);
   syncRefs(s.repo, null);
-  rmSync(l.staging, { recursive: true, force: true });
   return { kind: "reset", from: prev.commit ?? booted.csum, to: booted.csum, plan: null, state: null, notes };
 }

@@ -3,7 +3,8 @@
 // chroot). A sandbox's live /etc is a symlink out of the live root (to the deployment's /etc), which
 // a chroot cannot follow; so the cache is written to ROOT/run and moved to /etc/ld.so.cache, and the
 // configuration is read from /usr/etc (the deployment's defaults, with live additions) — an admin's
-// own /etc/ld.so.conf.d entries are not seen until the next boot's ldconfig.
+// own /etc/ld.so.conf.d entries are not seen until the next boot's ldconfig. On a host (ROOT is `/`)
+// it is plain `ldconfig -X`.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,13 @@ export function isSharedLibrary(path: string): boolean {
 export function refreshLinkerCache(root: string): string | null {
   const ldconfig = ["/usr/sbin/ldconfig", "/sbin/ldconfig"].find((p) => existsSync(p));
   if (!ldconfig) return "no ldconfig on this host: the linker cache was not refreshed";
+  if (root === "/") {
+    // A host: its own /etc and /usr are where ldconfig looks; -X leaves the library links (the
+    // package's own) alone, the cache is written by ldconfig's rename.
+    const r = spawnSync(ldconfig, ["-X"], { encoding: "utf8" });
+    if (r.status === 0) return null;
+    return `ldconfig failed (${(r.stderr || r.error?.message || "").trim().split("\n")[0]}): the linker cache was not refreshed`;
+  }
   if (!existsSync(join(root, "run")))
     return "the running root has no /run to write the cache into: the linker cache was not refreshed";
   const conf = "/run/.tsostree-ld.so.conf";

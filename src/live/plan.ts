@@ -21,8 +21,10 @@ export interface LivePlan {
   updated: string[];
   /** Modified paths that need --allow-replacement ("/usr/bin/sed (content)"). */
   replaced: string[];
-  /** Removed paths (roots), which need --allow-replacement. */
+  /** Removed paths (roots), which need --allow-replacement (or an `uninstall --apply-live`). */
   removed: string[];
+  /** Every removed path, roots and what was below them. */
+  removedAll: string[];
   /** Paths whose type changes (file ↔ directory): never applied live. */
   typeChanged: string[];
   /** Added files below /usr/etc, which also go to /etc where absent. */
@@ -49,6 +51,7 @@ export function planLive(repo: Repo, from: string, to: string): LivePlan {
     updated: [],
     replaced: [],
     removed: roots(d.removed),
+    removedAll: d.removed,
     typeChanged: [],
     etcAdded: d.added.filter((p) => p.startsWith("/usr/etc/")),
   };
@@ -63,8 +66,9 @@ export function planLive(repo: Repo, from: string, to: string): LivePlan {
 }
 
 /** What --allow-replacement would allow, one line per path, for the refusal message. */
-export function needsReplacement(plan: LivePlan): string[] {
-  return [...plan.replaced.map((p) => `${p} (modified)`), ...plan.removed.map((p) => `${p} (removed)`)];
+export function needsReplacement(plan: LivePlan, removalAllowed = false): string[] {
+  const removed = removalAllowed ? [] : plan.removed.map((p) => `${p} (removed)`);
+  return [...plan.replaced.map((p) => `${p} (modified)`), ...removed];
 }
 
 /** Paths for a message: at most 10 named, then how many more. */

@@ -11,11 +11,11 @@ import { writeFileAtomic } from "../util/atomic.js";
 import { KeyFile } from "../util/keyfile.js";
 import { isRealRoot, runstatePath } from "./booted.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "./deploy.js";
-import type { UnlockedState } from "./deployment.js";
+import type { Deployment, UnlockedState } from "./deployment.js";
 import { setFaultOp } from "./fault.js";
 import { stateroot } from "./layout.js";
 import { withLockedSysroot } from "./ops.js";
-import { SysrootError } from "./sysroot.js";
+import { type Sysroot, SysrootError } from "./sysroot.js";
 
 const MESSAGES: Record<Exclude<UnlockedState, "none">, string> = {
   hotfix:
@@ -92,22 +92,40 @@ export async function unlock(path: string, state: Exclude<UnlockedState, "none">
       const origin = KeyFile.parse(booted.origin?.toString() ?? "");
       origin.set("origin", "unlocked", "hotfix");
       writeFileAtomic(s.originFile(booted), origin.toString());
-    } else {
-      const base = real ? "/var/tmp" : join(stateroot(s.path, booted.osname), "var/tmp");
-      const ovl = mkdtempSync(join(base, "ostree-unlock-ovl."));
-      mkdirSync(join(ovl, "upper"), { mode: usrMode });
-      mkdirSync(join(ovl, "work"), { mode: usrMode });
-      mountOverlay(
-        real ? join(dir, "usr") : usr,
-        join(ovl, "upper"),
-        join(ovl, "work"),
-        usr,
-        state === "transient",
-      );
-      const flag = runstatePath(s.path, booted.csum, booted.deployserial, `unlocked-${state}`);
-      mkdirSync(join(flag, ".."), { recursive: true });
-      writeFileSync(flag, "");
-    }
+    } else mountUsrOverlay(s, booted, state);
     return MESSAGES[state];
   });
+}
+
+/**
+ * The development or transient overlay on the booted deployment's /usr (the caller holds the
+ * sysroot lock): upper and work directories in a new directory below `base` (default /var/tmp, the
+ * stateroot's on a sandbox), and the runstate flag that makes the state visible until the next boot.
+ * Live-apply uses it with `base` under /run.
+ */
+export function mountUsrOverlay(
+  s: Sysroot,
+  booted: Deployment,
+  state: "development" | "transient",
+  base?: string,
+): void {
+  const real = isRealRoot(s.path);
+  const usr = real ? "/usr" : join(s.path, "run/root/usr");
+  const dir = s.deploymentDir(booted);
+  const usrMode = lstatSync(join(dir, "usr")).mode & 0o7777;
+  const parent = base ?? (real ? "/var/tmp" : join(stateroot(s.path, booted.osname), "var/tmp"));
+  mkdirSync(parent, { recursive: true });
+  const ovl = mkdtempSync(join(parent, "ostree-unlock-ovl."));
+  mkdirSync(join(ovl, "upper"), { mode: usrMode });
+  mkdirSync(join(ovl, "work"), { mode: usrMode });
+  mountOverlay(
+    real ? join(dir, "usr") : usr,
+    join(ovl, "upper"),
+    join(ovl, "work"),
+    usr,
+    state === "transient",
+  );
+  const flag = runstatePath(s.path, booted.csum, booted.deployserial, `unlocked-${state}`);
+  mkdirSync(join(flag, ".."), { recursive: true });
+  writeFileSync(flag, "");
 }
