@@ -1,16 +1,19 @@
 // Live-apply on a Debian minbase booted (simulated) in a sandbox sysroot: `install --apply-live
 // strace` makes strace (and libunwind8) run from the running root at once, the booted deployment
-// stays byte for byte as it was, and the repo passes the real ostree's fsck. Needs root (the minbase
-// tree keeps real owners), as CI runs it.
+// stays byte for byte as it was, and the repo passes the real ostree's fsck; `uninstall --apply-live
+// strace` is refused while a process of the running root has strace open, and removes it live once
+// nothing does. Needs root (the minbase tree keeps real owners), as CI runs it.
 import assert from "node:assert/strict";
-import { readdirSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { installAptSource, makeAptRepo } from "../compose/apt-fixture.js";
 import { diffManifests, manifest } from "../compose/tree-oracle.js";
 import { fixture, needRoot, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
-import { noEtc, runLive } from "./live-root.js";
+import { liveRoot, noEtc, runLive } from "./live-root.js";
 
 const MINBASE = join(projectRoot, "fixtures/out/minbase");
 const DEBS = join(projectRoot, "fixtures/out/debs");
@@ -23,6 +26,8 @@ function ok(r: { status: number; stdout: string; stderr: string }, what: string)
 }
 
 const cleanups: (() => void)[] = [];
+/** Set by the first test: the sysroot and its booted deployment's directory and manifest. */
+let ctx: { sysroot: string; booted: string; before: ReturnType<typeof manifest> } | undefined;
 
 describe("apply-live on a Debian minbase", () => {
   after(() => {
@@ -51,6 +56,7 @@ describe("apply-live on a Debian minbase", () => {
     installAptSource(join(booted, "etc"), makeAptRepo(dir, debs));
     ok(tsostree(["admin", "boot", `--sysroot=${sysroot}`]), "admin boot");
     const before = manifest(booted, noEtc);
+    ctx = { sysroot, booted, before };
     assert.notEqual(runLive(sysroot, ["/usr/bin/strace", "-V"]).status, 0, "strace before the install");
 
     const t0 = performance.now();
@@ -73,5 +79,45 @@ describe("apply-live on a Debian minbase", () => {
     };
     assert.equal(live.live?.commit, live.deployments[0]!.checksum);
     assert.equal(live.live?.state, "complete");
+  });
+
+  it("uninstall --apply-live strace: refused while the running root has it open; applied once nothing does", async (t) => {
+    if (!ctx) return t.skip("needs the install test before it");
+    const { sysroot, booted, before } = ctx;
+    const root = liveRoot(sysroot);
+    // A process of the running system (root = the running root) holding /usr/bin/strace open.
+    const holder = spawn("chroot", [root, "/bin/sh", "-c", "exec 3</usr/bin/strace; exec sleep 60"], {
+      stdio: "ignore",
+    });
+    cleanups.push(() => holder.kill("SIGKILL"));
+    const fd3 = () => {
+      try {
+        return readlinkSync(`/proc/${holder.pid}/fd/3`);
+      } catch {
+        return "";
+      }
+    };
+    for (let i = 0; i < 100 && !fd3().endsWith("/usr/bin/strace"); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const refused = tsostreePkg(["uninstall", "--apply-live", "strace", `--sysroot=${sysroot}`]);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, new RegExp(`in use: /usr/bin/strace \\(open in pid ${holder.pid} sleep\\)`));
+    assert.ok(existsSync(join(root, "usr/bin/strace")), "nothing removed while in use");
+    holder.kill("SIGKILL");
+    await once(holder, "exit");
+    // The same request again: its commit is the live one already, then the removal with nobody using it.
+    ok(
+      tsostreePkg(["install", "--apply-live", "strace", `--sysroot=${sysroot}`]),
+      "install --apply-live again",
+    );
+    const out = ok(
+      tsostreePkg(["uninstall", "--apply-live", "strace", `--sysroot=${sysroot}`]),
+      "uninstall --apply-live",
+    );
+    assert.match(out, /removed: .*\/usr\/bin\/strace/);
+    assert.equal(existsSync(join(root, "usr/bin/strace")), false);
+    assert.notEqual(runLive(sysroot, ["/usr/bin/strace", "-V"]).status, 0);
+    assert.equal(runLive(sysroot, ["/bin/true"]).status, 0);
+    assert.deepEqual(diffManifests(before, manifest(booted, noEtc)), { added: [], removed: [], changed: [] });
   });
 });

@@ -165,28 +165,40 @@ Examples:
   )
     .option("--idempotent", "do nothing if a package is not requested")
     .option("--all", "remove every layered package (overrides stay: `override reset --all`)")
-    .action(async (pkgs: string[], o: CommonOpts & { idempotent?: boolean; all?: boolean }) => {
-      if (!pkgs.length && !o.all) throw new UsageError("name the packages to uninstall, or pass --all");
-      await run(o, (r: LayerRequest, s) => {
-        if (o.all) return { ...r, packages: [], localPackages: [] };
-        const drop = new Set(pkgs);
-        const localName = (l: LocalPackage) => localPackageName(s.repo, l);
-        for (const p of pkgs)
-          if (
-            !r.packages.some((x) => nameOf(x) === p) &&
-            !r.localPackages.some((l) => localName(l) === p) &&
-            !o.idempotent
-          )
-            throw new UsageError(
-              `${p} is not a layered package request; \`tsostree-pkg status\` lists them (base packages are removed with \`override remove\`)`,
-            );
-        return {
-          ...r,
-          packages: r.packages.filter((x) => !drop.has(nameOf(x))),
-          localPackages: r.localPackages.filter((l) => !drop.has(localName(l))),
-        };
-      });
-    });
+    .option("-A, --apply-live", "then remove the files from the running system, unless one is in use")
+    .action(
+      async (
+        pkgs: string[],
+        o: CommonOpts & { idempotent?: boolean; all?: boolean; applyLive?: boolean },
+      ) => {
+        if (!pkgs.length && !o.all) throw new UsageError("name the packages to uninstall, or pass --all");
+        await run(o, (r: LayerRequest, s) => {
+          if (o.all) return { ...r, packages: [], localPackages: [] };
+          const drop = new Set(pkgs);
+          const localName = (l: LocalPackage) => localPackageName(s.repo, l);
+          for (const p of pkgs)
+            if (
+              !r.packages.some((x) => nameOf(x) === p) &&
+              !r.localPackages.some((l) => localName(l) === p) &&
+              !o.idempotent
+            )
+              throw new UsageError(
+                `${p} is not a layered package request; \`tsostree-pkg status\` lists them (base packages are removed with \`override remove\`)`,
+              );
+          return {
+            ...r,
+            packages: r.packages.filter((x) => !drop.has(nameOf(x))),
+            localPackages: r.localPackages.filter((l) => !drop.has(localName(l))),
+          };
+        });
+        if (o.applyLive && !o.dryRun)
+          await (await import("./live.js")).runApplyLive({
+            sysroot: o.sysroot,
+            osname: o.os,
+            allowRemoval: true,
+          });
+      },
+    );
 
   withTransaction(
     program.command("reset").description("remove all layered packages and overrides: deploy the plain base"),
