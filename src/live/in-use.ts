@@ -7,7 +7,7 @@
 // the path later, or a unit that names it — the check says what is in use now, nothing more.
 // The kernel renders these links relative to the reader's root, so a path is compared as
 // join(root, path): "/usr/bin/x" on a host, "SYSROOT/run/root/usr/bin/x" for a sandbox.
-import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export interface InUse {
@@ -41,7 +41,9 @@ function processesUnder(root: string): number[] {
 
 /** What of `paths` (the commit's paths, every one that goes) is in use in the running root `root`. */
 export function filesInUse(root: string, paths: string[]): InUse[] {
-  const byName = new Map(paths.map((p) => [join(root, p), p]));
+  // The kernel shows resolved paths: compare with the root's real path.
+  const real = realpathSync(root);
+  const byName = new Map(paths.map((p) => [join(real, p), p]));
   const out: InUse[] = [];
   const seen = new Set<string>();
   const hit = (pid: number, comm: string, how: InUse["how"], name: string | null) => {
