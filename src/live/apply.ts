@@ -27,6 +27,7 @@ import type { Deployment } from "../sysroot/deployment.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
 import { beginLiveFaults, liveFault } from "./fault.js";
+import { changedUnits, reloadUnits, triggersNotRun } from "./hooks.js";
 import { describeInUse, filesInUse } from "./in-use.js";
 import { isSharedLibrary, refreshLinkerCache } from "./ldconfig.js";
 import { type LivePlan, needsReplacement, pathList, planLive } from "./plan.js";
@@ -312,6 +313,12 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
       const note = refreshLinkerCache(root);
       if (note) notes.push(note);
     }
+    notes.push(...reloadUnits(l.root.real, changedUnits(plan)));
+    const triggers = triggersNotRun(s.repo, from, target);
+    if (triggers.length)
+      notes.push(
+        `not run against the live root (they ran when the deployment was composed): triggers ${pathList(triggers, "; ")}`,
+      );
     // Relative to the booted commit, so status and --reset see everything applied since the boot.
     const total = planLive(s.repo, booted.csum, target);
     const state: LiveState = {
@@ -349,11 +356,13 @@ async function reset(
   const l = prepare(s, booted);
   writeLiveState(s.path, { ...prev, state: "in-progress", target: booted.csum });
   let libs = false;
+  const units: string[] = [];
   try {
     for (const c of applied) {
       const plan = planLive(s.repo, c, booted.csum);
       await execute(l, plan);
       libs ||= [...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary);
+      units.push(...changedUnits(plan));
     }
   } finally {
     l.root.close();
@@ -363,6 +372,7 @@ async function reset(
     const note = refreshLinkerCache(root);
     if (note) notes.push(note);
   }
+  notes.push(...reloadUnits(l.root.real, [...new Set(units)]));
   clearLiveState(s.path);
   syncRefs(s.repo, null);
   return { kind: "reset", from: prev.commit ?? booted.csum, to: booted.csum, plan: null, state: null, notes };

@@ -5,7 +5,7 @@
 // replacement that needs --allow-replacement; a path that changes type is always refused.
 import { diffCommits } from "../repo/diff.js";
 import type { Repo } from "../repo/repo.js";
-import { lookupPath, rootEntry, type TreeEntry } from "../repo/walk.js";
+import { lookupPath, rootEntry, type TreeEntry, walk } from "../repo/walk.js";
 
 /** Files that record the package set: always updated with it, by rename. */
 const DATABASE_DIRS = ["/usr/lib/sysimage/rpm/", "/usr/share/dpkg/database/", "/usr/lib/sysimage/tsostree/"];
@@ -23,7 +23,7 @@ export interface LivePlan {
   replaced: string[];
   /** Removed paths (roots), which need --allow-replacement (or an `uninstall --apply-live`). */
   removed: string[];
-  /** Every removed path, roots and what was below them. */
+  /** Every removed path, roots and what was below them (the diff names only the roots). */
   removedAll: string[];
   /** Paths whose type changes (file ↔ directory): never applied live. */
   typeChanged: string[];
@@ -51,7 +51,10 @@ export function planLive(repo: Repo, from: string, to: string): LivePlan {
     updated: [],
     replaced: [],
     removed: roots(d.removed),
-    removedAll: d.removed,
+    removedAll: d.removed.flatMap((p) => {
+      const e = lookupPath(repo, a, p);
+      return [p, ...[...walk(repo, e)].map((x) => x.path)];
+    }),
     typeChanged: [],
     etcAdded: d.added.filter((p) => p.startsWith("/usr/etc/")),
   };

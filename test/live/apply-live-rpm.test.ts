@@ -25,6 +25,8 @@ interface Ctx {
   liveAtBoot: ManifestEntry[];
   /** tso-libfoo 1.1: another /usr/lib64/libfoo.so.1 than the base's. */
   libfoo2: string;
+  /** tso-svc: a systemd unit and a file trigger (on a path nothing has). */
+  svc: string;
 }
 
 interface Live {
@@ -79,6 +81,17 @@ function libfoo2Spec(): string {
   ].join("\n");
 }
 
+function svcSpec(): string {
+  return [
+    "Name: tso-svc\nVersion: 1.0\nRelease: 1\nSummary: a unit\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no",
+    "%description\ntso-svc.",
+    "%install\nmkdir -p %{buildroot}/usr/lib/systemd/system",
+    "printf '[Service]\\nExecStart=/bin/true\\n' > %{buildroot}/usr/lib/systemd/system/tso-svc.service",
+    "%transfiletriggerin -p /bin/sh -- /usr/share/tso-plugins\necho plugins",
+    "%files\n/usr/lib/systemd/system/tso-svc.service\n",
+  ].join("\n");
+}
+
 const cleanups: (() => void)[] = [];
 let shared: Ctx | undefined;
 
@@ -98,6 +111,7 @@ function need(t: TestContext): Ctx | undefined {
   ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
   const repo = makeRpmRepo(dir, [w.hello, w.greeting]);
   const [libfoo2] = rpmbuild(dir, "tso-libfoo-2", libfoo2Spec());
+  const [svc] = rpmbuild(dir, "tso-svc", svcSpec());
   const st = JSON.parse(ok(tsostreePkg(["status", "--json", `--sysroot=${sysroot}`]), "status")) as Status;
   const d = st.deployments[0]!;
   const booted = join(sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
@@ -109,6 +123,7 @@ function need(t: TestContext): Ctx | undefined {
     bootedManifest: manifest(booted, noEtc),
     liveAtBoot: manifest(join(sysroot, "run/root")),
     libfoo2: libfoo2!,
+    svc: svc!,
   };
   return shared;
 }
@@ -228,5 +243,26 @@ describe("apply-live on an RPM sandbox", { concurrency: false }, () => {
     );
     assert.match(ok(pkg(c, ["apply-live"]), "apply-live"), /Nothing applied live|already/);
     assert.equal(runLive(c, ["/usr/bin/tso-hello"]).stdout, "Hello from tso-hello 1.0\n");
+  });
+
+  it("a new unit: a sandbox says what a host would reload; the package's trigger is listed as not run", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const out = ok(pkg(c, ["install", "--apply-live", c.svc]), "install --apply-live tso-svc");
+    assert.ok(existsSync(join(live(c), "usr/lib/systemd/system/tso-svc.service")));
+    assert.match(
+      out,
+      /note: systemd units changed \(tso-svc\.service\): a host would run `systemctl daemon-reload`/,
+    );
+    assert.match(
+      out,
+      /note: not run against the live root .*triggers tso-svc: transfiletriggerin \/usr\/share\/tso-plugins/,
+    );
+    // --reset takes the unit away again, and says so.
+    assert.match(
+      ok(pkg(c, ["apply-live", "--reset"]), "reset"),
+      /systemd units changed \(tso-svc\.service\)/,
+    );
+    assert.equal(existsSync(join(live(c), "usr/lib/systemd/system/tso-svc.service")), false);
   });
 });
