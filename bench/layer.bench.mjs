@@ -40,14 +40,14 @@ const OSTREE = ["setpriv", "--bounding-set=-sys_admin", "--", "ostree"];
 /** Where the apt tree keeps its copy of the repository (a file: source, as the brief of issue 10 says). */
 const APT_IN_TREE = "/srv/tsostree-apt";
 
-function sh(cmd, args, opts = {}) {
+export function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 1 << 28, ...opts });
   if (r.status !== 0)
     throw new Error(`${cmd} ${args.join(" ")} (exit ${r.status}): ${r.stderr}${r.stdout}`.slice(0, 4000));
   return r.stdout;
 }
-const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
-const median = (xs) => {
+export const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
@@ -58,7 +58,7 @@ const median = (xs) => {
  * tree) and output of one shell command line, after an untimed `sync` so that no run pays for the
  * write-back of the one before.
  */
-function timed(script, work) {
+export function timed(script, work) {
   sh("sync", []);
   const rss = join(work, ".rss");
   const t0 = process.hrtime.bigint();
@@ -91,7 +91,7 @@ function treeSize(dir) {
 }
 
 /** Why this machine cannot run the benchmark, or null. */
-function missing() {
+export function missing() {
   if (process.getuid?.() !== 0)
     return "needs root (the trees keep real owners; apt runs in a chroot): run it as root, e.g. `sudo node bench/run.mjs layer`";
   for (const tool of ["ostree", "apt-get", "apt-ftparchive", "dpkg-deb", "gpg", "chroot", "setpriv"])
@@ -103,7 +103,7 @@ function missing() {
 }
 
 /** The minbase tree and the Debian packages, made by their (cached) fixture scripts when missing. */
-function fixtures() {
+export function fixtures() {
   if (!existsSync(join(MINBASE, ".complete"))) sh("bash", [join(root, "fixtures/minbase.sh")]);
   if (!existsSync(DEBS) || !readdirSync(DEBS).some((f) => f.startsWith("strace_")))
     sh("bash", [join(root, "fixtures/fetch-debian-packages.sh")]);
@@ -117,7 +117,7 @@ function fixtures() {
  * debootstrap cannot run, minbase plus bench/trees.mjs's large tree under usr/share (the same
  * package set as minbase, three times the files).
  */
-function bigBase() {
+export function bigBase() {
   if (process.env.BENCH_BIG !== "large") {
     try {
       return { tree: debootstrapTree(), kind: "debootstrap minbase + python3, perl, systemd, …" };
@@ -138,7 +138,7 @@ function bigBase() {
   return { tree: join(dir, "tree"), kind: "synthetic: minbase + 2 modified copies of it (trees.mjs large)" };
 }
 
-function deploymentDir(sysroot) {
+export function deploymentDir(sysroot) {
   const st = JSON.parse(sh(PKG, ["status", "--json", `--sysroot=${sysroot}`]));
   const d = st.deployments[0];
   return join(sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
@@ -150,7 +150,7 @@ function deploymentDir(sysroot) {
  * run, which fetches and caches the repository's indexes (warm caches, as apt's untimed update).
  * Returns the packages the install adds (for ostree's side) and the deployed base's size.
  */
-function templateSysroot(tree, dir, aptRepo, fixture) {
+export function templateSysroot(tree, dir, aptRepo, fixture) {
   const s = join(dir, "sysroot");
   const t0 = Date.now();
   sh(TS, ["admin", "init-fs", s]);
@@ -169,7 +169,7 @@ function templateSysroot(tree, dir, aptRepo, fixture) {
 }
 
 /** Makes the script sandbox's cached checkout of the deployed base (src/compose/lower.ts). */
-async function warmSandboxBase(sysroot) {
+export async function warmSandboxBase(sysroot) {
   const { Repo } = await import(pathToFileURL(join(root, "dist/src/repo/repo.js")).href);
   const { resolveRev } = await import(pathToFileURL(join(root, "dist/src/repo/refs.js")).href);
   const { baseLower } = await import(pathToFileURL(join(root, "dist/src/compose/lower.js")).href);
@@ -215,21 +215,38 @@ function aptTemplate(aptRepo, fixture, dir) {
   return t;
 }
 
-export async function run() {
+/**
+ * The set-up the layering benches share: the fixtures, the big base, a work directory holding a
+ * local signed apt repository. `body({fixture, debs, big, work, aptRepo})` returns the rows; the work
+ * directory is removed afterwards (BENCH_KEEP=1 keeps it). No rows when this machine cannot run it.
+ */
+export async function withBenchWork(name, body) {
   const why = missing();
   if (why) {
-    console.error(`bench layer: skipped: ${why}`);
+    console.error(`bench ${name}: skipped: ${why}`);
     return [];
   }
   const fixture = await import(pathToFileURL(join(root, "dist/test/compose/apt-fixture.js")).href);
   const debs = fixtures();
   const big = bigBase();
-  const work = join(root, "bench/out", `layer-${Date.now()}`);
+  const work = join(root, "bench/out", `${name}-${Date.now()}`);
   mkdirSync(work, { recursive: true });
   let aptRepo;
   try {
-    console.error("bench layer: set-up (untimed): apt repository, template sysroots, apt tree");
     aptRepo = fixture.makeAptRepo(work, debs);
+    return await body({ fixture, debs, big, work, aptRepo });
+  } finally {
+    if (aptRepo) spawnSync("gpgconf", ["--kill", "all"], { env: aptRepo.gpgEnv, stdio: "ignore" });
+    if (!process.env.BENCH_KEEP) {
+      spawnSync("chattr", ["-R", "-i", work], { stdio: "ignore" });
+      rmSync(work, { recursive: true, force: true });
+    } else console.error(`bench ${name}: kept ${work}`);
+  }
+}
+
+export async function run() {
+  return withBenchWork("layer", async ({ fixture, debs, big, work, aptRepo }) => {
+    console.error("bench layer: set-up (untimed): template sysroots, apt tree");
     const bases = {};
     for (const [name, tree] of [
       ["minbase", MINBASE],
@@ -254,13 +271,7 @@ export async function run() {
     verify(state, res);
     const again = reinstallRuns(state, res, work);
     return report(res, again, bases, big);
-  } finally {
-    if (aptRepo) spawnSync("gpgconf", ["--kill", "all"], { env: aptRepo.gpgEnv, stdio: "ignore" });
-    if (!process.env.BENCH_KEEP) {
-      spawnSync("chattr", ["-R", "-i", work], { stdio: "ignore" });
-      rmSync(work, { recursive: true, force: true });
-    } else console.error(`bench layer: kept ${work}`);
-  }
+  });
 }
 
 /**

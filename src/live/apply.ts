@@ -21,7 +21,7 @@ import { basename, join } from "node:path";
 import { checkout } from "../repo/checkout.js";
 import { deleteRef, resolveRev, writeRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
-import { children, lookupPath, rootEntry } from "../repo/walk.js";
+import { children } from "../repo/walk.js";
 import { checkoutMode } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
@@ -143,14 +143,15 @@ function at(l: Live, p: string): string {
   return f;
 }
 
-/** Checks out `path` of `rev` and renames it onto the running root's `dest` (replacing a file there). */
-async function place(l: Live, rev: string, path: string, dest: string, copy = false): Promise<void> {
+/** Checks out `path` of `plan.to` and renames it onto the running root's `dest` (replacing a file there). */
+async function place(l: Live, plan: LivePlan, path: string, dest: string, copy = false): Promise<void> {
+  const rev = plan.to;
   const staging = l.root.staging(dest);
   const tmp = join(staging, `${readdirSync(staging).length}-${basename(path)}`);
   await checkout(l.repo, rev, tmp, { subpath: path, userMode: l.userMode, forceCopy: copy || l.root.copy });
   dest = at(l, dest);
   // A directory subpath becomes TMP itself; a file lands inside TMP (ostree's --subpath rule).
-  if (lookupPath(l.repo, rootEntry(l.repo, rev), path).kind === "dir") renameSync(tmp, dest);
+  if (plan.entry(path).kind === "dir") renameSync(tmp, dest);
   else {
     renameSync(join(tmp, basename(path)), dest);
     rmdirSync(tmp);
@@ -162,15 +163,14 @@ async function execute(l: Live, plan: LivePlan): Promise<void> {
   let first = true;
   for (const p of plan.added) {
     // Present: an interrupted run renamed it into place already (renames are atomic).
-    if (!exists(at(l, p))) await place(l, plan.to, p, p);
+    if (!exists(at(l, p))) await place(l, plan, p, p);
     if (first) liveFault("added-one");
     first = false;
   }
-  const to = rootEntry(l.repo, plan.to);
   for (const p of [...plan.updated, ...plan.replaced]) {
-    const e = lookupPath(l.repo, to, p);
+    const e = plan.entry(p);
     const dest = at(l, p);
-    if (e.kind === "file") await place(l, plan.to, p, p);
+    if (e.kind === "file") await place(l, plan, p, p);
     else {
       // A directory of the link farm is the running root's own inode: its metadata may change.
       const m = l.repo.loadDirMeta(e.meta);
@@ -207,16 +207,15 @@ function recordTree(etc: string, rel: string, out: EtcAddition[]): void {
 async function addToEtc(l: Live, plan: LivePlan): Promise<EtcAddition[]> {
   const out: EtcAddition[] = [];
   const etc = at(l, "/etc");
-  const to = rootEntry(l.repo, plan.to);
   const visit = async (path: string, rel: string): Promise<void> => {
     const dest = join(etc, rel);
     if (!exists(join(dest, ".."))) return;
     if (!exists(dest)) {
-      await place(l, plan.to, path, `/etc/${rel}`, true);
+      await place(l, plan, path, `/etc/${rel}`, true);
       recordTree(etc, rel, out);
       return;
     }
-    const e = lookupPath(l.repo, to, path);
+    const e = plan.entry(path);
     if (e.kind !== "dir" || !lstatSync(dest).isDirectory()) return;
     for (const c of children(l.repo.loadDirTree(e.tree), path)) await visit(c.path, `${rel}/${c.name}`);
   };

@@ -9,8 +9,10 @@
 //   the diff shows — so they are listed as not run; ldconfig's is the exception, done above.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { type LayeredPackageStatus, layeredPackagesOf } from "../compose/layered-commit.js";
 import { readPackageMeta } from "../compose/package-meta.js";
-import { readPackageDb } from "../packages/pkgdb-repo.js";
+import { packageRef } from "../packages/import.js";
+import { resolveRev } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import type { LivePlan } from "./plan.js";
 
@@ -41,26 +43,22 @@ export function reloadUnits(real: boolean, units: string[]): string[] {
 const isLdconfig = (condition: string, body: string) =>
   /(^|\/)ldconfig\b/.test(condition) || /^\s*(\/sbin\/|\/usr\/sbin\/)?ldconfig\s*$/.test(body);
 
-/** "PKG: KIND CONDITION" for each declared trigger of the packages `to` has and `from` has not. */
+/**
+ * "PKG: KIND CONDITION" for each declared trigger of the packages `to` layers and `from` does not,
+ * from the commits' metadata and the package commits (their refs), without reading a package db.
+ */
 export function triggersNotRun(repo: Repo, from: string, to: string): string[] {
-  const a = readPackageDb(repo, from);
-  const b = readPackageDb(repo, to);
-  if (!b) {
-    a?.close();
-    return [];
+  const key = (p: LayeredPackageStatus) => `${p.name}\0${p.version}\0${p.arch}`;
+  const had = new Set(layeredPackagesOf(repo, from).map(key));
+  const out: string[] = [];
+  for (const p of layeredPackagesOf(repo, to)) {
+    if (had.has(key(p))) continue;
+    const commit = ["deb", "rpm"]
+      .map((kind) => resolveRev(repo, packageRef(kind, p.name, p.version, p.arch), true))
+      .find((c): c is string => !!c);
+    if (!commit) continue;
+    for (const t of readPackageMeta(repo, commit).triggers)
+      if (!isLdconfig(t.condition, t.body)) out.push(`${p.name}: ${t.kind} ${t.condition}`.trim());
   }
-  try {
-    const had = new Set((a?.packages() ?? []).map((p) => `${p.name}\0${p.arch}\0${p.evr}`));
-    const out: string[] = [];
-    for (const p of b.packages()) {
-      if (had.has(`${p.name}\0${p.arch}\0${p.evr}`) || !p.commit) continue;
-      const meta = readPackageMeta(repo, p.commit);
-      for (const t of meta.triggers)
-        if (!isLdconfig(t.condition, t.body)) out.push(`${p.name}: ${t.kind} ${t.condition}`.trim());
-    }
-    return out;
-  } finally {
-    a?.close();
-    b.close();
-  }
+  return out;
 }

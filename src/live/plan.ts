@@ -5,7 +5,7 @@
 // replacement that needs --allow-replacement; a path that changes type is always refused.
 import { diffCommits } from "../repo/diff.js";
 import type { Repo } from "../repo/repo.js";
-import { lookupPath, rootEntry, type TreeEntry, walk } from "../repo/walk.js";
+import { children, PathNotFoundError, rootEntry, type TreeEntry, walk } from "../repo/walk.js";
 
 /** Files that record the package set: always updated with it, by rename. */
 const DATABASE_DIRS = ["/usr/lib/sysimage/rpm/", "/usr/share/dpkg/database/", "/usr/lib/sysimage/tsostree/"];
@@ -29,6 +29,33 @@ export interface LivePlan {
   typeChanged: string[];
   /** Added files below /usr/etc, which also go to /etc where absent. */
   etcAdded: string[];
+  /** The entry of a path in `to`. */
+  entry: (path: string) => TreeEntry;
+}
+
+/**
+ * Entries of one commit by path, each directory read once: a run looks up many paths of the same
+ * few directories (the added libraries all sit in one /usr/lib/…), which are as big as the base.
+ */
+export function entryLookup(repo: Repo, commit: string): (path: string) => TreeEntry {
+  const root = rootEntry(repo, commit);
+  const dirs = new Map<string, Map<string, TreeEntry>>();
+  const get = (path: string): TreeEntry => {
+    if (path === "/") return root;
+    const i = path.lastIndexOf("/");
+    const parentPath = i === 0 ? "/" : path.slice(0, i);
+    const parent = get(parentPath);
+    if (parent.kind !== "dir") throw new PathNotFoundError(path);
+    let names = dirs.get(parentPath);
+    if (!names) {
+      names = new Map(children(repo.loadDirTree(parent.tree), parentPath).map((e) => [e.name, e]));
+      dirs.set(parentPath, names);
+    }
+    const e = names.get(path.slice(i + 1));
+    if (!e) throw new PathNotFoundError(path);
+    return e;
+  };
+  return get;
 }
 
 const under = (p: string, dirs: string[]) => dirs.some((d) => p.startsWith(d));
@@ -41,8 +68,8 @@ function roots(paths: string[]): string[] {
 
 export function planLive(repo: Repo, from: string, to: string): LivePlan {
   const d = diffCommits(repo, from, to);
-  const a = rootEntry(repo, from);
-  const b = rootEntry(repo, to);
+  const a = entryLookup(repo, from);
+  const b = entryLookup(repo, to);
   const plan: LivePlan = {
     from,
     to,
@@ -52,15 +79,15 @@ export function planLive(repo: Repo, from: string, to: string): LivePlan {
     replaced: [],
     removed: roots(d.removed),
     removedAll: d.removed.flatMap((p) => {
-      const e = lookupPath(repo, a, p);
-      return [p, ...[...walk(repo, e)].map((x) => x.path)];
+      return [p, ...[...walk(repo, a(p))].map((x) => x.path)];
     }),
     typeChanged: [],
     etcAdded: d.added.filter((p) => p.startsWith("/usr/etc/")),
+    entry: b,
   };
   for (const p of d.modified) {
-    const ea: TreeEntry = lookupPath(repo, a, p);
-    const eb: TreeEntry = lookupPath(repo, b, p);
+    const ea = a(p);
+    const eb = b(p);
     if (ea.kind !== eb.kind) plan.typeChanged.push(p);
     else if (eb.kind === "file" && under(p, [...DATABASE_DIRS, "/usr/etc/"])) plan.updated.push(p);
     else plan.replaced.push(p);
