@@ -50,7 +50,9 @@ export function registerApplyLive(program: Command): void {
       `
 Only additions go live by default; a target that modifies or removes a path of the running system
 is refused (nothing changed) unless --allow-replacement. The booted deployment and the repository
-are never modified; the change is forgotten at the next boot, when the new deployment boots.`,
+are never modified: on a host the files go into a transient overlay on /usr (as
+\`ostree admin unlock --transient\`, upper under /run), on a booted sandbox into SYSROOT/run/root.
+The change is forgotten at the next boot, when the new deployment boots.`,
     )
     .action(
       async (o: {
