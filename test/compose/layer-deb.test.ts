@@ -14,9 +14,10 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { fixture, needRoot, ostree, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
+import { fixture, needRoot, ostree, projectRoot, run, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
 import { type AptRepo, aptGetSimulateInstall, installAptSource, makeAptRepo } from "./apt-fixture.js";
+import { deployedBase } from "./base-sysroot.js";
 
 const MINBASE = join(projectRoot, "fixtures/out/minbase");
 const DEBS = join(projectRoot, "fixtures/out/debs");
@@ -57,12 +58,7 @@ function deployDir(ctx: Ctx, d: { checksum: string; serial: number }): string {
 
 function setup(): Ctx {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
-  const sysroot = join(dir, "sysroot");
-  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-  const repo = join(sysroot, "ostree/repo");
-  ok(tsostreePkg(["compose", "rootfs", MINBASE, `--repo=${repo}`, `--branch=${REF}`]), "compose rootfs");
-  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const { sysroot, repo } = deployedBase(dir, MINBASE, OS, REF);
   const debs = readdirSync(DEBS)
     .filter((f) => f.endsWith(".deb"))
     .map((f) => join(DEBS, f));

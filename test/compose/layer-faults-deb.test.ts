@@ -5,10 +5,11 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { projectRoot, sh, skipOrFail, tsostree, tsostreePkg } from "../helpers.js";
+import { projectRoot, sh, skipOrFail } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
 import { type AptTamper, hostileDeb, installAptSource, makeAptRepo, tamperAptRepo } from "./apt-fixture.js";
-import { assertFailedCleanly, before, type FaultCtx, faultCtx, ok, pkg } from "./layer-faults-fixture.js";
+import { deployedBase } from "./base-sysroot.js";
+import { assertFailedCleanly, before, type FaultCtx, faultCtx, pkg } from "./layer-faults-fixture.js";
 
 const MINBASE = join(projectRoot, "fixtures/out/minbase");
 const DEBS = join(projectRoot, "fixtures/out/debs");
@@ -53,12 +54,7 @@ function failingPostinst(dir: string): string {
 
 async function setup(): Promise<Ctx> {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
-  const sysroot = join(dir, "sysroot");
-  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-  const repo = join(sysroot, "ostree/repo");
-  ok(tsostreePkg(["compose", "rootfs", MINBASE, `--repo=${repo}`, "--branch=debian/bookworm"]), "compose");
-  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, "debian/bookworm"]), "deploy");
+  const { sysroot, repo } = deployedBase(dir, MINBASE, OS, "debian/bookworm");
   const f = faultCtx(sysroot, OS);
   const [d] = readdirSync(f.deployDir).filter((n) => !n.endsWith(".origin"));
   const etc = join(f.deployDir, d!, "etc");

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpioNewc, craftRpm } from "../backends/rpm/craft.js";
 import { ostree, type RunResult, run, tsostree, tsostreePkg } from "../helpers.js";
+import { deployedBase } from "./base-sysroot.js";
 import { installRpmRepo, makeRpmBase, makeRpmRepo, type RpmRepo, rpmbuild, rpmWorld } from "./rpm-fixture.js";
 
 export const OS = "tso";
@@ -166,14 +167,7 @@ export function rpmSysroot(dir: string): RpmSysroot {
   const w = rpmWorld();
   const f = faultRpms(join(dir, "build"));
   const tree = makeRpmBase(join(dir, "tree"));
-  const sysroot = join(dir, "sysroot");
-  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-  ok(
-    tsostreePkg(["compose", "rootfs", tree, `--repo=${join(sysroot, "ostree/repo")}`, `--branch=${REF}`]),
-    "compose rootfs",
-  );
-  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const { sysroot } = deployedBase(dir, tree, OS, REF);
   const libfoo = w.base.find((p) => p.includes("/tso-libfoo-"))!;
   const repo = makeRpmRepo(dir, [
     w.hello,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { haveTools, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
+import { deployedBase } from "./base-sysroot.js";
 import {
   dnfSimulateInstall,
   installRpmRepo,
@@ -67,14 +68,7 @@ function need(t: TestContext): Ctx | undefined {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
   const w = rpmWorld();
   const tree = makeRpmBase(join(dir, "tree"));
-  const sysroot = join(dir, "sysroot");
-  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-  ok(
-    tsostreePkg(["compose", "rootfs", tree, `--repo=${join(sysroot, "ostree/repo")}`, `--branch=${REF}`]),
-    "compose rootfs",
-  );
-  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const { sysroot } = deployedBase(dir, tree, OS, REF);
   const repo = makeRpmRepo(dir, [w.hello, w.greeting, w.bad]);
   const c: Ctx = { sysroot, tree, repo };
   installRpmRepo(join(deployDir(c, status(c).deployments[0]!), "etc"), repo);

@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { installAptSource, makeAptRepo } from "../compose/apt-fixture.js";
+import { deployedBase } from "../compose/base-sysroot.js";
 import { diffManifests, manifest } from "../compose/tree-oracle.js";
 import { fixture, needRoot, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
@@ -38,12 +39,7 @@ describe("apply-live on a Debian minbase", () => {
     fixture("minbase");
     fixture("debs");
     const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
-    const sysroot = join(dir, "sysroot");
-    const repo = join(sysroot, "ostree/repo");
-    ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-    ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-    ok(tsostreePkg(["compose", "rootfs", MINBASE, `--repo=${repo}`, `--branch=${REF}`]), "compose rootfs");
-    ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+    const { sysroot, repo } = deployedBase(dir, MINBASE, OS, REF);
     const st = JSON.parse(ok(tsostreePkg(["status", "--json", `--sysroot=${sysroot}`]), "status")) as {
       deployments: { checksum: string; serial: number }[];
     };

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
+import { deployedBase } from "../compose/base-sysroot.js";
 import { installRpmRepo, makeRpmBase, makeRpmRepo, rpmbuild, rpmWorld } from "../compose/rpm-fixture.js";
 import { diffManifests, type ManifestEntry, manifest } from "../compose/tree-oracle.js";
 import { haveTools, run, tsostree, tsostreePkg } from "../helpers.js";
@@ -101,14 +102,7 @@ function need(t: TestContext): Ctx | undefined {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
   const w = rpmWorld();
   const tree = makeRpmBase(join(dir, "tree"));
-  const sysroot = join(dir, "sysroot");
-  ok(tsostree(["admin", "init-fs", sysroot]), "init-fs");
-  ok(tsostree(["admin", "os-init", OS, `--sysroot=${sysroot}`]), "os-init");
-  ok(
-    tsostreePkg(["compose", "rootfs", tree, `--repo=${join(sysroot, "ostree/repo")}`, `--branch=${REF}`]),
-    "compose rootfs",
-  );
-  ok(tsostree(["admin", "deploy", `--sysroot=${sysroot}`, `--os=${OS}`, REF]), "admin deploy");
+  const { sysroot } = deployedBase(dir, tree, OS, REF);
   const repo = makeRpmRepo(dir, [w.hello, w.greeting]);
   const [libfoo2] = rpmbuild(dir, "tso-libfoo-2", libfoo2Spec());
   const [svc] = rpmbuild(dir, "tso-svc", svcSpec());
