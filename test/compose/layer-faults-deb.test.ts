@@ -54,7 +54,7 @@ function failingPostinst(dir: string): string {
 
 async function setup(): Promise<Ctx> {
   const dir = sysScratch({ after: (fn) => cleanups.push(fn) });
-  const { sysroot, repo } = deployedBase(dir, MINBASE, OS, "debian/bookworm");
+  const { sysroot } = deployedBase(dir, MINBASE, OS, "debian/bookworm");
   const f = faultCtx(sysroot, OS);
   const [d] = readdirSync(f.deployDir).filter((n) => !n.endsWith(".origin"));
   const etc = join(f.deployDir, d!, "etc");
