@@ -8,6 +8,7 @@ import { rpmdbCreate, rpmdbInstall, rpmdbRemove } from "../../backends/rpm/rpmdb
 import type { PackageKind } from "../packages/model.js";
 import type { AssemblyContext } from "./assemble.js";
 import type { PackageCommitMeta } from "./package-meta.js";
+import { readTreeFile } from "./tree-file.js";
 import { NATIVE_DB } from "./world.js";
 
 export class NativeDbError extends Error {
@@ -16,15 +17,10 @@ export class NativeDbError extends Error {
 
 const DPKG_INFO = "usr/share/dpkg/database/info";
 
-function readTreeFile(ctx: AssemblyContext, path: string): Buffer | null {
-  const e = ctx.root.lookup(path);
-  return e?.kind === "file" ? ctx.repo.loadFile(e.checksum).read() : null;
-}
-
 /** A file of the tree as the package names it (/etc/x lives at usr/etc/x). */
 function packageFile(ctx: AssemblyContext, path: string): Buffer | null {
   const rel = path.replace(/^\/+/, "");
-  return readTreeFile(ctx, rel.startsWith("etc/") ? `usr/${rel}` : rel);
+  return readTreeFile(ctx.root, ctx.tx, rel.startsWith("etc/") ? `usr/${rel}` : rel);
 }
 
 function dpkgStep(
@@ -32,7 +28,7 @@ function dpkgStep(
   metas: PackageCommitMeta[],
   removed: { name: string; arch?: string }[],
 ): void {
-  let status = readTreeFile(ctx, NATIVE_DB.deb) ?? Buffer.alloc(0);
+  let status = readTreeFile(ctx.root, ctx.tx, NATIVE_DB.deb) ?? Buffer.alloc(0);
   const info = ctx.root.lookup(DPKG_INFO);
   const infoNames = info?.kind === "dir" ? info.tree.entries().files.map(([n]) => n) : [];
   for (const r of removed)
@@ -73,7 +69,7 @@ function rpmStep(
   removed: { name: string; arch?: string }[],
   installTime: number,
 ): void {
-  let db = readTreeFile(ctx, NATIVE_DB.rpm) ?? rpmdbCreate();
+  let db = readTreeFile(ctx.root, ctx.tx, NATIVE_DB.rpm) ?? rpmdbCreate();
   if (removed.length) db = rpmdbRemove(db, removed);
   const headers = metas.map((m) => {
     if (!m.rpmHeader)

@@ -11,6 +11,7 @@ import {
   planScripts,
   type ScriptPackage,
 } from "./scripts-plan.js";
+import { readTreeFile } from "./tree-file.js";
 import type { UpperStats } from "./upper.js";
 
 export * from "./scripts-plan.js";
@@ -90,12 +91,6 @@ export async function runScripts(
     );
   }
   return { plan: steps, ran: r.results, skipped: false, changes: r.changes, memory: r.memory };
-}
-
-/** A content file of the tree, or null when the path is absent or not a file. */
-function readTreeFile(tree: MutableTree, tx: Transaction, path: string): Buffer | null {
-  const e = tree.lookup(path);
-  return e?.kind === "file" ? tx.loadFile(e.checksum).read() : null;
 }
 
 /** The trigger interests of installed deb packages: `interest*` lines of info/PKG[:ARCH].triggers. */
