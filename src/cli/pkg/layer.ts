@@ -7,6 +7,7 @@ import type { LayerRequest, LocalPackage } from "../../compose/origin.js";
 import { ScriptError } from "../../compose/scripts.js";
 import { parseRequest } from "../../packages/resolve.js";
 import { resolveRev } from "../../repo/refs.js";
+import type { Repo } from "../../repo/repo.js";
 import { isRealRoot } from "../../sysroot/booted.js";
 import { UsageError } from "../common.js";
 import { withSysroot } from "./sysroot-option.js";
@@ -30,6 +31,12 @@ function withTransaction(cmd: Command): Command {
 }
 
 const nameOf = (spec: string) => parseRequest(spec).name;
+
+/** Package names of requested package files, each looked up once (it reads the package commits). */
+function localNames(repo: Repo, list: LocalPackage[]): (l: LocalPackage) => string {
+  const names = new Map(list.map((l) => [l.sha256, localPackageName(repo, l)]));
+  return (l) => names.get(l.sha256) ?? l.nevra;
+}
 
 const started = performance.now();
 
@@ -175,7 +182,7 @@ Examples:
         await run(o, (r: LayerRequest, s) => {
           if (o.all) return { ...r, packages: [], localPackages: [] };
           const drop = new Set(pkgs);
-          const localName = (l: LocalPackage) => localPackageName(s.repo, l);
+          const localName = localNames(s.repo, r.localPackages);
           for (const p of pkgs)
             if (
               !r.packages.some((x) => nameOf(x) === p) &&
@@ -298,7 +305,7 @@ Examples:
       if (!pkgs.length && !o.all) throw new UsageError("name the packages to reset, or pass --all");
       await run(o, (r: LayerRequest, s) => {
         if (o.all) return { ...r, removals: [], replacements: [] };
-        const name = (l: LocalPackage) => localPackageName(s.repo, l);
+        const name = localNames(s.repo, r.replacements);
         for (const p of pkgs)
           if (!r.removals.includes(p) && !r.replacements.some((l) => name(l) === p))
             throw new UsageError(`${p} is not overridden; \`tsostree-pkg status\` lists the overrides`);
