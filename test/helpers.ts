@@ -88,13 +88,15 @@ const FIXTURES = {
   minbase: { script: "fixtures/minbase.sh", root: true },
   /** Real Debian .deb files: strace, nano and their closures, logrotate, cron. */
   debs: { script: "fixtures/fetch-debian-packages.sh", root: false },
+  /** The boot proof's bootable tree: kernel, dracut initramfs with ostree-prepare-root, systemd. */
+  boottree: { script: "fixtures/boottree.sh", root: true },
 } as const;
 
 /** The kernel version of the placeholder kernel in the minbase fixture. */
 export const MINBASE_KVER = "6.1.0-0-tsostree-placeholder";
 
 /**
- * The path of a fixture under fixtures/out/ (`minbase` or `debs`). It is made by the README's own
+ * The path of a fixture under fixtures/out/ (`minbase`, `debs` or `boottree`). It is made by the README's own
  * `npm test` (test/setup.mjs), so when it is missing or older than its script (its NAME.sha256 stamp
  * differs from the script's sha256), this throws: the test fails with the command that makes it.
  */

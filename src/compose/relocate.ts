@@ -1,9 +1,10 @@
 // The paths an OSTree commit may carry, applied to a tree on dirtree level (the layering spec's
 // relocation rules): /etc becomes usr/etc, what is under /var (and /run) becomes tmpfiles.d lines
 // with files kept in usr/share/factory, the package databases move under /usr, /opt/X goes to
-// usr/lib/opt/X, /usr/local and the top-level home-like directories become var/ state, and kernels
-// in /boot move to usr/lib/modules/KVER. Subtrees move by checksum where they still are dirtrees;
-// the only file content read is what a tmpfiles line needs (symlink targets, passwd and group names).
+// usr/lib/opt/X, /usr/local and the top-level home-like directories become var/ state, kernels in
+// /boot move to usr/lib/modules/KVER, and a base gets /sysroot and /ostree -> sysroot/ostree. Subtrees
+// move by checksum where they still are dirtrees; the only file content read is what a tmpfiles line
+// needs (symlink targets, passwd and group names).
 import { posix } from "node:path";
 import type { MutableTree, TreeSource } from "../repo/mtree.js";
 import type { DirMeta, FileMeta } from "../repo/objects.js";
@@ -151,6 +152,7 @@ class Relocation {
     if (!this.base) this.checkUnknown();
     // Last, so nothing above mistakes them for directories: ostree's symlinks into /var and /run.
     for (const s of stateLinks) if (this.tree.child(s.name) === null) this.symlink(s.name, s.to);
+    if (this.base) this.sysrootMountPoint();
     return {
       tmpfiles: this.lines,
       tmpfilesPath: `${TMPFILES_DIR}/${this.base ? `tsostree-${this.opts.name}` : `tsostree-pkg-${this.opts.name}`}.conf`,
@@ -325,6 +327,18 @@ class Relocation {
       graft(into.ensureChild(name, src.tree.metadataChecksum), src.tree, to);
     }
     this.tree.remove(from);
+  }
+
+  /**
+   * What ostree-prepare-root needs in a deployment: an empty /sysroot to move the physical root to,
+   * and /ostree pointing into it (ostree's "adapting existing" chapter). debootstrap makes neither.
+   */
+  private sysrootMountPoint(): void {
+    if (this.tree.child("sysroot") === null) {
+      this.tree.ensureChild("sysroot");
+      this.moved.push("sysroot: the physical root's mount point (new, empty)");
+    }
+    if (this.tree.child("ostree") === null) this.symlink("ostree", "sysroot/ostree");
   }
 
   private symlink(path: string, target: string): void {

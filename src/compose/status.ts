@@ -93,6 +93,14 @@ export function formatPkgStatus(
       );
     if (!st.scripts) out += line("Scripts", "not run (--no-scripts)");
     if (st.unlocked !== "none") out += line("Unlocked", st.unlocked);
+    const bc = st.bootCounting;
+    if (bc?.failed)
+      out += line(
+        "BootFailed",
+        `no boot completed in ${bc.triesDone} tries; the bootloader starts the next entry`,
+      );
+    else if (bc)
+      out += line("BootCounting", `not yet confirmed (${bc.triesLeft} tries left, ${bc.triesDone} done)`);
     for (const [label, value] of extraRows(st)) out += line(label, value);
   }
   return out;

@@ -24,6 +24,12 @@ import { metadataGet } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
 import { fsyncDir, syncfsPath } from "../util/atomic.js";
 import { entryFileName, formatBootlink } from "./bls.js";
+import {
+  type BootCounter,
+  bootCountingTries,
+  entryFileWithCounter,
+  parseEntryFile,
+} from "./boot-counting.js";
 import { removeTree } from "./cleanup.js";
 import { type Deployment, sameDeployment } from "./deployment.js";
 import { faultPoint } from "./fault.js";
@@ -195,7 +201,8 @@ function installDeploymentKernel(
   bc.set("options", kargs.toString());
   const entries = join(s.path, loaderEntriesRel(newBootversion));
   // Like ostree: no per-file fsync here; the syncfs before the commit point covers all of it.
-  writeFileSync(join(entries, entryFileName(n - d.index, d.osname)), bc.serialize(), { mode: 0o644 });
+  const file = entryFileWithCounter(parseEntryFile(entryFileName(n - d.index, d.osname)).stem, d.bootCounter);
+  writeFileSync(join(entries, file), bc.serialize(), { mode: 0o644 });
 }
 
 export interface WriteResult {
@@ -221,13 +228,19 @@ export function writeDeployments(s: Sysroot, requested: Deployment[]): WriteResu
   const list = requested.filter((d) => !d.staged);
   const current = s.deployments.filter((d) => !d.staged);
   assignBootserials(list);
+  // A new deployment's entry goes on trial when boot counting is configured; existing entries keep
+  // the counter they have (a bootloader may have counted tries on them).
+  const tries = bootCountingTries(s.repo);
+  for (const d of list)
+    if (tries > 0 && !current.some((c) => sameDeployment(c, d))) d.bootCounter = { left: tries, done: 0 };
   let requiresBootswap = list.length !== current.length;
   if (!requiresBootswap) {
     let noop = true;
     for (let i = 0; i < list.length; i++) {
       const cur = current[i]!;
       const next = list[i]!;
-      if (!bootconfigsEqual(s.repo, cur, next)) {
+      // A counter belongs to an entry file: swapping only the bootlinks would hand it to another deployment.
+      if (!bootconfigsEqual(s.repo, cur, next) || !sameCounter(cur.bootCounter, next.bootCounter)) {
         requiresBootswap = true;
         noop = false;
         break;
@@ -288,6 +301,10 @@ export function writeDeployments(s: Sysroot, requested: Deployment[]): WriteResu
   }
   bumpMtime(s.path);
   return result;
+}
+
+function sameCounter(a: BootCounter | null, b: BootCounter | null): boolean {
+  return a?.left === b?.left && a?.done === b?.done;
 }
 
 function readSub(sysroot: string, bootversion: number): number {

@@ -2,6 +2,7 @@
 // the admin's changes), and make it the next boot — `ostree_sysroot_deploy_tree` followed by
 // `ostree_sysroot_simple_write_deployment`. Nothing live changes until the boot-entry swap in
 // bootswap.ts; a failure before it leaves only an unreferenced directory that cleanup removes.
+
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { checkout } from "../repo/checkout.js";
 import { resolveRev } from "../repo/refs.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import type { KeyFile } from "../util/keyfile.js";
+import { bootCountingTries } from "./boot-counting.js";
 import { isRealRoot } from "./booted.js";
 import { writeDeployments } from "./bootswap.js";
 import { cleanupSysroot, removeTree } from "./cleanup.js";
@@ -115,6 +117,7 @@ export async function initializeDeployment(
   origin: KeyFile | null,
   kargs: string | null,
 ): Promise<Deployment> {
+  bootCountingTries(s.repo); // a bad config value fails before anything is checked out
   const osdir = stateroot(s.path, osname);
   if (!existsSync(join(osdir, "var")))
     throw new SysrootError(

@@ -1,7 +1,9 @@
 // A deployment: one checked-out OS tree of a stateroot, with its boot entry and origin. Identity
 // is (stateroot, commit, deployserial), exactly as `ostree_deployment_equal` compares them.
+
 import type { KeyFile } from "../util/keyfile.js";
 import { BootConfig } from "./bls.js";
+import type { BootCounter } from "./boot-counting.js";
 import { deploymentRelPath, originRelPath } from "./layout.js";
 import { isPinned } from "./origin.js";
 
@@ -20,6 +22,8 @@ export interface Deployment {
   index: number;
   staged: boolean;
   unlocked: UnlockedState;
+  /** The boot counter in its entry's file name (systemd's boot assessment), null when not on trial. */
+  bootCounter: BootCounter | null;
 }
 
 export function newDeployment(
@@ -43,6 +47,7 @@ export function newDeployment(
     index: -1,
     staged: false,
     unlocked: "none",
+    bootCounter: null,
   };
 }
 

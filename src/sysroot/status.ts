@@ -2,6 +2,7 @@
 // JSON form that states plainly what boots next and what a rollback would pick.
 import { metadataGet } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
+import { triesUsedUp } from "./boot-counting.js";
 import { type Deployment, deploymentPinned, sameDeployment } from "./deployment.js";
 import { originRefspec } from "./origin.js";
 import type { Sysroot } from "./sysroot.js";
@@ -24,6 +25,17 @@ export interface DeploymentStatus {
   origin: string | null;
   bootcsum: string;
   kernelArgs: string;
+  /**
+   * Boot counting (systemd's boot assessment), null when the entry is not on trial: tries left and
+   * done; `failed` when none are left, so the bootloader starts the next entry instead.
+   */
+  bootCounting: { triesLeft: number; triesDone: number; failed: boolean } | null;
+}
+
+/** What the bootloader starts next: the first entry whose tries are not used up (the first if all are). */
+export function nextBootIndex(s: Sysroot): number {
+  const i = s.deployments.findIndex((d) => !d.staged && !triesUsedUp(d.bootCounter));
+  return Math.max(i, 0);
 }
 
 function meta(repo: Repo, csum: string, key: string): string | null {
@@ -37,6 +49,7 @@ function meta(repo: Repo, csum: string, key: string): string | null {
 
 export function deploymentStatuses(s: Sysroot): DeploymentStatus[] {
   const q = s.booted ? s.queryDeploymentsFor(s.booted.osname) : { pending: null, rollback: null };
+  const next = nextBootIndex(s);
   return s.deployments.map((d: Deployment, i) => ({
     index: i,
     stateroot: d.osname,
@@ -46,7 +59,7 @@ export function deploymentStatuses(s: Sysroot): DeploymentStatus[] {
     pending: sameDeployment(d, q.pending),
     rollback: sameDeployment(d, q.rollback),
     staged: d.staged,
-    defaultNextBoot: i === 0,
+    defaultNextBoot: i === next,
     pinned: deploymentPinned(d),
     unlocked: d.unlocked,
     version: meta(s.repo, d.csum, "version"),
@@ -57,6 +70,9 @@ export function deploymentStatuses(s: Sysroot): DeploymentStatus[] {
       .split(" ")
       .filter((a) => a && !a.startsWith("ostree="))
       .join(" "),
+    bootCounting: d.bootCounter
+      ? { triesLeft: d.bootCounter.left, triesDone: d.bootCounter.done, failed: triesUsedUp(d.bootCounter) }
+      : null,
   }));
 }
 
@@ -72,6 +88,11 @@ export function formatStatus(s: Sysroot): string {
     if (st.version) out += `    Version: ${st.version}\n`;
     if (st.unlocked !== "none") out += `    Unlocked: ${st.unlocked}\n`;
     if (st.pinned) out += "    Pinned: yes\n";
+    const bc = st.bootCounting;
+    if (bc?.failed)
+      out += `    Boot failed: no boot reached boot-complete.target in ${bc.triesDone} tries; the bootloader starts the next entry\n`;
+    else if (bc)
+      out += `    Boot counting: not yet confirmed by a completed boot (${bc.triesLeft} tries left, ${bc.triesDone} done)\n`;
     if (!d.origin) out += "    origin: none\n";
     else {
       out +=
@@ -100,7 +121,7 @@ export function sysrootStatus(
   const os = s.booted?.osname ?? s.deployments[0]?.osname;
   return {
     booted: !!s.booted,
-    nextBoot: id(s.deployments[0]),
+    nextBoot: id(s.deployments[nextBootIndex(s)]),
     rollbackTarget: os ? id(rollbackPick(s, os)) : null,
     deployments: deploymentStatuses(s),
   };

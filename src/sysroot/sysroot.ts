@@ -7,6 +7,7 @@ import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
 import { FileLock } from "../util/lock.js";
 import { BootConfig, parseBootlink, readEntries } from "./bls.js";
+import { parseEntryFile } from "./boot-counting.js";
 import { type BootedIdentity, readBootedIdentity, runstatePath } from "./booted.js";
 import { type Deployment, deploymentPath, originPath, sameDeployment } from "./deployment.js";
 import {
@@ -98,6 +99,7 @@ export class Sysroot {
       const arg = config.ostreeArg();
       if (arg === null) throw new SysrootError(`${name}: No ostree= kernel argument found`);
       const d = loadDeployment(root, arg, config);
+      d.bootCounter = parseEntryFile(name).counter;
       if (identity && !booted && isBooted(root, d, identity)) booted = d;
       deployments.push(d);
     }
@@ -225,6 +227,7 @@ function loadDeployment(root: string, bootlink: string, config: Deployment["boot
     index: -1,
     staged: false,
     unlocked: "none",
+    bootCounter: null,
   };
   if (!existsSync(deploymentPath(root, d)))
     throw new SysrootError(`Parsing deployment ${bootlink}: deployment directory ${target} is missing`);
@@ -270,6 +273,7 @@ function loadStaged(root: string): Deployment | null {
     index: -1,
     staged: true,
     unlocked: "none",
+    bootCounter: null,
   };
   if (plan.kargs) d.bootconfig.set("options", plan.kargs.join(" "));
   if (!existsSync(deploymentPath(root, d))) return null;

@@ -122,6 +122,9 @@ test("a handmade tree: fsck-clean base commit, reproducible, DIR untouched, --js
     `- /${PKGDB_PATH}`,
     "l /home -> var/home",
     "l /root -> var/roothome",
+    // What ostree-prepare-root needs: the physical root's mount point and /ostree into it.
+    "d /sysroot",
+    "l /ostree -> sysroot/ostree",
   ]);
   const paths = ls.map((l) => l.split(" ")[1]!);
   for (const gone of [

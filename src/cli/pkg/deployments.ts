@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { formatPkgStatus, pkgDeploymentStatuses } from "../../compose/status.js";
 import { liveRows, liveStatus } from "../../live/status.js";
 import { rollback, rollbackList } from "../../sysroot/ops.js";
+import { nextBootIndex } from "../../sysroot/status.js";
 import { Sysroot } from "../../sysroot/sysroot.js";
 import { printJson, UsageError } from "../common.js";
 import { withSysroot } from "./sysroot-option.js";
@@ -37,7 +38,7 @@ export function registerDeployments(program: Command): void {
         } catch {
           rollbackTarget = null;
         }
-      const next = s.deployments[0];
+      const next = s.deployments[nextBootIndex(s)];
       printJson({
         booted: !!s.booted,
         nextBoot: next ? `${next.osname} ${next.csum}.${next.deployserial}` : null,
