@@ -17,7 +17,8 @@ export interface CommitMetaStore {
   writeDetached(csum: string, meta: DetachedMetadata): void;
 }
 
-function readIfExists(path: string): Buffer | null {
+/** A file's bytes, or null when it does not exist. */
+export function readIfExists(path: string): Buffer | null {
   try {
     return readFileSync(path);
   } catch (e) {

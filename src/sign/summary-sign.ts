@@ -2,10 +2,10 @@
 // signatures over the exact bytes of REPO/summary are appended to REPO/summary.sig, an a{sv} with
 // the same keys as a commit's detached metadata, replaced atomically. `summary -u` regenerates the
 // summary (which drops a stale summary.sig) and then signs it.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Repo } from "../repo/repo.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { readIfExists } from "./commitmeta.js";
 import {
   appendSignature,
   type DetachedMetadata,
@@ -23,23 +23,14 @@ export interface SummarySigners {
   ed25519?: { secretKeys: Uint8Array[] };
 }
 
-function readOrNull(path: string): Buffer | null {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw e;
-  }
-}
-
 /** Appends the signers' signatures of REPO/summary to REPO/summary.sig, under the repo lock. */
 export async function signSummary(repo: Repo, signers: SummarySigners): Promise<void> {
   const lock = await repo.lock("shared");
   try {
-    const summary = readOrNull(join(repo.path, "summary"));
+    const summary = readIfExists(join(repo.path, "summary"));
     if (!summary) throw new SigningError(`${repo.path} has no summary file; create one with \`summary -u\``);
     const sigPath = join(repo.path, "summary.sig");
-    const old = readOrNull(sigPath);
+    const old = readIfExists(sigPath);
     let meta: DetachedMetadata = old ? parseDetached(old, "summary.sig") : [];
     // ostree's order: GPG signatures first, then ed25519.
     for (const keyId of signers.gpg?.keyIds ?? []) {
