@@ -26,6 +26,8 @@ const COMMANDS: CommandTable = [
   ["summary", async () => (await import("./cmd/summary.js")).registerSummary],
   ["export", async () => (await import("./cmd/export.js")).registerExport],
   ["admin", async () => (await import("./cmd/admin.js")).registerAdmin],
+  ["gpg-sign", async () => (await import("./cmd/gpg-sign.js")).registerGpgSign],
+  ["sign", async () => (await import("./cmd/sign.js")).registerSign],
 ];
 
 const program = new Command("tsostree")

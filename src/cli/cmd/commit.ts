@@ -44,6 +44,10 @@ interface CommitOpts {
   tableOutput?: boolean;
   fsync?: string;
   timestamp?: string;
+  gpgSign: string[];
+  gpgHomedir?: string;
+  sign: string[];
+  signType?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -88,6 +92,10 @@ export function registerCommit(program: Command): void {
     .option("--table-output", "output more information in a KEY: VALUE format")
     .option("--fsync <policy>", "specify how to invoke fsync()")
     .option("--timestamp <timestamp>", "override the timestamp of the commit")
+    .option("--gpg-sign <key-id>", "GPG key ID to sign the commit with", collect, [])
+    .option("--gpg-homedir <homedir>", "GPG homedir to use when looking for keyrings")
+    .option("--sign <key>", "sign the commit with this base64 ed25519 secret key", collect, [])
+    .option("--sign-type <name>", "signature type to use (defaults to 'ed25519')")
     .action(async (path: string | undefined, opts: CommitOpts) => {
       const repo = openRepo(opts);
       await runCommit(repo, path, opts);
@@ -167,6 +175,7 @@ async function runCommit(repo: Repo, path: string | undefined, opts: CommitOpts)
       rootTree: root.tree,
       rootMeta: root.meta,
     });
+    if (opts.sign.length || opts.gpgSign.length) await signStaged(tx, csum, opts);
     if (opts.branch) tx.setRef(opts.branch, csum);
     await tx.commit();
     report(opts, csum, tx);
@@ -175,6 +184,21 @@ async function runCommit(repo: Repo, path: string | undefined, opts: CommitOpts)
     tx.abort();
     throw e;
   }
+}
+
+/** Signs the staged commit as ostree commit does (ed25519 first, then GPG), inside the transaction. */
+async function signStaged(tx: Transaction, csum: string, opts: CommitOpts): Promise<void> {
+  // Loaded on demand: openpgp and the signing code cost startup time an unsigned commit need not pay.
+  const { transactionStore } = await import("../../sign/commitmeta.js");
+  const { signCommitEd25519, signCommitGpg } = await import("../../sign/commit-sign.js");
+  const { parseSecretKey } = await import("../../sign/ed25519.js");
+  const store = transactionStore(tx);
+  if (opts.sign.length) {
+    const { requireEd25519 } = await import("./sign.js");
+    requireEd25519(opts.signType);
+    signCommitEd25519(store, csum, opts.sign.map(parseSecretKey));
+  }
+  if (opts.gpgSign.length) await signCommitGpg(store, csum, opts.gpgSign, opts.gpgHomedir);
 }
 
 function resolveParent(repo: Repo, opts: CommitOpts): string | null {

@@ -54,6 +54,10 @@ interface SummaryCliOpts {
   view?: boolean;
   raw?: boolean;
   addMetadata?: string[];
+  gpgSign?: string[];
+  gpgHomedir?: string;
+  sign?: string[];
+  signType?: string;
 }
 
 export function registerSummary(program: Command): void {
@@ -67,6 +71,17 @@ export function registerSummary(program: Command): void {
       "additional metadata field to add to the summary",
       (v: string, acc: string[] = []) => [...acc, v],
     )
+    .option("--gpg-sign <key-id>", "GPG key ID to sign the summary with", (v: string, acc: string[] = []) => [
+      ...acc,
+      v,
+    ])
+    .option("--gpg-homedir <homedir>", "GPG homedir to use when looking for keyrings")
+    .option(
+      "--sign <key>",
+      "base64 ed25519 secret key to sign the summary with",
+      (v: string, acc: string[] = []) => [...acc, v],
+    )
+    .option("--sign-type <name>", "signature type to use (defaults to 'ed25519')")
     .action(async (opts: SummaryCliOpts) => {
       const repo = openRepo(opts);
       if (opts.update) {
@@ -75,7 +90,17 @@ export function registerSummary(program: Command): void {
           if (i <= 0) throw new UsageError(`Missing '=' in KEY=VALUE metadata '${kv}'`);
           return [kv.slice(0, i), parseText(kv.slice(i + 1))];
         });
+        const signed = opts.gpgSign?.length || opts.sign?.length;
+        if (opts.sign?.length) (await import("./sign.js")).requireEd25519(opts.signType);
         await updateSummary(repo, { extra });
+        if (signed) {
+          const { parseSecretKey } = await import("../../sign/ed25519.js");
+          const { signSummary } = await import("../../sign/summary-sign.js");
+          await signSummary(repo, {
+            gpg: opts.gpgSign?.length ? { keyIds: opts.gpgSign, homedir: opts.gpgHomedir } : undefined,
+            ed25519: opts.sign?.length ? { secretKeys: opts.sign.map(parseSecretKey) } : undefined,
+          });
+        }
         return;
       }
       if (!opts.view && !opts.raw) throw new UsageError("No option specified; use -u to update summary");
