@@ -26,6 +26,7 @@ const COMMANDS: CommandTable = [
   ["summary", async () => (await import("./cmd/summary.js")).registerSummary],
   ["export", async () => (await import("./cmd/export.js")).registerExport],
   ["admin", async () => (await import("./cmd/admin.js")).registerAdmin],
+  ["static-delta", async () => (await import("./cmd/static-delta.js")).registerStaticDelta],
 ];
 
 const program = new Command("tsostree")
