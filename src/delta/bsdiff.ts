@@ -13,13 +13,13 @@ export function suffixArray(s: Uint8Array): Int32Array {
   const out = new Int32Array(n + 1);
   out[0] = n;
   if (n === 0) return out;
-  let sa = new Int32Array(n);
+  const sa = new Int32Array(n);
   let rank = new Int32Array(n);
   let next = new Int32Array(n);
   const tmp = new Int32Array(n);
   let classes = 256;
   let cnt = new Int32Array(classes);
-  for (let i = 0; i < n; i++) cnt[(rank[i] = s[i]!)]!++;
+  for (let i = 0; i < n; i++) cnt[s[i]!]!++;
   for (let c = 1; c < classes; c++) cnt[c]! += cnt[c - 1]!;
   for (let i = n - 1; i >= 0; i--) sa[--cnt[s[i]!]!] = i;
   // Classes of the first byte.
@@ -50,7 +50,6 @@ export function suffixArray(s: Uint8Array): Int32Array {
       next[b] = classes - 1;
     }
     [rank, next] = [next, rank];
-    sa = sa.slice();
   }
   out.set(sa, 1);
   return out;
