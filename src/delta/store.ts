@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Repo } from "../repo/repo.js";
+import { errorLine } from "../util/errno.js";
 import { type ApplyResult, applyStaticDelta } from "./apply.js";
 import { executePart, type OpCounts } from "./execute.js";
 import { deltaDir, deltaFromDirs, deltaName, parseDeltaName, partPath, superblockPath } from "./names.js";
@@ -139,7 +140,12 @@ export async function applyOffline(repo: Repo, path: string): Promise<ApplyResul
     name = basename(path);
   }
   const bytes = readFileSync(join(dir, name));
-  return applyStaticDelta(repo, bytes, async (i) => readFileSync(join(dir, String(i))), {
-    refuseFallbacks: true,
-  });
+  const readPart = async (i: number): Promise<Buffer> => {
+    try {
+      return readFileSync(join(dir, String(i)));
+    } catch (e) {
+      throw new DeltaNotFoundError(`Opening deltapart '${i}' in ${dir}: ${errorLine(e)}`);
+    }
+  };
+  return applyStaticDelta(repo, bytes, readPart, { refuseFallbacks: true });
 }
