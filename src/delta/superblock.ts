@@ -183,16 +183,8 @@ export function parseSuperblock(bytes: Buffer): Superblock {
   };
 }
 
-export interface SuperblockInput {
-  /** Metadata besides ostree.endianness (inline parts, commitmeta), in the order to write. */
-  metadata: [string, Variant][];
-  timestamp: number;
-  from: string | null;
-  to: string;
-  commit: Buffer;
-  parts: PartHeader[];
-  fallbacks: FallbackObject[];
-}
+/** What a superblock is written from; an ostree.endianness in `metadata` is replaced by ours. */
+export type SuperblockInput = Omit<Superblock, "endianness" | "endiannessHeuristic">;
 
 /**
  * Serializes a superblock, little-endian ('l'), with ostree.endianness first — ostree puts it
@@ -201,7 +193,10 @@ export interface SuperblockInput {
 export function serializeSuperblock(s: SuperblockInput): Buffer {
   const commitValue = deserialize(T_COMMIT, s.commit);
   return serialize(T_SUPERBLOCK, [
-    [["ostree.endianness", Variant.of("y", "l".charCodeAt(0))], ...s.metadata],
+    [
+      ["ostree.endianness", Variant.of("y", "l".charCodeAt(0))],
+      ...s.metadata.filter(([k]) => k !== "ostree.endianness"),
+    ],
     bswap64(BigInt(s.timestamp)),
     s.from ? hexToBytes(s.from) : Buffer.alloc(0),
     hexToBytes(s.to),
