@@ -105,3 +105,25 @@ test("bsdiff makes the modified file's update small; fallbacks are listed, refus
   );
   assert.ok(existsSync(join(pull.path, "state", `${fx.v2}.commitpartial`)), "the commit is marked partial");
 });
+
+test("ostree pull --require-static-deltas uses a delta tsostree generated (file:// remote)", (t) => {
+  if (!haveTools(t, "ostree", "setfattr")) return;
+  const dir = scratch(t);
+  const fx = buildDeltaFixture(dir);
+  assert.equal(
+    tsostree(["static-delta", "generate", `--repo=${fx.server}`, `--from=${fx.v1}`, `--to=${fx.v2}`]).status,
+    0,
+  );
+  assert.equal(tsostree(["summary", "-u", `--repo=${fx.server}`]).status, 0);
+  const client = clientRepo(dir, "client", "bare-user", fx, "");
+  assert.equal(
+    ostree(["remote", "add", `--repo=${client}`, "--no-gpg-verify", "s", `file://${fx.server}`]).status,
+    0,
+  );
+  assert.equal(ostree(["pull", `--repo=${client}`, "s", fx.v1]).status, 0);
+  const pull = ostree(["pull", `--repo=${client}`, "--require-static-deltas", "s", "main"]);
+  assert.equal(pull.status, 0, pull.stderr);
+  assert.match(pull.stdout, /1 delta parts/);
+  assert.equal(ostree(["rev-parse", `--repo=${client}`, "s:main"]).stdout.trim(), fx.v2);
+  assert.deepEqual(sameAsServer(client, fx, fx.v2), { fsck: 0, same: true });
+});
