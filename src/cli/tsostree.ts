@@ -28,6 +28,7 @@ const COMMANDS: CommandTable = [
   ["admin", async () => (await import("./cmd/admin.js")).registerAdmin],
   ["gpg-sign", async () => (await import("./cmd/gpg-sign.js")).registerGpgSign],
   ["sign", async () => (await import("./cmd/sign.js")).registerSign],
+  ["static-delta", async () => (await import("./cmd/static-delta.js")).registerStaticDelta],
 ];
 
 const program = new Command("tsostree")

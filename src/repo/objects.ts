@@ -73,14 +73,16 @@ export function bswap64(n: bigint): bigint {
   return b.readBigUInt64LE();
 }
 
-function xattrsValue(x: Xattrs): GVValue {
+/** xattrs as the a(ayay) GVariant value: sorted, names NUL-terminated. */
+export function xattrsValue(x: Xattrs): GVValue {
   const sorted = [...x].sort((a, b) => Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
   for (let i = 1; i < sorted.length; i++)
     if (sorted[i]![0] === sorted[i - 1]![0]) throw new ObjectFormatError(`duplicate xattr ${sorted[i]![0]}`);
   return sorted.map(([k, v]) => [Buffer.concat([Buffer.from(k, "utf8"), Buffer.from([0])]), v]);
 }
 
-function xattrsFrom(v: GVValue): Xattrs {
+/** Inverse of xattrsValue. */
+export function xattrsFrom(v: GVValue): Xattrs {
   return (v as [Buffer, Buffer][]).map(([k, val]) => {
     if (k.length === 0 || k[k.length - 1] !== 0) throw new ObjectFormatError("xattr name without NUL");
     return [k.subarray(0, k.length - 1).toString("utf8"), val];

@@ -38,6 +38,7 @@ interface NativeAddon {
     finish: boolean,
   ): StepTuple;
   decoderEnd?(d: DecoderHandle): void;
+  xzEncode?(input: Buffer, preset: number): Buffer;
 }
 
 const require = createRequire(import.meta.url);
@@ -272,4 +273,12 @@ export class Decoder {
   end(): void {
     this.ops.decoderEnd(this.handle);
   }
+}
+
+// --- xz encoding in one call (native/encoder.c)
+
+/** liblzma's one-call xz encoder (CRC64 check), or undefined when the addon predates it. */
+export function xzEncoder(): ((input: Buffer, preset: number) => Buffer) | undefined {
+  const a = load();
+  return a.xzEncode ? (input, preset) => a.xzEncode!(input, preset) : undefined;
 }
