@@ -26,6 +26,9 @@ const COMMANDS: CommandTable = [
   ["summary", async () => (await import("./cmd/summary.js")).registerSummary],
   ["export", async () => (await import("./cmd/export.js")).registerExport],
   ["admin", async () => (await import("./cmd/admin.js")).registerAdmin],
+  ["remote", async () => (await import("./cmd/remote.js")).registerRemote],
+  ["pull", async () => (await import("./cmd/pull.js")).registerPull],
+  ["pull-local", async () => (await import("./cmd/pull.js")).registerPull],
 ];
 
 const program = new Command("tsostree")
