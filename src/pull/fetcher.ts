@@ -27,7 +27,7 @@ export interface FetcherOptions {
   concurrency?: number;
   /** Attempts after the first (default 5). */
   retries?: number;
-  /** First backoff delay in ms, doubled each retry (default 200). */
+  /** First backoff delay in ms, doubled each retry (default 100). */
   backoffMs?: number;
   /** Headers and idle-body timeout in ms (default 30 s). */
   timeoutMs?: number;
@@ -80,7 +80,7 @@ export class Fetcher {
     this.opts = {
       concurrency: opts.concurrency ?? 12,
       retries: opts.retries ?? 5,
-      backoffMs: opts.backoffMs ?? 200,
+      backoffMs: opts.backoffMs ?? 100,
       timeoutMs: opts.timeoutMs ?? 30_000,
       tlsPermissive: opts.tlsPermissive ?? false,
     };

@@ -1,8 +1,9 @@
 // Remotes, kept where ostree keeps them: `[remote "NAME"]` groups in REPO/config and, for a
-// sysroot's repo, one file per remote in SYSROOT/etc/ostree/remotes.d/NAME.conf (ostree reads every
-// *.conf there and writes new remotes there unless `[core] add-remotes-config-dir=false`).
+// sysroot's repo, files in SYSROOT/etc/ostree/remotes.d/*.conf (read for /ostree/repo and for a repo
+// opened through --sysroot; new remotes go there only for /ostree/repo, unless
+// `[core] add-remotes-config-dir=false`).
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import type { Repo } from "../repo/repo.js";
 import { RepoError } from "../repo/repo.js";
 import { writeFileAtomic } from "../util/atomic.js";
@@ -48,20 +49,12 @@ const groupName = (name: string) => `remote "${name}"`;
 const GROUP_RE = /^remote "(.+)"$/;
 
 /**
- * The sysroot a repo belongs to, when it is a sysroot's repo (SYSROOT/ostree/repo beside
- * SYSROOT/ostree/deploy, or /ostree/repo itself); null for any other repo.
+ * SYSROOT/etc/ostree/remotes.d for a sysroot's repo, else null (ostree's get_remotes_d_dir): the
+ * repo of an explicitly named sysroot, or /ostree/repo itself (the booted system's).
  */
-export function repoSysroot(repo: Repo): string | null {
-  if (basename(repo.path) !== "repo" || basename(dirname(repo.path)) !== "ostree") return null;
-  const sysroot = dirname(dirname(repo.path));
-  if (sysroot === "/" || existsSync(join(sysroot, "ostree", "deploy"))) return sysroot;
-  return null;
-}
-
-/** SYSROOT/etc/ostree/remotes.d for a sysroot's repo, else null (ostree's get_remotes_d_dir). */
-export function remotesConfigDir(repo: Repo): string | null {
-  const sysroot = repoSysroot(repo);
-  return sysroot === null ? null : join(sysroot, "etc", "ostree", "remotes.d");
+export function remotesConfigDir(repo: Repo, sysroot?: string): string | null {
+  if (sysroot !== undefined) return join(sysroot, "etc", "ostree", "remotes.d");
+  return repo.path === "/ostree/repo" ? "/etc/ostree/remotes.d" : null;
 }
 
 function boolOf(kf: KeyFile, group: string, key: string, dflt: boolean): boolean {
@@ -108,9 +101,9 @@ function remotesIn(kf: KeyFile, file: string): Remote[] {
 }
 
 /** Every configured remote: the repo's config first, then remotes.d (a name defined twice is an error, as in ostree). */
-export function listRemotes(repo: Repo): Remote[] {
+export function listRemotes(repo: Repo, sysroot?: string): Remote[] {
   const all = remotesIn(repo.config, join(repo.path, "config"));
-  const dir = remotesConfigDir(repo);
+  const dir = remotesConfigDir(repo, sysroot);
   if (dir && existsSync(dir))
     for (const f of readdirSync(dir)
       .filter((n) => n.endsWith(".conf"))
@@ -128,12 +121,12 @@ export function listRemotes(repo: Repo): Remote[] {
   return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function findRemote(repo: Repo, name: string): Remote | undefined {
-  return listRemotes(repo).find((r) => r.name === name);
+export function findRemote(repo: Repo, name: string, sysroot?: string): Remote | undefined {
+  return listRemotes(repo, sysroot).find((r) => r.name === name);
 }
 
-export function getRemote(repo: Repo, name: string): Remote {
-  const r = findRemote(repo, name);
+export function getRemote(repo: Repo, name: string, sysroot?: string): Remote {
+  const r = findRemote(repo, name, sysroot);
   if (!r) throw new RemoteError(`Remote "${name}" not found; add it with \`remote add ${name} URL\``);
   return r;
 }
@@ -144,12 +137,14 @@ export interface AddRemoteOptions {
   set?: [string, string][];
   noGpgVerify?: boolean;
   ifNotExists?: boolean;
+  /** The repo is this sysroot's: the remote goes to its remotes.d (see remotesConfigDir). */
+  sysroot?: string;
 }
 
 /** Adds a remote as `ostree remote add` does (same keys, same order); false when it existed and ifNotExists. */
 export function addRemote(repo: Repo, name: string, url: string, opts: AddRemoteOptions = {}): boolean {
   validateRemoteName(name);
-  const existing = findRemote(repo, name);
+  const existing = findRemote(repo, name, opts.sysroot);
   if (existing) {
     if (opts.ifNotExists) return false;
     const where = existing.file === join(repo.path, "config") ? "(in config)" : existing.file;
@@ -157,7 +152,9 @@ export function addRemote(repo: Repo, name: string, url: string, opts: AddRemote
   }
   if (!/^(https?|file):\/\//.test(url.replace(/^mirrorlist=/, "")))
     throw new RemoteError(`Invalid URL '${url}': use http://, https:// or file://`);
-  const dir = remotesConfigDir(repo);
+  // ostree 2022.7 writes to remotes.d only for the running system's repo; a repo opened through
+  // another sysroot gets the group in its config (checked against `ostree remote add --sysroot`).
+  const dir = repo.path === "/ostree/repo" ? remotesConfigDir(repo) : null;
   const useDir = dir !== null && repo.config.getBool("core", "add-remotes-config-dir", true);
   const kf = useDir ? new KeyFile() : repo.config;
   const g = groupName(name);
@@ -173,9 +170,13 @@ export function addRemote(repo: Repo, name: string, url: string, opts: AddRemote
 }
 
 /** Deletes a remote from wherever it is defined (a remotes.d file is removed); false when absent and ifExists. */
-export function deleteRemote(repo: Repo, name: string, opts: { ifExists?: boolean } = {}): boolean {
+export function deleteRemote(
+  repo: Repo,
+  name: string,
+  opts: { ifExists?: boolean; sysroot?: string } = {},
+): boolean {
   validateRemoteName(name);
-  const r = findRemote(repo, name);
+  const r = findRemote(repo, name, opts.sysroot);
   if (!r) {
     if (opts.ifExists) return false;
     throw new RemoteError(`Remote "${name}" not found`);

@@ -79,7 +79,13 @@ async function splitFilez(
     if (r.done) throw new TransientError(`${what}: truncated before the end of its header`);
     head = Buffer.concat([head, r.value]);
   }
-  const parsed = parseArchiveFile(head);
+  let parsed: ReturnType<typeof parseArchiveFile>;
+  try {
+    parsed = parseArchiveFile(head);
+  } catch (e) {
+    // Bytes damaged on the way look like a malformed header: worth fetching again.
+    throw new TransientError(`${what}: malformed file header (${(e as Error).message})`);
+  }
   const first = parsed.compressed;
   async function* rest(): AsyncIterable<Buffer> {
     if (first.length) yield first;

@@ -10,7 +10,7 @@ import { Transaction } from "../repo/transaction.js";
 export interface BatchOptions {
   /** Commit after this many staged objects (default 2000). */
   objects?: number;
-  /** … or after this many milliseconds (default 3000). */
+  /** … or after this many milliseconds (default 1000). */
   ms?: number;
 }
 
@@ -29,7 +29,7 @@ export class BatchWriter {
     opts: BatchOptions,
   ) {
     this.maxObjects = opts.objects ?? 2000;
-    this.maxMs = opts.ms ?? 3000;
+    this.maxMs = opts.ms ?? 1000;
   }
 
   static async open(repo: Repo, opts: BatchOptions = {}): Promise<BatchWriter> {

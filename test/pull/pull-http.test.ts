@@ -36,6 +36,14 @@ test("pull from an ostree archive repo over nginx into bare-user and archive rep
     const again = JSON.parse(ts([`--repo=${repo}`, "pull", "--json", "origin:main"]));
     assert.equal(again.metadataFetched + again.contentFetched, 0);
   }
+  // remote refs / summary read the server's summary as ostree does.
+  const repo = join(dir, "client-archive");
+  for (const args of [
+    ["remote", "refs", "origin"],
+    ["remote", "summary", "origin"],
+    ["remote", "summary", "--raw", "origin"],
+  ])
+    assert.equal(ts([`--repo=${repo}`, ...args]), ok([`--repo=${repo}`, ...args]), args.join(" "));
 });
 
 test("pull without a summary (refs/heads), --depth, --commit-metadata-only, --mirror, --subpath", async (t) => {

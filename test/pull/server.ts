@@ -87,7 +87,7 @@ http {
 /** What the proxy does with one request: pass it on, or one of the faults. */
 export type Fault = "pass" | "cut" | "500" | "404" | "corrupt" | "short" | { delayMs: number };
 
-export interface Proxy extends Server {
+export interface FaultProxy extends Server {
   /** Every request path seen, in order. */
   requests: string[];
   /** Decides per request (path, how many times this path was seen before). */
@@ -95,10 +95,10 @@ export interface Proxy extends Server {
 }
 
 /** A proxy to `upstream` that applies `proxy.fault` to each request. */
-export async function startProxy(upstream: Server): Promise<Proxy> {
+export async function startProxy(upstream: Server): Promise<FaultProxy> {
   const seen = new Map<string, number>();
   const requests: string[] = [];
-  const proxy = {} as Proxy;
+  const proxy = {} as FaultProxy;
   proxy.requests = requests;
   proxy.fault = () => "pass";
   const server = http.createServer(async (req, res) => {

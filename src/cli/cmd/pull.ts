@@ -8,6 +8,7 @@ import { LocalSource, remoteSource } from "../../pull/source.js";
 import type { Repo } from "../../repo/repo.js";
 import { openRepo, printJson, UsageError, withJson, withRepo } from "../common.js";
 import { formatSize } from "../format.js";
+import { openRemoteScope } from "./remote.js";
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
 
@@ -51,13 +52,14 @@ export function registerPull(program: Command): void {
     .option("--mirror", "write refs as local branches (refs/heads), all refs when none are given")
     .option("--subpath <path>", "only pull the given subpath (repeatable)", collect)
     .option("--disable-static-deltas", "do not use static deltas")
+    .option("--sysroot <path>", "use the sysroot at PATH (its repo and etc/ostree/remotes.d)")
     .action(async (spec: string, refs: string[], opts) => {
-      const repo = openRepo(opts);
+      const { repo, sysroot } = openRemoteScope(opts);
       const i = spec.indexOf(":");
       const name = i < 0 ? spec : spec.slice(0, i);
       if (i >= 0) refs = [spec.slice(i + 1), ...refs];
       validateRemoteName(name);
-      const remote = getRemote(repo, name);
+      const remote = getRemote(repo, name, sysroot);
       await runPull(
         repo,
         {

@@ -1,17 +1,35 @@
 // `tsostree remote add|list|delete|show-url|refs|summary|gpg-import`, as ostree's `remote` command.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { byteswapValue } from "../../gvariant/byteswap.js";
 import { deserialize, printValue } from "../../gvariant/index.js";
 import { importRemoteKeys } from "../../pull/keyring.js";
 import { addRemote, deleteRemote, getRemote, listRemotes } from "../../pull/remotes.js";
 import { remoteSource } from "../../pull/source.js";
-import { RepoError } from "../../repo/repo.js";
+import { Repo, RepoError } from "../../repo/repo.js";
 import { parseSummary, T_SUMMARY } from "../../repo/summary.js";
 import { LineWriter, openRepo, printJson, UsageError, withJson, withRepo } from "../common.js";
 import { formatSummary } from "./summary.js";
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
+
+/**
+ * The repo and, with --sysroot, the sysroot whose etc/ostree/remotes.d holds remotes too (as
+ * ostree's --sysroot; /ostree/repo is its own system's).
+ */
+export function openRemoteScope(opts: { repo?: string; sysroot?: string }): { repo: Repo; sysroot?: string } {
+  if (opts.sysroot === undefined) return { repo: openRepo(opts) };
+  return { repo: Repo.open(opts.repo ?? join(opts.sysroot, "ostree", "repo")), sysroot: opts.sysroot };
+}
+
+/** --repo and --sysroot, for every remote command. */
+function scoped(cmd: Command): Command {
+  return withRepo(cmd).option(
+    "--sysroot <path>",
+    "use the sysroot at PATH (its repo and etc/ostree/remotes.d)",
+  );
+}
 
 function parseSet(kv: string): [string, string] {
   const i = kv.indexOf("=");
@@ -19,9 +37,9 @@ function parseSet(kv: string): [string, string] {
   return [kv.slice(0, i), kv.slice(i + 1)];
 }
 
-async function fetchSummary(repoOpts: { repo?: string }, name: string): Promise<Buffer> {
-  const repo = openRepo(repoOpts);
-  const source = remoteSource(getRemote(repo, name));
+async function fetchSummary(opts: { repo?: string; sysroot?: string }, name: string): Promise<Buffer> {
+  const { repo, sysroot } = openRemoteScope(opts);
+  const source = remoteSource(getRemote(repo, name, sysroot));
   try {
     const s = await source.summary();
     if (!s)
@@ -37,7 +55,7 @@ async function fetchSummary(repoOpts: { repo?: string }, name: string): Promise<
 export function registerRemote(program: Command): void {
   const remote = program.command("remote").description("manage remote repositories");
 
-  withRepo(remote.command("add"))
+  scoped(remote.command("add"))
     .description("add a remote repository")
     .argument("<name>")
     .argument("<url>")
@@ -47,8 +65,9 @@ export function registerRemote(program: Command): void {
     .option("--if-not-exists", "do nothing if the remote exists")
     .option("--gpg-import <file>", "import GPG keys from FILE into the remote's keyring")
     .action(async (name: string, url: string, branches: string[], opts) => {
-      const repo = openRepo(opts);
+      const { repo, sysroot } = openRemoteScope(opts);
       const added = addRemote(repo, name, url, {
+        sysroot,
         branches,
         set: ((opts.set as string[]) ?? []).map(parseSet),
         noGpgVerify: opts.gpgVerify === false,
@@ -60,11 +79,12 @@ export function registerRemote(program: Command): void {
       }
     });
 
-  withJson(withRepo(remote.command("list")))
+  withJson(scoped(remote.command("list")))
     .description("list remote repository names")
     .option("-u, --show-urls", "show remote URLs in list")
     .action((opts) => {
-      const remotes = listRemotes(openRepo(opts));
+      const { repo, sysroot } = openRemoteScope(opts);
+      const remotes = listRemotes(repo, sysroot);
       if (opts.json)
         return printJson(
           remotes.map((r) => ({ name: r.name, url: r.url, file: r.file, options: r.options })),
@@ -75,22 +95,24 @@ export function registerRemote(program: Command): void {
       w.flush();
     });
 
-  withRepo(remote.command("delete"))
+  scoped(remote.command("delete"))
     .description("delete a remote repository")
     .argument("<name>")
     .option("--if-exists", "do nothing if the remote does not exist")
     .action((name: string, opts) => {
-      deleteRemote(openRepo(opts), name, { ifExists: opts.ifExists });
+      const { repo, sysroot } = openRemoteScope(opts);
+      deleteRemote(repo, name, { ifExists: opts.ifExists, sysroot });
     });
 
-  withRepo(remote.command("show-url"))
+  scoped(remote.command("show-url"))
     .description("show remote repository URL")
     .argument("<name>")
     .action((name: string, opts) => {
-      process.stdout.write(`${getRemote(openRepo(opts), name).url}\n`);
+      const { repo, sysroot } = openRemoteScope(opts);
+      process.stdout.write(`${getRemote(repo, name, sysroot).url}\n`);
     });
 
-  withJson(withRepo(remote.command("refs")))
+  withJson(scoped(remote.command("refs")))
     .description("list the refs of a remote (from its summary)")
     .argument("<name>")
     .action(async (name: string, opts) => {
@@ -101,7 +123,7 @@ export function registerRemote(program: Command): void {
       w.flush();
     });
 
-  withRepo(remote.command("summary"))
+  scoped(remote.command("summary"))
     .description("show a remote's summary")
     .argument("<name>")
     .option("--raw", "show the raw variant data")
@@ -113,14 +135,14 @@ export function registerRemote(program: Command): void {
       } else process.stdout.write(formatSummary(bytes));
     });
 
-  withRepo(remote.command("gpg-import"))
+  scoped(remote.command("gpg-import"))
     .description("import GPG keys into a remote's keyring (REPO/NAME.trustedkeys.gpg)")
     .argument("<name>")
     .option("-k, --keyring <file>", "import keys from a keyring file (binary or armored)", collect)
     .option("--stdin", "import keys from standard input")
     .action(async (name: string, opts) => {
-      const repo = openRepo(opts);
-      getRemote(repo, name);
+      const { repo, sysroot } = openRemoteScope(opts);
+      getRemote(repo, name, sysroot);
       const inputs: [Buffer, string][] = ((opts.keyring as string[]) ?? []).map((f) => [readFileSync(f), f]);
       if (opts.stdin) inputs.push([readFileSync(0), "standard input"]);
       if (!inputs.length) throw new UsageError("name the keys to import with -k FILE or --stdin");
