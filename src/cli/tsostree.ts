@@ -29,6 +29,9 @@ const COMMANDS: CommandTable = [
   ["gpg-sign", async () => (await import("./cmd/gpg-sign.js")).registerGpgSign],
   ["sign", async () => (await import("./cmd/sign.js")).registerSign],
   ["static-delta", async () => (await import("./cmd/static-delta.js")).registerStaticDelta],
+  ["remote", async () => (await import("./cmd/remote.js")).registerRemote],
+  ["pull", async () => (await import("./cmd/pull.js")).registerPull],
+  ["pull-local", async () => (await import("./cmd/pull.js")).registerPull],
 ];
 
 const program = new Command("tsostree")

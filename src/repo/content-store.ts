@@ -77,6 +77,11 @@ export class ContentError extends RepoError {
   override name = "ContentError";
 }
 
+/** A payload whose checksum is not the one it was expected to have (a pulled object). */
+export class ChecksumMismatchError extends ContentError {
+  override name = "ChecksumMismatchError";
+}
+
 /** Files up to this size are read whole; bigger ones stream in CHUNK-sized pieces. */
 const SMALL_MAX = 2 << 20;
 const CHUNK = 1 << 20;
@@ -394,7 +399,11 @@ export class ChunkSink {
     this.pos += chunk.length;
   }
 
-  finish(): StoreResult {
+  /**
+   * Completes the object. With `expected` (a pull), an object whose checksum differs is discarded
+   * before it is ever named, so nothing unverified reaches the staging dir.
+   */
+  finish(expected?: string): StoreResult {
     try {
       if (this.size !== undefined && this.pos !== this.size)
         throw new ContentError(`payload has ${this.pos} bytes but ${this.size} were announced`);
@@ -410,6 +419,8 @@ export class ChunkSink {
         for (const p of this.pending) writeAll(this.fd, p, -1);
       } else if (!archive) ftruncateSync(this.fd, this.pos);
       const csum = this.hash.digest("hex");
+      if (expected !== undefined && csum !== expected)
+        throw new ChecksumMismatchError(`content object ${expected} has checksum ${csum}: corrupt`);
       if (this.store.has(csum)) {
         this.discard();
         return { csum, written: false, bytes: 0 };

@@ -117,13 +117,15 @@ export class Transaction {
   /**
    * Stores a regular file or symlink with the given metadata and returns its checksum. `data` is
    * the payload in memory, a path to copy it from (hashed in a worker thread; `size` defaults to
-   * the file's), or a stream of chunks (`size`, if given, is checked). Symlinks take no data.
+   * the file's), or a stream of chunks (`size`, if given, is checked; `expected`, if given, is the
+   * checksum the stream must have, else it is rejected before it is staged). Symlinks take no data.
    */
   async writeContent(
     meta: FileMeta,
     data: Buffer | string | AsyncIterable<Buffer>,
     size?: number,
     scope?: StagingScope,
+    expected?: string,
   ): Promise<string> {
     this.requireOpen();
     let r: StoreResult;
@@ -148,7 +150,7 @@ export class Transaction {
         sink.discard();
         throw e;
       }
-      r = sink.finish();
+      r = sink.finish(expected);
     }
     this.countContent(r, scope);
     return r.csum;

@@ -1,0 +1,216 @@
+// Fetching files of a remote repo: one keep-alive undici Pool per origin, a bounded number of
+// requests in flight, and retries with exponential backoff for what may go right the next time (5xx,
+// reset or timed-out connections, bodies cut short, bytes that fail verification). A 404 is an
+// answer, not a failure: the caller decides whether the file was optional. file:// URLs read the
+// files directly, so a local archive repo is pulled through the same code.
+import { createReadStream } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { Pool } from "undici";
+import { RepoError } from "../repo/repo.js";
+
+export class PullError extends RepoError {
+  override name = "PullError";
+}
+
+/** A failure worth another attempt (the consumer of a body throws this for bad bytes). */
+export class TransientError extends PullError {
+  override name = "TransientError";
+}
+
+export class NotFoundError extends PullError {
+  override name = "NotFoundError";
+}
+
+export interface FetcherOptions {
+  /** Requests in flight at most (default 12). */
+  concurrency?: number;
+  /** Attempts after the first (default 5). */
+  retries?: number;
+  /** First backoff delay in ms, doubled each retry (default 100). */
+  backoffMs?: number;
+  /** Headers and idle-body timeout in ms (default 30 s). */
+  timeoutMs?: number;
+  tlsPermissive?: boolean;
+}
+
+export interface FetchStats {
+  requests: number;
+  bytes: number;
+  retries: number;
+}
+
+/** Errors of the connection, not of the request: worth retrying. */
+const TRANSIENT_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+  "UND_ERR_ABORTED",
+  "Z_DATA_ERROR",
+  "Z_BUF_ERROR",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
+
+function isTransient(e: unknown): boolean {
+  if (e instanceof TransientError) return true;
+  const code = (e as { code?: string })?.code;
+  return code !== undefined && TRANSIENT_CODES.has(code);
+}
+
+export class Fetcher {
+  readonly stats: FetchStats = { requests: 0, bytes: 0, retries: 0 };
+  private pool: Pool | null = null;
+  private active = 0;
+  private waiting: (() => void)[] = [];
+  private readonly base: URL;
+  private readonly opts: Required<Omit<FetcherOptions, "tlsPermissive">> & { tlsPermissive: boolean };
+
+  constructor(baseUrl: string, opts: FetcherOptions = {}) {
+    this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    if (!["http:", "https:", "file:"].includes(this.base.protocol))
+      throw new PullError(`${baseUrl}: unsupported URL scheme (use http, https or file)`);
+    this.opts = {
+      concurrency: opts.concurrency ?? 12,
+      retries: opts.retries ?? 5,
+      backoffMs: opts.backoffMs ?? 100,
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      tlsPermissive: opts.tlsPermissive ?? false,
+    };
+  }
+
+  describe(rel: string): string {
+    return new URL(rel, this.base).href;
+  }
+
+  /**
+   * Runs `consume` on the body of BASE/rel, retrying transient failures (a retry calls `consume`
+   * again with a fresh body, so it must undo its own partial work when it throws). Returns null
+   * for a 404.
+   */
+  async get<T>(rel: string, consume: (body: AsyncIterable<Buffer>) => Promise<T>): Promise<T | null> {
+    for (let attempt = 0; ; attempt++) {
+      await this.acquire();
+      try {
+        return await this.once(rel, consume);
+      } catch (e) {
+        if (!isTransient(e) || attempt >= this.opts.retries) {
+          if (isTransient(e))
+            throw new PullError(
+              `fetching ${this.describe(rel)} failed after ${attempt + 1} attempts: ${(e as Error).message}`,
+            );
+          throw e;
+        }
+        this.stats.retries++;
+      } finally {
+        this.release();
+      }
+      const delay = this.opts.backoffMs * 2 ** attempt;
+      await sleep(delay / 2 + Math.random() * (delay / 2));
+    }
+  }
+
+  /**
+   * The whole body of BASE/rel (null for a 404), refused beyond `maxSize` bytes; `check` may throw
+   * TransientError to have bad bytes fetched again.
+   */
+  getBytes(rel: string, maxSize: number, check?: (bytes: Buffer) => void): Promise<Buffer | null> {
+    return this.get(rel, async (body) => {
+      const parts: Buffer[] = [];
+      let n = 0;
+      for await (const c of body) {
+        n += c.length;
+        if (n > maxSize) throw new PullError(`${this.describe(rel)} is larger than ${maxSize} bytes`);
+        parts.push(c);
+      }
+      const bytes = Buffer.concat(parts);
+      check?.(bytes);
+      return bytes;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = null;
+  }
+
+  private async once<T>(
+    rel: string,
+    consume: (body: AsyncIterable<Buffer>) => Promise<T>,
+  ): Promise<T | null> {
+    this.stats.requests++;
+    const url = new URL(rel, this.base);
+    if (url.protocol === "file:") {
+      const stream = createReadStream(fileURLToPath(url));
+      try {
+        return await consume(this.counted(stream as AsyncIterable<Buffer>));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+        throw e;
+      } finally {
+        stream.destroy();
+      }
+    }
+    const pool = await this.getPool();
+    const res = await pool.request({
+      path: url.pathname + url.search,
+      method: "GET",
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
+    try {
+      if (res.statusCode === 404 || res.statusCode === 410) return null;
+      if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429)
+        throw new TransientError(`${url.href}: server answered ${res.statusCode}`);
+      if (res.statusCode !== 200)
+        throw new PullError(`${url.href}: server answered ${res.statusCode}; check the remote's url`);
+      return await consume(this.counted(res.body as AsyncIterable<Buffer>));
+    } finally {
+      // Whatever the consumer left unread is read off (small rests) or dropped, so the
+      // connection can be reused and no stray error surfaces later.
+      if (!res.body.destroyed) await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+    }
+  }
+
+  private async *counted(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const c of src) {
+      this.stats.bytes += c.length;
+      yield c;
+    }
+  }
+
+  private async getPool(): Promise<Pool> {
+    if (!this.pool) {
+      const { Pool } = await import("undici");
+      this.pool = new Pool(this.base.origin, {
+        connections: this.opts.concurrency,
+        keepAliveTimeout: 30_000,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+        connect: { rejectUnauthorized: !this.opts.tlsPermissive },
+      });
+    }
+    return this.pool;
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < this.opts.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}

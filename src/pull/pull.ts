@@ -1,0 +1,391 @@
+// Pulling commits into a repo, as ostree's pull does: resolve refs (summary, else refs/heads), fetch
+// each commit and its detached metadata, let the verifier judge them, mark the commit partial, then
+// fetch its dirtrees, dirmetas and content objects. Every object is checked against its name before
+// it is staged (metadata: sha256 of the bytes; content: the payload inflated and re-hashed as it
+// streams into the store). Objects already present are skipped; a commit's partial marker goes and
+// its ref moves only once its whole closure is in, durable, and verified.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Variant } from "../gvariant/index.js";
+import { ChecksumMismatchError } from "../repo/content-store.js";
+import { markCommitPartial } from "../repo/fsck.js";
+import {
+  contentChecksum,
+  type FileMeta,
+  isChecksum,
+  metadataGet,
+  parseCommit,
+  parseDirTree,
+  S_IFLNK,
+  S_IFMT,
+} from "../repo/objects.js";
+import { readRef, validateRef, writeRef } from "../repo/refs.js";
+import { ObjectMissingError, type Repo } from "../repo/repo.js";
+import { parseSummary } from "../repo/summary.js";
+import type { Transaction } from "../repo/transaction.js";
+import { isPartialCommit } from "../repo/traverse.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { PullError, TransientError } from "./fetcher.js";
+import { type PullHooks, requireVerifier } from "./hooks.js";
+import type { PullProgress } from "./progress.js";
+import { TaskQueue } from "./queue.js";
+import type { Remote } from "./remotes.js";
+import type { MetadataKind, ObjectSource } from "./source.js";
+import { type BatchOptions, BatchWriter } from "./writer.js";
+
+export class ObjectNotFoundError extends PullError {
+  override name = "ObjectNotFoundError";
+}
+
+export interface PullOptions {
+  source: ObjectSource;
+  /** The remote pulled from (signature policy, ref namespace); absent for pull-local. */
+  remote?: Remote;
+  /** Namespace of the refs written: refs/remotes/NAME/…; null = refs/heads (pull-local, --mirror). */
+  refRemote: string | null;
+  /** Ref names or commit checksums; empty = the remote's configured branches (or all, with mirror). */
+  refs: string[];
+  mirror?: boolean;
+  /** Parent commits to fetch too: 0 none, -1 all. */
+  depth?: number;
+  commitMetadataOnly?: boolean;
+  /** Fetch only these paths of each tree (the commits stay partial). */
+  subpaths?: string[];
+  disableStaticDeltas?: boolean;
+  /** Only pull URL sources whose repo is archive (true for http). */
+  requireArchive?: boolean;
+  hooks?: PullHooks;
+  /** Tasks in flight (default 16; the fetcher bounds requests separately). */
+  concurrency?: number;
+  batch?: BatchOptions;
+  progress?: PullProgress;
+}
+
+export interface PulledRef {
+  ref: string;
+  commit: string;
+  previous: string | null;
+}
+
+export interface PullResult {
+  refs: PulledRef[];
+  commits: string[];
+  metadataFetched: number;
+  contentFetched: number;
+  requests: number;
+  bytes: number;
+  retries: number;
+  seconds: number;
+}
+
+interface Target {
+  name: string | null;
+  commit: string;
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** Summary deltas (`ostree.static-deltas`): name → superblock digest. */
+function summaryDeltas(meta: [string, Variant][]): Map<string, Buffer> {
+  const v = metadataGet(meta, "ostree.static-deltas");
+  const out = new Map<string, Buffer>();
+  if (v && v.typeString === "a{sv}")
+    for (const [k, d] of v.value as [string, Variant][]) out.set(k, d.value as Buffer);
+  return out;
+}
+
+export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
+  const hooks = opts.hooks ?? {};
+  const { source, remote } = opts;
+  if (remote) requireVerifier(remote, hooks);
+  const progress: PullProgress = opts.progress ?? {
+    metadataFetched: 0,
+    contentFetched: 0,
+    requested: 0,
+    bytes: 0,
+    startedMs: Date.now(),
+  };
+  const stats = source.stats;
+  const mode = await source.mode();
+  if (opts.requireArchive && mode !== "archive" && mode !== "archive-z2")
+    throw new PullError(
+      `${source.description} is a '${mode}' repository; pulls over a URL need an archive repo (ostree init --mode=archive)`,
+    );
+
+  const summary = await source.summary();
+  if (remote && (remote.gpgVerifySummary || remote.signVerifySummary) && !summary)
+    throw new PullError(
+      `remote "${remote.name}" requires a signed summary but ${source.description} has none`,
+    );
+  if (summary && remote && hooks.verifier)
+    await hooks.verifier.verifySummary(remote, summary.summary, summary.signature);
+  const parsed = summary ? parseSummary(summary.summary) : null;
+
+  const targets = await resolveTargets(opts, parsed);
+  const writer = await BatchWriter.open(repo, opts.batch);
+  const queue = new TaskQueue(opts.concurrency ?? 16);
+  const seen = new Set<string>();
+  const complete: string[] = [];
+  const fetchedCommits = new Map<string, Buffer>();
+
+  /** A metadata object: fetched and verified unless present; returns its bytes when asked. */
+  const ensureMetadata = async (
+    csum: string,
+    type: MetadataKind,
+    needBytes: boolean,
+  ): Promise<Buffer | null> => {
+    if (writer.has(csum, type)) {
+      if (!needBytes) return null;
+      return writer.use((tx) => (type === "dirtree" ? readStagedOrStored(tx, csum, type) : null), false);
+    }
+    progress.requested++;
+    const bytes = await source.metadata(csum, type, (b) => {
+      if (sha256(b) !== csum)
+        throw new TransientError(`${csum}.${type} from ${source.description} is corrupt`);
+    });
+    if (!bytes)
+      throw new ObjectNotFoundError(
+        `${csum}.${type} not found on ${source.description}; the remote repo is incomplete`,
+      );
+    await writer.use((tx) => tx.writeMetadata(type as "dirtree" | "dirmeta" | "commit", bytes));
+    progress.metadataFetched++;
+    progress.bytes = stats.bytes;
+    return bytes;
+  };
+
+  const ensureContent = async (csum: string): Promise<void> => {
+    if (writer.has(csum, "file")) return;
+    progress.requested++;
+    const found = await source.content(csum, async (meta: FileMeta, size, payload) => {
+      if ((meta.mode & S_IFMT) === S_IFLNK) {
+        for await (const _ of payload) {
+          // a symlink has no payload; the source refuses one
+        }
+        if (contentChecksum(meta) !== csum) throw new TransientError(`content object ${csum} is corrupt`);
+        await writer.use((tx) => tx.writeContentSync(meta, Buffer.alloc(0)));
+        return;
+      }
+      try {
+        await writer.use((tx) => tx.writeContent(meta, exactly(payload, size, csum), size, undefined, csum));
+      } catch (e) {
+        if (e instanceof ChecksumMismatchError) throw new TransientError(e.message);
+        throw e;
+      }
+    });
+    if (!found)
+      throw new ObjectNotFoundError(
+        `${csum}.file not found on ${source.description}; the remote repo is incomplete`,
+      );
+    progress.contentFetched++;
+    progress.bytes = stats.bytes;
+  };
+
+  /** Walks a dirtree, fetching what is missing; `sub` is what remains of a --subpath (null = all). */
+  const walkTree = (tree: string, meta: string, sub: string[] | null): void => {
+    const key = `${tree}:${meta}:${sub?.join("/") ?? ""}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    queue.push(async () => {
+      await ensureMetadata(meta, "dirmeta", false);
+      const bytes = (await ensureMetadata(tree, "dirtree", true))!;
+      const t = parseDirTree(bytes);
+      for (const [name, c] of t.files) {
+        if (sub && !(sub.length === 1 && sub[0] === name)) continue;
+        if (seen.has(c)) continue;
+        seen.add(c);
+        queue.push(() => ensureContent(c), "low");
+      }
+      for (const [name, dt, dm] of t.dirs) {
+        if (sub && sub[0] !== name) continue;
+        walkTree(dt, dm, sub && sub.length > 1 ? sub.slice(1) : null);
+      }
+    }, "high");
+  };
+
+  /** Fetches (or finds) one commit, hands it to the verifier, then its tree and parents. */
+  const pullCommit = async (
+    csum: string,
+    depth: number,
+    optional: boolean,
+    top: Target | null,
+  ): Promise<void> => {
+    const present = writer.has(csum, "commit");
+    if (present && !isPartialCommit(repo, csum)) {
+      if (depth !== 0) await pullParent(repo.loadCommit(csum).parent, depth);
+      return;
+    }
+    let bytes: Buffer | null;
+    let detached: Buffer | null;
+    if (present) {
+      bytes = await writer.use((tx) => readStagedOrStored(tx, csum, "commit"), false);
+      detached = repo.hasObject(csum, "commitmeta") ? repo.readMetadataBytes(csum, "commitmeta") : null;
+    } else {
+      bytes = await source.metadata(csum, "commit", (b) => {
+        if (sha256(b) !== csum)
+          throw new TransientError(`${csum}.commit from ${source.description} is corrupt`);
+      });
+      if (!bytes) {
+        if (optional) return; // history may be shallow on the server
+        throw new ObjectNotFoundError(`commit ${csum} not found on ${source.description}`);
+      }
+      progress.metadataFetched++;
+      detached = await source.metadata(csum, "commitmeta");
+    }
+    if (remote && hooks.verifier) await hooks.verifier.verifyCommit(remote, csum, bytes, detached);
+    const commit = parseCommit(bytes);
+    if (top?.name) checkRefBinding(commit.metadata, top.name, csum);
+    fetchedCommits.set(csum, bytes);
+    // The marker goes first: from here on, a crash leaves a commit that says it is incomplete.
+    markCommitPartial(repo, csum);
+    if (!present) await writer.use((tx) => tx.writeMetadata("commit", bytes!));
+    if (detached && !present) writeDetached(repo, csum, detached);
+    if (!opts.commitMetadataOnly) {
+      if (top && !opts.disableStaticDeltas && hooks.delta) {
+        const from = currentRef(repo, opts, top.name);
+        await hooks.delta({
+          repo,
+          source,
+          writer,
+          from,
+          to: csum,
+          summaryDeltas: summaryDeltas(parsed?.metadata ?? []),
+        });
+      }
+      if (!opts.subpaths?.length) {
+        walkTree(commit.rootTree, commit.rootMeta, null);
+        complete.push(csum);
+      } else
+        for (const p of opts.subpaths) {
+          const parts = p.split("/").filter((x) => x);
+          walkTree(commit.rootTree, commit.rootMeta, parts.length ? parts : null);
+        }
+    }
+    if (depth !== 0) await pullParent(commit.parent, depth);
+  };
+
+  const pullParent = async (parent: string | null, depth: number): Promise<void> => {
+    if (parent) await pullCommit(parent, depth < 0 ? depth : depth - 1, true, null);
+  };
+
+  const previous = new Map<string, string | null>();
+  try {
+    for (const t of targets) {
+      if (t.name) previous.set(t.name, currentRef(repo, opts, t.name));
+      await pullCommit(t.commit, opts.depth ?? 0, false, t);
+    }
+    await queue.drain();
+    await writer.finish();
+  } catch (e) {
+    // What was verified stays (a re-run fetches only the rest); nothing moves a ref.
+    try {
+      await writer.finish();
+    } catch {
+      writer.abort();
+    }
+    throw e;
+  }
+  for (const c of complete) rmSync(join(repo.path, "state", `${c}.commitpartial`), { force: true });
+  const refs: PulledRef[] = [];
+  for (const t of targets) {
+    if (!t.name) continue;
+    const spec = refSpec(opts, t.name);
+    const prev = previous.get(t.name) ?? null;
+    if (prev !== t.commit) writeRef(repo, spec, t.commit);
+    refs.push({ ref: spec, commit: t.commit, previous: prev });
+  }
+  progress.bytes = stats.bytes;
+  return {
+    refs,
+    commits: [...fetchedCommits.keys()],
+    metadataFetched: progress.metadataFetched,
+    contentFetched: progress.contentFetched,
+    requests: stats.requests,
+    bytes: stats.bytes,
+    retries: stats.retries,
+    seconds: (Date.now() - progress.startedMs) / 1000,
+  };
+}
+
+/** A metadata object's bytes from objects/ or, when staged in this batch, from the staging dir. */
+function readStagedOrStored(tx: Transaction, csum: string, type: "dirtree" | "commit"): Buffer {
+  try {
+    return tx.repo.readMetadataBytes(csum, type);
+  } catch (e) {
+    if (!(e instanceof ObjectMissingError)) throw e;
+    return readFileSync(tx.store.stagedPath(csum, type));
+  }
+}
+
+/** Passes a payload through, failing (for a retry) when it is shorter than its header says. */
+async function* exactly(src: AsyncIterable<Buffer>, size: number, csum: string): AsyncIterable<Buffer> {
+  let n = 0;
+  for await (const c of src) {
+    n += c.length;
+    yield c;
+  }
+  if (n !== size) throw new TransientError(`content object ${csum} has ${n} bytes, its header says ${size}`);
+}
+
+/** Detached metadata is not content-addressed: it is written in place, as ostree does. */
+function writeDetached(repo: Repo, csum: string, bytes: Buffer): void {
+  const p = repo.objectPath(csum, "commitmeta");
+  mkdirSync(dirname(p), { recursive: true, mode: 0o775 });
+  writeFileAtomic(p, bytes, { fsync: repo.fsyncEnabled });
+}
+
+function refSpec(opts: PullOptions, name: string): string {
+  return opts.mirror || opts.refRemote === null ? name : `${opts.refRemote}:${name}`;
+}
+
+function currentRef(repo: Repo, opts: PullOptions, name: string | null): string | null {
+  if (!name) return null;
+  const c = readRef(repo, refSpec(opts, name));
+  return c && repo.hasObject(c, "commit") && !isPartialCommit(repo, c) ? c : null;
+}
+
+/** ostree.ref-binding: a commit made for other refs must not be pulled as this one (anti-sidegrade). */
+function checkRefBinding(meta: [string, Variant][], ref: string, csum: string): void {
+  const b = metadataGet(meta, "ostree.ref-binding");
+  if (b?.typeString !== "as") return;
+  const refs = b.value as string[];
+  if (!refs.includes(ref))
+    throw new PullError(
+      `commit ${csum} is bound to ${refs.map((r) => `'${r}'`).join(", ")}, not '${ref}' (ostree.ref-binding); the server offers it under the wrong name`,
+    );
+}
+
+async function resolveTargets(
+  opts: PullOptions,
+  summary: ReturnType<typeof parseSummary> | null,
+): Promise<Target[]> {
+  let names = opts.refs;
+  if (names.length === 0) {
+    names = opts.remote?.branches ?? [];
+    if (names.length === 0 && opts.mirror && summary) names = summary.refs.map((r) => r.name);
+    if (names.length === 0)
+      throw new PullError(
+        `no refs given and none configured for ${opts.remote ? `remote "${opts.remote.name}"` : opts.source.description}; name the refs to pull`,
+      );
+  }
+  const out: Target[] = [];
+  for (const n of names) {
+    if (isChecksum(n)) {
+      out.push({ name: null, commit: n });
+      continue;
+    }
+    validateRef(n);
+    let commit: string | null;
+    if (summary) {
+      commit = summary.refs.find((r) => r.name === n)?.checksum ?? null;
+      if (!commit) throw new PullError(`No such branch '${n}' in the summary of ${opts.source.description}`);
+    } else {
+      commit = await opts.source.ref(n);
+      if (!commit) throw new PullError(`ref '${n}' not found on ${opts.source.description}`);
+    }
+    if (!isChecksum(commit))
+      throw new PullError(`ref '${n}' on ${opts.source.description} is not a checksum`);
+    out.push({ name: n, commit });
+  }
+  return out;
+}
