@@ -10,8 +10,8 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "nod
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { installAptSource, makeAptRepo } from "../compose/apt-fixture.js";
-import { buildDeb } from "../compose/fixture.js";
 import { deployedBase } from "../compose/base-sysroot.js";
+import { buildDeb } from "../compose/fixture.js";
 import { diffManifests, manifest } from "../compose/tree-oracle.js";
 import { fixture, needRoot, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
