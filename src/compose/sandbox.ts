@@ -112,6 +112,11 @@ export async function runSandboxed(
   files: SandboxFile[] = [],
   /** The commit `tree` was made from: its cached checkout then serves as the bottom layer. */
   base?: string,
+  /**
+   * Looks at the upper dir instead of applying it to `tree` (live-apply's trigger runs, which judge
+   * and copy what the steps made); called only when every step succeeded, before the scratch goes.
+   */
+  inspect?: (upper: string, o: { lower: string[]; skip: ReadonlySet<string> }) => void,
 ): Promise<SandboxResult> {
   const tx = "tx" in writer ? writer.tx : writer;
   const repo = tx.repo;
@@ -164,6 +169,10 @@ export async function runSandboxed(
     const results = collect(scratch, steps);
     const failed = results.find((r) => r.status !== 0) ?? null;
     if (failed) return { results, failed, changes: null, memory };
+    if (inspect) {
+      inspect(join(scratch, "upper"), { lower: lowers, skip });
+      return { results, failed: null, changes: null, memory };
+    }
     const uid = process.geteuid?.() ?? 0;
     const gid = process.getegid?.() ?? 0;
     const changes = await applyUpper(join(scratch, "upper"), tree, writer, {

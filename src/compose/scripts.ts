@@ -94,7 +94,10 @@ export async function runScripts(
 }
 
 /** The trigger interests of installed deb packages: `interest*` lines of info/PKG[:ARCH].triggers. */
-export function readInstalledInterests(tree: MutableTree, tx: Transaction): InstalledInterest[] {
+export function readInstalledInterests(
+  tree: MutableTree,
+  tx: Pick<Transaction, "loadFile">,
+): InstalledInterest[] {
   const info = tree.lookup(`${DPKG_DATABASE}/info`);
   if (info?.kind !== "dir") return [];
   const { files } = info.tree.entries();
@@ -116,7 +119,7 @@ export function readInstalledInterests(tree: MutableTree, tx: Transaction): Inst
 }
 
 /** The installed dpkg's version, from the status file ("" when there is none). */
-export function dpkgVersion(tree: MutableTree, tx: Transaction): string {
+export function dpkgVersion(tree: MutableTree, tx: Pick<Transaction, "loadFile">): string {
   const status = readTreeFile(tree, tx, `${DPKG_DATABASE}/status`)?.toString("utf8") ?? "";
   for (const stanza of status.split(/\n\n+/))
     if (/^Package: dpkg$/m.test(stanza)) return /^Version: (.+)$/m.exec(stanza)?.[1] ?? "";

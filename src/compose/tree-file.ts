@@ -4,7 +4,11 @@ import type { MutableTree } from "../repo/mtree.js";
 import type { Transaction } from "../repo/transaction.js";
 
 /** The content of the file at `path`, or null when it is absent or a directory. */
-export function readTreeFile(tree: MutableTree, tx: Transaction, path: string): Buffer | null {
+export function readTreeFile(
+  tree: MutableTree,
+  tx: Pick<Transaction, "loadFile">,
+  path: string,
+): Buffer | null {
   const e = tree.lookup(path);
   return e?.kind === "file" ? tx.loadFile(e.checksum).read() : null;
 }

@@ -27,7 +27,7 @@ import type { Deployment } from "../sysroot/deployment.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import type { Sysroot } from "../sysroot/sysroot.js";
 import { beginLiveFaults, liveFault } from "./fault.js";
-import { changedUnits, reloadUnits, triggersNotRun } from "./hooks.js";
+import { changedUnits, reloadUnits } from "./hooks.js";
 import { describeInUse, filesInUse } from "./in-use.js";
 import { isSharedLibrary, refreshLinkerCache } from "./ldconfig.js";
 import { type LivePlan, needsReplacement, pathList, planLive } from "./plan.js";
@@ -40,6 +40,7 @@ import {
   readLiveState,
   writeLiveState,
 } from "./state.js";
+import { runLiveTriggers, type TriggerOutcome } from "./triggers.js";
 
 export class LiveApplyError extends Error {
   override name = "LiveApplyError";
@@ -154,7 +155,9 @@ async function place(l: Live, plan: LivePlan, path: string, dest: string, copy =
   if (plan.entry(path).kind === "dir") renameSync(tmp, dest);
   else {
     renameSync(join(tmp, basename(path)), dest);
-    rmdirSync(tmp);
+    // rename(2) between two links of one inode does nothing: a rerun after a kill finds the file
+    // placed already (the same object), and the new link stays behind.
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -178,7 +181,12 @@ async function execute(l: Live, plan: LivePlan): Promise<void> {
       chmodSync(dest, m.mode & 0o7777);
     }
   }
-  for (const p of plan.removed) {
+  removeAll(l, plan.removed);
+}
+
+/** Removes the running root's paths `paths` where present, each out of the way in one rename. */
+function removeAll(l: Live, paths: string[]): void {
+  for (const p of paths) {
     const dest = at(l, p);
     if (!exists(dest)) continue;
     // Out of the way in one rename, then deleted: the running root never holds half of it.
@@ -300,24 +308,53 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
     writeLiveState(s.path, started);
     liveFault("started");
     let etcAdded: EtcAddition[];
+    let triggers: TriggerOutcome;
+    // Triggers of an interrupted run of this apply: the finished ones stand, an unfinished one's
+    // paths go and it runs again (so a trigger's paths are there once, whatever it names them).
+    let records = prev.triggers ?? [];
+    const unfinished = records.filter((r) => !r.done);
+    records = records.filter((r) => r.done);
+    const save = () => writeLiveState(s.path, { ...started, triggers: records });
     try {
       await execute(l, plan);
       etcAdded = [...prev.etcAdded, ...(await addToEtc(l, plan))];
       liveFault("files-done");
+      if (unfinished.length) {
+        removeAll(
+          l,
+          unfinished.flatMap((r) => r.added),
+        );
+        save();
+      }
+      const mine = (label: string) => records.find((r) => r.target === target && r.label === label);
+      triggers = await runLiveTriggers(s.repo, plan, {
+        path: (p) => l.root.path(p),
+        staging: (p) => l.root.staging(p),
+        done: (label) => resume && !!mine(label),
+        begin(label, added) {
+          records = [...records, { target, label, added, done: false }];
+          save();
+        },
+        finish(label) {
+          records = records.map((r) => (r.target === target && r.label === label ? { ...r, done: true } : r));
+          save();
+        },
+        addedOne: () => liveFault("trigger-added"),
+      });
     } finally {
       l.root.close();
     }
     const notes: string[] = [];
-    if ([...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary)) {
+    if ([...plan.addedAll, ...plan.replaced, ...plan.removed, ...triggers.added].some(isSharedLibrary)) {
       const note = refreshLinkerCache(root);
       if (note) notes.push(note);
     }
     notes.push(...reloadUnits(l.root.real, changedUnits(plan)));
-    const triggers = triggersNotRun(s.repo, from, target);
-    if (triggers.length)
+    if (triggers.ran.length)
       notes.push(
-        `not run against the live root (they ran when the deployment was composed): triggers ${pathList(triggers, "; ")}`,
+        `triggers run against the live root: ${pathList(triggers.ran, "; ")}${triggers.added.length ? ` (added ${pathList(triggers.added, ", ")})` : " (their files came with the commit)"}`,
       );
+    for (const d of triggers.deferred) notes.push(`trigger ${d}`);
     // Relative to the booted commit, so status and --reset see everything applied since the boot.
     const total = planLive(s.repo, booted.csum, target);
     const state: LiveState = {
@@ -330,6 +367,7 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
       replaced: total.replaced,
       removed: total.removed,
       etcAdded,
+      triggers: records,
       notes,
     };
     writeLiveState(s.path, state);
@@ -348,7 +386,8 @@ async function reset(
   const applied = [...new Set([prev.target, prev.commit])].filter(
     (c): c is string => !!c && c !== booted.csum,
   );
-  if (!applied.length && !prev.etcAdded.length) {
+  const triggerAdded = (prev.triggers ?? []).flatMap((t) => t.added);
+  if (!applied.length && !prev.etcAdded.length && !triggerAdded.length) {
     clearLiveState(s.path);
     return { kind: "noop", from: booted.csum, to: booted.csum, plan: null, state: null, notes: [] };
   }
@@ -357,6 +396,9 @@ async function reset(
   let libs = false;
   const units: string[] = [];
   try {
+    // What triggers made first: it may sit in directories of the base that the commits do not remove.
+    removeAll(l, triggerAdded);
+    libs = triggerAdded.some(isSharedLibrary);
     for (const c of applied) {
       const plan = planLive(s.repo, c, booted.csum);
       await execute(l, plan);

@@ -8,7 +8,9 @@ export type LiveStep =
   /** The first added path is in the running root, the others not yet. */
   | "added-one"
   /** Every file is in place; the linker cache and the final state are not written. */
-  | "files-done";
+  | "files-done"
+  /** The first path a trigger made is in the running root (its list is in the state). */
+  | "trigger-added";
 
 export function beginLiveFaults(): void {
   setFaultOp("live");

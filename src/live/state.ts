@@ -15,6 +15,18 @@ export interface EtcAddition {
   sha256: string;
 }
 
+/** A trigger run live and what it made; `--reset` removes `added`. */
+export interface TriggerRecord {
+  /** The commit being applied when it ran. */
+  target: string;
+  /** "debianutils postinst triggered /usr/share/debianutils/shells.d". */
+  label: string;
+  /** Paths it made in the running root (roots of new subtrees), recorded before they are placed. */
+  added: string[];
+  /** False while its paths are being placed: a rerun removes them and runs it again. */
+  done: boolean;
+}
+
 export interface LiveState {
   /** The booted deployment this state belongs to (`CSUM.SERIAL`). */
   booted: string;
@@ -32,6 +44,8 @@ export interface LiveState {
   replaced: string[];
   /** Paths of the booted commit removed from the running root (--allow-replacement). */
   removed: string[];
+  /** The added packages' triggers run against the running root (triggers.ts), in order. */
+  triggers?: TriggerRecord[];
   /** Files and directories added to /etc (only where absent). */
   etcAdded: EtcAddition[];
   /** What the last apply could not do, for `status` (ldconfig unavailable, …). */

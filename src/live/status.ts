@@ -14,6 +14,8 @@ export interface LiveStatus {
   replaced: string[];
   removed: string[];
   etcAdded: string[];
+  /** Paths the added packages' triggers made in the running root. */
+  triggerAdded: string[];
   notes: string[];
 }
 
@@ -29,6 +31,7 @@ export function liveStatus(s: Sysroot): LiveStatus | null {
     replaced: st.replaced,
     removed: st.removed,
     etcAdded: st.etcAdded.map((e) => `/etc/${e.path}`),
+    triggerAdded: (st.triggers ?? []).flatMap((t) => t.added),
     notes: st.notes,
   };
 }
@@ -46,6 +49,7 @@ export function liveRows(l: LiveStatus | null): [string, string][] {
     ...count(l.replaced.length, "replaced"),
     ...count(l.removed.length, "removed"),
     ...count(l.etcAdded.length, "added to /etc"),
+    ...count(l.triggerAdded.length, "added by triggers"),
   ];
   if (diff.length) rows.push(["LiveDiff", diff.join(", ")]);
   return rows;

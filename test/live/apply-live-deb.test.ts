@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { installAptSource, makeAptRepo } from "../compose/apt-fixture.js";
 import { deployedBase } from "../compose/base-sysroot.js";
+import { buildDeb } from "../compose/fixture.js";
 import { diffManifests, manifest } from "../compose/tree-oracle.js";
 import { fixture, needRoot, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
 import { sysScratch } from "../sysroot/fixture.js";
@@ -48,6 +49,19 @@ describe("apply-live on a Debian minbase", () => {
     const debs = readdirSync(DEBS)
       .filter((f) => f.endsWith(".deb"))
       .map((f) => join(DEBS, f));
+    // A shell registered in /usr/share/debianutils/shells.d: minbase's debianutils has a trigger
+    // interest there, whose update-shells rewrites /etc/shells.
+    debs.push(
+      buildDeb(
+        join(dir, "tso-shell_1.0_all.deb"),
+        dir,
+        "tso-shell",
+        {
+          "usr/share/debianutils/shells.d/tso-shell": "/usr/bin/tso-shell\n",
+        },
+        {},
+      ),
+    );
     rmSync(join(booted, "etc/apt/sources.list"), { force: true });
     installAptSource(join(booted, "etc"), makeAptRepo(dir, debs));
     ok(tsostree(["admin", "boot", `--sysroot=${sysroot}`]), "admin boot");
@@ -115,5 +129,29 @@ describe("apply-live on a Debian minbase", () => {
     assert.notEqual(runLive(sysroot, ["/usr/bin/strace", "-V"]).status, 0);
     assert.equal(runLive(sysroot, ["/bin/true"]).status, 0);
     assert.deepEqual(diffManifests(before, manifest(booted, noEtc)), { added: [], removed: [], changed: [] });
+  });
+
+  it("a base package's trigger the new package activates, which rewrites /etc/shells: not run live, listed for the next boot", (t) => {
+    if (!ctx) return t.skip("needs the install test before it");
+    const { sysroot, booted, before } = ctx;
+    const root = liveRoot(sysroot);
+    const shells = readFileSync(join(root, "etc/shells"), "utf8");
+    const out = ok(
+      tsostreePkg(["install", "--apply-live", "tso-shell", `--sysroot=${sysroot}`]),
+      "install --apply-live tso-shell",
+    );
+    // The layering ran it: the new deployment's default /etc/shells has the shell.
+    assert.match(out, /Ran debianutils postinst triggered/);
+    assert.match(
+      out,
+      /note: trigger debianutils postinst triggered: runs at the next boot \(its effect is in the new deployment\) — it changes \/usr\/etc\/shells/,
+    );
+    assert.ok(existsSync(join(root, "usr/share/debianutils/shells.d/tso-shell")));
+    assert.match(readFileSync(join(root, "usr/etc/shells"), "utf8"), /^\/usr\/bin\/tso-shell$/m);
+    // The running system's own /etc/shells is not rewritten live.
+    assert.equal(readFileSync(join(root, "etc/shells"), "utf8"), shells);
+    assert.deepEqual(diffManifests(before, manifest(booted, noEtc)), { added: [], removed: [], changed: [] });
+    // strace's libraries activated ldconfig only: refreshed by the linker cache, not listed.
+    assert.doesNotMatch(out, /ldconfig/);
   });
 });

@@ -23,6 +23,7 @@ function ok(r: { status: number; stdout: string; stderr: string }, what: string)
 }
 
 const cleanups: (() => void)[] = [];
+let shared: Host | undefined;
 
 /** A sysroot with the minbase deployment (to be booted) and a pending one layering strace. */
 function setup(): Host {
@@ -59,6 +60,7 @@ describe("apply-live on a host (private mount namespace)", () => {
   it("strace goes live through a transient /usr overlay; the deployment and the repo stay as they were", (t) => {
     if (!needRoot(t, "live-apply on a host (mount namespace, overlayfs)")) return;
     const h = setup();
+    shared = h;
     const before = manifest(h.deployment, noEtc);
     const r = inHost(
       h,
@@ -109,5 +111,58 @@ echo "== end"
       `--repo=${join(h.sysroot, "ostree/repo")}`,
     ]);
     assert.equal(fsck.status, 0, fsck.stderr);
+  });
+
+  it("kill -9 during apply-live: the rerun completes it once; --reset restores /usr and /etc exactly", (t) => {
+    if (!needRoot(t, "live-apply on a host (mount namespace, overlayfs)")) return;
+    const h = shared ?? setup();
+    // Names, types, modes, owners, sizes, link targets and content of /usr and /etc as seen inside;
+    // directory sizes are left out (a directory copied up into the overlay reports its tmpfs size).
+    const sum = `(cd "$HOST" && { find usr etc \\( -type d -printf '%p %m %U %G\\n' \\) -o -printf '%p %y %m %U %G %s %l\\n' | sort; find usr etc -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)`;
+    const overlays = `awk '$5 == "'"$HOST"'/usr" && $(NF-2) == "overlay"' /proc/self/mountinfo | wc -l`;
+    // In the middle of the files, and with every file in place but the state not final.
+    const steps = ["added-one", "files-done"];
+    const r = inHost(
+      h,
+      `
+echo "== before"; ${sum}
+${steps
+  .map(
+    (step) => `
+echo "== killed ${step}"; ${hostPkg("apply-live", `TSOSTREE_FAULT=live:${step}`)} >/dev/null 2>&1; echo "rc=$?"
+echo "== state ${step}"; ${hostPkg("status --json")} | tr -d ' \n' | grep -o '"state":"[a-z]*"' | head -1
+echo "== rerun ${step}"; ${hostPkg("apply-live")} 2>&1 | head -1
+echo "== strace ${step}"; chroot "$HOST" /usr/bin/strace -V 2>&1 | head -1
+echo "== overlays ${step}"; ${overlays}
+echo "== binds ${step}"; awk '$5 ~ /live-usr/' /proc/self/mountinfo | wc -l
+echo "== staging ${step}"; ls -A "$HOST/usr" "$HOST/etc" | grep -c tsostree-live || true
+echo "== upper ${step}"; find "$HOST/run/ostree" -type f -name strace 2>/dev/null | wc -l
+echo "== reset ${step}"; ${hostPkg("apply-live --reset")} 2>&1 | head -1
+echo "== after ${step}"; ${sum}`,
+  )
+  .join("\n")}
+echo "== end"
+`,
+    );
+    const out = r.stdout;
+    t.diagnostic(out);
+    assert.equal(r.status, 0, r.stderr);
+    const section = (name: string) => out.split(`== ${name}\n`)[1]!.split("\n== ")[0]!.trim();
+    for (const step of steps) {
+      assert.match(section(`killed ${step}`), /rc=137/, `killed at ${step}`);
+      assert.equal(section(`state ${step}`), '"state":"interrupted"', `state after a kill at ${step}`);
+      assert.match(section(`rerun ${step}`), /Applied [0-9a-f]{64} live/, `rerun after ${step}`);
+      assert.match(section(`strace ${step}`), /strace -- version 6\./);
+      assert.equal(section(`overlays ${step}`), "1", `one overlay on /usr after ${step}`);
+      assert.equal(section(`binds ${step}`), "0");
+      assert.equal(section(`staging ${step}`), "0");
+      assert.equal(section(`upper ${step}`), "1", `strace once in the overlay's upper dir after ${step}`);
+      assert.match(section(`reset ${step}`), /Reset the running root/);
+      assert.equal(
+        section(`after ${step}`),
+        section("before"),
+        `--reset after a kill at ${step} restores /usr and /etc`,
+      );
+    }
   });
 });

@@ -3,7 +3,7 @@
 // replacement of a base file is refused unless --allow-replacement; --reset gives back the booted
 // tree; a kill in the middle is completed by the next run; the next boot forgets it all.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
 import { deployedBase } from "../compose/base-sysroot.js";
@@ -28,6 +28,10 @@ interface Ctx {
   libfoo2: string;
   /** tso-svc: a systemd unit and a file trigger (on a path nothing has). */
   svc: string;
+  /** tso-plugins: a file trigger on its own files that only adds files (an index, a cache named by a uuid). */
+  plugins: string;
+  /** tso-reg: a file trigger on its own files that appends to /etc/group. */
+  reg: string;
 }
 
 interface Live {
@@ -37,6 +41,7 @@ interface Live {
   added: string[];
   replaced: string[];
   etcAdded: string[];
+  triggerAdded: string[];
 }
 interface Status {
   live: Live | null;
@@ -93,6 +98,30 @@ function svcSpec(): string {
   ].join("\n");
 }
 
+function pluginsSpec(): string {
+  return [
+    "Name: tso-plugins\nVersion: 1.0\nRelease: 1\nSummary: plugins\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no",
+    "%description\ntso-plugins.",
+    "%install\nmkdir -p %{buildroot}/usr/share/tso-plugins\necho a > %{buildroot}/usr/share/tso-plugins/a.plugin",
+    "%filetriggerin -p /usr/bin/sh -- /usr/share/tso-plugins",
+    'while read -r p; do echo "$p"; done > /usr/share/tso-plugins.index',
+    "read -r id < /proc/sys/kernel/random/uuid",
+    'echo "$id" > "/usr/share/tso-plugins.cache-$id"',
+    "%files\n/usr/share/tso-plugins\n",
+  ].join("\n");
+}
+
+function regSpec(): string {
+  return [
+    "Name: tso-reg\nVersion: 1.0\nRelease: 1\nSummary: registers a group\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no",
+    "%description\ntso-reg.",
+    "%install\nmkdir -p %{buildroot}/usr/share/tso-reg\necho r > %{buildroot}/usr/share/tso-reg/r.conf",
+    "%filetriggerin -p /usr/bin/sh -- /usr/share/tso-reg",
+    "echo 'tsoreg:x:990:' >> /etc/group",
+    "%files\n/usr/share/tso-reg\n",
+  ].join("\n");
+}
+
 const cleanups: (() => void)[] = [];
 let shared: Ctx | undefined;
 
@@ -106,6 +135,8 @@ function need(t: TestContext): Ctx | undefined {
   const repo = makeRpmRepo(dir, [w.hello, w.greeting]);
   const [libfoo2] = rpmbuild(dir, "tso-libfoo-2", libfoo2Spec());
   const [svc] = rpmbuild(dir, "tso-svc", svcSpec());
+  const [plugins] = rpmbuild(dir, "tso-plugins", pluginsSpec());
+  const [reg] = rpmbuild(dir, "tso-reg", regSpec());
   const st = JSON.parse(ok(tsostreePkg(["status", "--json", `--sysroot=${sysroot}`]), "status")) as Status;
   const d = st.deployments[0]!;
   const booted = join(sysroot, "ostree/deploy", OS, "deploy", `${d.checksum}.${d.serial}`);
@@ -118,6 +149,8 @@ function need(t: TestContext): Ctx | undefined {
     liveAtBoot: manifest(join(sysroot, "run/root")),
     libfoo2: libfoo2!,
     svc: svc!,
+    plugins: plugins!,
+    reg: reg!,
   };
   return shared;
 }
@@ -239,7 +272,7 @@ describe("apply-live on an RPM sandbox", { concurrency: false }, () => {
     assert.equal(runLive(c, ["/usr/bin/tso-hello"]).stdout, "Hello from tso-hello 1.0\n");
   });
 
-  it("a new unit: a sandbox says what a host would reload; the package's trigger is listed as not run", (t) => {
+  it("a new unit: a sandbox says what a host would reload; a trigger the layering did not run does not run", (t) => {
     const c = need(t);
     if (!c) return;
     const out = ok(pkg(c, ["install", "--apply-live", c.svc]), "install --apply-live tso-svc");
@@ -248,15 +281,63 @@ describe("apply-live on an RPM sandbox", { concurrency: false }, () => {
       out,
       /note: systemd units changed \(tso-svc\.service\): a host would run `systemctl daemon-reload`/,
     );
-    assert.match(
-      out,
-      /note: not run against the live root .*triggers tso-svc: transfiletriggerin \/usr\/share\/tso-plugins/,
-    );
+    // Its trigger watches a path nothing has: the layering did not run it, so nothing runs live.
+    assert.doesNotMatch(out, /trigger/);
     // --reset takes the unit away again, and says so.
     assert.match(
       ok(pkg(c, ["apply-live", "--reset"]), "reset"),
       /systemd units changed \(tso-svc\.service\)/,
     );
     assert.equal(existsSync(join(live(c), "usr/lib/systemd/system/tso-svc.service")), false);
+  });
+
+  it("the added packages' triggers: an additive one runs against the live root, one that changes /etc waits for the boot; kill -9, rerun, --reset", (t) => {
+    const c = need(t);
+    if (!c) return;
+    const atStart = liveManifest(c);
+    const b = status(c).deployments.find((d) => d.booted)!;
+    const bootedDir = join(c.sysroot, "ostree/deploy", OS, "deploy", `${b.checksum}.${b.serial}`);
+    const bootedAtStart = manifest(bootedDir, noEtc);
+    const bootedUnchanged = () =>
+      assert.deepEqual(diffManifests(bootedAtStart, manifest(bootedDir, noEtc)), {
+        added: [],
+        removed: [],
+        changed: [],
+      });
+    const caches = () =>
+      readdirSync(join(live(c), "usr/share")).filter((n) => n.startsWith("tso-plugins.cache-"));
+    const out = ok(pkg(c, ["install", "--apply-live", c.plugins, c.reg]), "install --apply-live");
+    assert.match(
+      out,
+      // tso-svc (still requested) watches /usr/share/tso-plugins too: the layering ran it, so does this.
+      /note: triggers run against the live root: tso-plugins %filetriggerin; tso-svc %transfiletriggerin \(added \/usr\/share\/tso-plugins\.cache-/,
+    );
+    assert.match(
+      out,
+      /note: trigger tso-reg %filetriggerin: runs at the next boot \(its effect is in the new deployment\) — it changes \/usr\/etc\/group/,
+    );
+    // Its index came with the commit; its cache once from the layering, once from the live run.
+    assert.equal(
+      readFileSync(join(live(c), "usr/share/tso-plugins.index"), "utf8"),
+      "/usr/share/tso-plugins/a.plugin\n",
+    );
+    assert.equal(caches().length, 2);
+    assert.doesNotMatch(readFileSync(join(live(c), "etc/group"), "utf8"), /tsoreg/);
+    bootedUnchanged();
+    assert.equal(status(c).live?.triggerAdded.length, 1);
+
+    ok(pkg(c, ["apply-live", "--reset"]), "reset");
+    assert.deepEqual(diffManifests(atStart, liveManifest(c)), { added: [], removed: [], changed: [] });
+    const killed = pkg(c, ["apply-live"], { TSOSTREE_FAULT: "live:trigger-added" });
+    assert.notEqual(killed.status, 0, killed.stdout);
+    assert.equal(status(c).live?.state, "interrupted");
+    assert.equal(caches().length, 2);
+    ok(pkg(c, ["apply-live"]), "apply-live after the kill");
+    assert.equal(status(c).live?.state, "complete");
+    assert.equal(caches().length, 2, "the killed run's cache was replaced, not kept beside the new one");
+    assert.equal(status(c).live?.triggerAdded.length, 1);
+    ok(pkg(c, ["apply-live", "--reset"]), "reset");
+    assert.deepEqual(diffManifests(atStart, liveManifest(c)), { added: [], removed: [], changed: [] });
+    bootedUnchanged();
   });
 });

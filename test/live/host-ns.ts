@@ -33,9 +33,9 @@ export interface Host {
   mnt: string;
 }
 
-/** `tsostree-pkg ARGS --sysroot=/` inside HOST, as a shell command line. */
-export function hostPkg(args: string): string {
-  return `chroot "$HOST" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /run/host/usr/bin/node /run/host/main/bin/tsostree-pkg.js ${args} --sysroot=/`;
+/** `tsostree-pkg ARGS --sysroot=/` inside HOST, as a shell command line; `env`: VAR=value words. */
+export function hostPkg(args: string, env = ""): string {
+  return `chroot "$HOST" /usr/bin/env -i ${env} PATH=/usr/sbin:/usr/bin:/sbin:/bin /run/host/usr/bin/node /run/host/main/bin/tsostree-pkg.js ${args} --sysroot=/`;
 }
 
 /**
