@@ -14,10 +14,11 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  realpathSync,
   rmSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { referenceTree, root } from "./trees.mjs";
 
@@ -129,22 +130,24 @@ function compare(label, dir, nginx, log, opts = {}) {
 function coreutilsUpdate(tree, dir) {
   const list = readFileSync(join(tree, "var/lib/dpkg/info/coreutils.list"), "utf8").split("\n");
   const over = join(dir, "coreutils-2");
-  let n = 0;
+  const top = realpathSync(tree);
+  const seen = new Set();
   for (const p of list) {
     if (!p || p === "/.") continue;
-    let st;
+    let real;
     try {
-      st = lstatSync(join(tree, p));
+      // usrmerge: listed under /bin, stored under /usr/bin (an overlay must not put a dir at /bin).
+      real = relative(top, realpathSync(join(tree, p)));
     } catch {
-      continue; // usrmerge: listed under /bin, present under /usr/bin
+      continue;
     }
-    if (!st.isFile()) continue;
-    mkdirSync(join(over, dirname(p)), { recursive: true });
-    copyFileSync(join(tree, p), join(over, p));
-    appendFileSync(join(over, p), "\n# coreutils 2\n");
-    n++;
+    if (seen.has(real) || !lstatSync(join(top, real)).isFile()) continue;
+    seen.add(real);
+    mkdirSync(join(over, dirname(real)), { recursive: true });
+    copyFileSync(join(top, real), join(over, real));
+    appendFileSync(join(over, real), "\n# coreutils 2\n");
   }
-  return { over, files: n };
+  return { over, files: seen.size };
 }
 
 export async function run() {
