@@ -69,6 +69,8 @@ for (const entry of commands)
     target: "node20",
     external,
     define: { "import.meta.url": "__bundleUrl" },
+    // import() of an external (undici) becomes require(): a vm.Script has no dynamic-import loader.
+    supported: { "dynamic-import": false },
     banner: { js: 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
     logLevel: "warning",
   });

@@ -45,8 +45,11 @@ export interface LayerOptions {
   change(r: LayerRequest, s: Sysroot, local: LocalImport[]): LayerRequest;
   /** Package files to layer (`install ./foo.deb`): imported under the lock before planning. */
   localFiles?: string[];
-  /** Use this base commit instead of the starting deployment's (upgrade). */
-  rebase?(r: LayerRequest, s: Sysroot): string | null;
+  /**
+   * Use this base commit instead of the starting deployment's (upgrade; `from` is the starting
+   * deployment's base). May pull it first: it runs under the sysroot lock.
+   */
+  rebase?(r: LayerRequest, s: Sysroot, from: string): string | null | Promise<string | null>;
   dryRun?: boolean;
   recommends?: boolean;
   /** Requests for packages the base already has are kept (inactive) instead of refused. */
@@ -154,7 +157,8 @@ async function plan(
       `deployment ${from.csum}.${from.deployserial} has no origin refspec to layer onto; deploy the base from a ref first (\`tsostree admin deploy REF\`)`,
     );
   const request = o.change(current, s, local);
-  const base = o.rebase?.(request, s) ?? request.baseCommit ?? baseOf(s.repo, from.csum);
+  const fromBase = baseOf(s.repo, from.csum);
+  const base = (await o.rebase?.(request, s, fromBase)) ?? request.baseCommit ?? fromBase;
   if (isPlainBase(request))
     return { base, kind: null, request, install: [], inactive: [], removed: [], requested: new Set() };
   const facts = baseFacts(s.repo, base);

@@ -165,10 +165,45 @@ export interface UpgradeRequest {
   /** `switch`: the new refspec (`REMOTE:` alone keeps the ref and changes the remote). */
   switchTo?: string;
   allowDowngrade?: boolean;
+  /**
+   * Brings the refspec's ref up to date before it is resolved (the pull: src/sysroot does not
+   * fetch, the caller wires it; src/compose/upgrade-pull.ts). Returns the commit to deploy, or null
+   * to resolve the refspec in the repo. Runs under the sysroot lock.
+   */
+  fetch?(s: Sysroot, refspec: string, from: string): Promise<string | null>;
+  /** Stop before deploying: only say whether there is an update (`--check`, `--pull-only`). */
+  noDeploy?: boolean;
 }
 
-/** `admin upgrade` / `admin switch` from refs already in the system repo (no network yet). */
-export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; deployment?: Deployment }> {
+export interface UpgradeResult {
+  changed: boolean;
+  /** The commit that is (or would be) deployed. */
+  target?: string;
+  deployment?: Deployment;
+}
+
+/** ostree's date format for the downgrade message (g_date_time_format "%c" in the C locale). */
+function cTime(ts: number): string {
+  const d = new Date(ts * 1000);
+  const [wd, mon, day, , time] = d.toUTCString().replace(",", "").split(" ");
+  return `${wd} ${mon} ${String(Number(day)).padStart(2)} ${time} ${d.getUTCFullYear()}`;
+}
+
+/**
+ * ostree's downgrade protection (_ostree_compare_timestamps): `to` must not be older than `from`;
+ * equal timestamps pass. Throws with ostree's message.
+ */
+export function checkTimestamps(repo: Repo, from: string, to: string): void {
+  const cur = repo.loadCommit(from).timestamp;
+  const next = repo.loadCommit(to).timestamp;
+  if (next >= cur || from === to) return;
+  throw new SysrootError(
+    `Upgrade target revision '${to}' with timestamp '${cTime(next)}' is chronologically older than current revision '${from}' with timestamp '${cTime(cur)}'; use --allow-downgrade to permit`,
+  );
+}
+
+/** `admin upgrade` / `admin switch`: resolve (after `req.fetch`, when given) and deploy. */
+export async function upgrade(req: UpgradeRequest): Promise<UpgradeResult> {
   setFaultOp(req.switchTo ? "switch" : "upgrade");
   return withLockedSysroot(req.sysroot, async (s) => {
     const osname = s.resolveOsname(req.osname);
@@ -188,19 +223,15 @@ export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; 
       origin = originFromRefspec(spec);
     }
     const spec = originRefspec(origin)!;
-    const csum = origin.get("origin", "override-commit") ?? (resolveRev(s.repo, spec) as string);
+    const fetched = req.fetch ? await req.fetch(s, spec, merge.csum) : null;
+    const csum = origin.get("origin", "override-commit") ?? fetched ?? (resolveRev(s.repo, spec) as string);
     // ostree compares only with the merge deployment and would redeploy an already pending
     // update; an identical pending default is "no update" here too.
     const pendingDefault = s.deployments.find((d) => d.osname === osname);
-    if (!req.switchTo && (csum === merge.csum || csum === pendingDefault?.csum)) return { changed: false };
-    if (!req.switchTo && !req.allowDowngrade) {
-      const cur = s.repo.loadCommit(merge.csum).timestamp;
-      const next = s.repo.loadCommit(csum).timestamp;
-      if (next < cur)
-        throw new SysrootError(
-          `Upgrade target revision '${csum}' is chronologically older than current revision '${merge.csum}'; use --allow-downgrade to permit`,
-        );
-    }
+    if (!req.switchTo && (csum === merge.csum || csum === pendingDefault?.csum))
+      return { changed: false, target: csum };
+    if (!req.switchTo && !req.allowDowngrade) checkTimestamps(s.repo, merge.csum, csum);
+    if (req.noDeploy) return { changed: true, target: csum };
     await cleanupSysroot(s);
     const d = await deployTree(s, osname, csum, origin, merge, null);
     await commitDeploymentList(s, simpleDeploymentList(s, osname, d, merge, {}));
@@ -208,6 +239,6 @@ export async function upgrade(req: UpgradeRequest): Promise<{ changed: boolean; 
       process.stdout.write(`Deleting ref '${oldSpec}'\n`);
       deleteRef(s.repo, oldSpec);
     }
-    return { changed: true, deployment: d };
+    return { changed: true, target: csum, deployment: d };
   });
 }

@@ -215,29 +215,53 @@ export function registerAdmin(program: Command): void {
       process.stdout.write(out);
     });
 
-  for (const verb of ["upgrade", "switch"] as const) {
-    const c = admin
-      .command(verb)
-      .description(
-        verb === "upgrade"
-          ? "deploy the newest commit of the current origin (from the local repo)"
-          : "deploy REFSPEC and make it the origin",
-      )
-      .option("--os <osname>", "stateroot (default: the booted one)")
-      .option("--allow-downgrade", "permit deploying an older commit");
-    if (verb === "switch") c.argument("<refspec>");
-    c.action(async (...args: unknown[]) => {
-      const cmd = args[args.length - 1] as Command;
-      const o = args[args.length - 2] as Opts;
+  admin
+    .command("upgrade")
+    .description(
+      "pull the origin's ref from its remote and deploy it (the current deployment stays the rollback)",
+    )
+    .option("--os <osname>", "stateroot (default: the booted one)")
+    .option("--allow-downgrade", "permit deploying an older commit")
+    .option(
+      "--check",
+      "fetch only the new commit's metadata and say whether there is an update (exit 77: none)",
+    )
+    .option("--pull-only", "do not create a deployment, just download")
+    .option("--deploy-only", "do not pull, only deploy")
+    .action(async (o: Opts, cmd: Command) => {
+      if (o.pullOnly && o.deployOnly)
+        throw new UsageError("Cannot simultaneously specify --pull-only and --deploy-only");
+      if (o.check && o.pullOnly)
+        throw new UsageError("Cannot simultaneously specify --check and --pull-only");
+      const check = !!o.check;
+      const allowDowngrade = !!o.allowDowngrade;
       const r = await upgrade({
         sysroot: sysrootOf(cmd),
         osname: o.os as string | undefined,
-        switchTo: verb === "switch" ? (args[0] as string) : undefined,
-        allowDowngrade: !!o.allowDowngrade,
+        allowDowngrade,
+        noDeploy: check || !!o.pullOnly,
+        fetch: o.deployOnly
+          ? undefined
+          : async (s, spec, from) => {
+              const { pullOrigin } = await import("../../compose/upgrade-pull.js");
+              return (await pullOrigin(s, spec, { from, allowDowngrade, check, tty: true }))?.commit ?? null;
+            },
       });
-      if (!r.changed) process.stdout.write("No update available.\n");
+      if (!r.changed) {
+        process.stdout.write("No update available.\n");
+        if (check) process.exitCode = 77;
+      } else if (check) process.stdout.write(`Update available: ${r.target}\n`);
     });
-  }
+
+  admin
+    .command("switch")
+    .description("deploy REFSPEC and make it the origin (from refs in the local repo)")
+    .argument("<refspec>")
+    .option("--os <osname>", "stateroot (default: the booted one)")
+    .option("--allow-downgrade", "accepted for compatibility (a switch is never a downgrade)")
+    .action(async (refspec: string, o: Opts, cmd: Command) => {
+      await upgrade({ sysroot: sysrootOf(cmd), osname: o.os as string | undefined, switchTo: refspec });
+    });
 
   admin
     .command("unlock")

@@ -6,7 +6,6 @@ import { type LayerOptions, type LayerResult, layer } from "../../compose/layer.
 import type { LayerRequest, LocalPackage } from "../../compose/origin.js";
 import { ScriptError } from "../../compose/scripts.js";
 import { parseRequest } from "../../packages/resolve.js";
-import { resolveRev } from "../../repo/refs.js";
 import type { Repo } from "../../repo/repo.js";
 import { isRealRoot } from "../../sysroot/booted.js";
 import { UsageError } from "../common.js";
@@ -228,15 +227,12 @@ Examples:
   )
     .option("--check", "only say whether there is an update (exit 77 when there is none)")
     .option("--preview", "like --check, and list the packages that would be layered")
-    .action(async (o: CommonOpts & { check?: boolean; preview?: boolean }) => {
-      const rebase: LayerOptions["rebase"] = (r, s) => {
-        const head = resolveRev(s.repo, r.baseRefspec, true);
-        if (!head)
-          throw new UsageError(
-            `the base ref ${r.baseRefspec} is not in the repository; pull or commit it first`,
-          );
-        return head;
-      };
+    .option("--allow-downgrade", "permit a base commit older than the current one")
+    .action(async (o: CommonOpts & { check?: boolean; preview?: boolean; allowDowngrade?: boolean }) => {
+      // Looking (--check, --preview, -n) pulls only the new base's commit and package database.
+      const look = !!(o.check || o.preview || o.dryRun);
+      const { upgradedBase } = await import("../../compose/upgrade-pull.js");
+      const rebase = upgradedBase({ check: look, allowDowngrade: !!o.allowDowngrade });
       if (!o.check && !o.preview) {
         await run(o, (x) => x, { rebase });
         return;
