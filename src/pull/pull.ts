@@ -299,8 +299,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     // staged with its commit by the delta.
     const stagedByDelta = delta !== null && !present && delta.detached !== null;
     const writeMeta = () => {
-      if (detached && !stagedByDelta && !local?.equals(detached))
-        writeDetached(repo, csum, detached);
+      if (detached && !stagedByDelta && !local?.equals(detached)) writeDetached(repo, csum, detached);
     };
     if (complete) {
       writeMeta();
