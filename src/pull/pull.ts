@@ -281,8 +281,10 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
         detached = delta?.detached ?? (await source.metadata(csum, "commitmeta")) ?? local;
     } else if (delta) {
       bytes = delta.commit;
-      // ostree takes the signatures from the superblock only; one without them is completed from the server.
-      detached = delta.detached ?? (await source.metadata(csum, "commitmeta"));
+      // ostree takes the signatures from the superblock only; when they are to be checked and it
+      // has none, they are looked for on the server.
+      detached =
+        delta.detached ?? (verifier?.checksCommits ? await source.metadata(csum, "commitmeta") : null);
     } else {
       const got = await fetchCommit(csum);
       if (!got) {
