@@ -10,14 +10,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { partPath } from "../../src/delta/names.js";
 import { haveTools, ostree, scratch, sh, tsostree } from "../helpers.js";
-import { fsckClean, lsR, makeTree, ok } from "./fixture.js";
+import { fsckClean, lsR, makeTree, ok, ts } from "./fixture.js";
 import { startNginx } from "./server.js";
-
-function ts(args: string[]): string {
-  const r = tsostree(args);
-  assert.equal(r.status, 0, `tsostree ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 test("pulls through ostree's static deltas: A→B, from scratch with a fallback, without a summary; a corrupt part fails cleanly", async (t) => {
   if (!haveTools(t, "ostree", "nginx")) return;

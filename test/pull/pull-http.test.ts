@@ -5,14 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { haveTools, ostree, scratch, tsostree } from "../helpers.js";
-import { fsckClean, lsR, makeTree, ok, serverRepo } from "./fixture.js";
+import { fsckClean, lsR, makeTree, ok, serverRepo, ts } from "./fixture.js";
 import { startNginx } from "./server.js";
-
-function ts(args: string[]): string {
-  const r = tsostree(args);
-  assert.equal(r.status, 0, `tsostree ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 test("pull from an ostree archive repo over nginx into bare-user and archive repos", async (t) => {
   if (!haveTools(t, "ostree", "nginx")) return;

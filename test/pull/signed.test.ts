@@ -11,14 +11,8 @@ import { Repo } from "../../src/repo/repo.js";
 import { generateKeyPair } from "../../src/sign/ed25519.js";
 import { haveTools, scratch, tsostree } from "../helpers.js";
 import { gpgKey } from "../sign/fixture.js";
-import { fsckClean, lsR, makeTree, ok } from "./fixture.js";
+import { fsckClean, lsR, makeTree, ok, ts } from "./fixture.js";
 import { startNginx } from "./server.js";
-
-function ts(args: string[]): string {
-  const r = tsostree(args);
-  assert.equal(r.status, 0, `tsostree ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const accessLines = (dir: string) =>
   readFileSync(join(dir, "nginx", "access.log"), "utf8").split("\n").length;
