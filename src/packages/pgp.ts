@@ -2,35 +2,19 @@
 // with openpgp.js. Keyrings may be binary (apt's .gpg) or ASCII-armored (.asc, rpm's gpgkey).
 import { readFileSync } from "node:fs";
 import * as openpgp from "openpgp";
+import { type Keyring, parseKeys } from "../util/pgp-keys.js";
 
 export class SignatureError extends Error {
   override name = "SignatureError";
 }
 
-export type Keyring = openpgp.PublicKey[];
+export { type Keyring, parseKeys } from "../util/pgp-keys.js";
 
 /** Reads every key in the given files; binary and armored keyrings both work. */
 export async function loadKeyring(paths: readonly string[]): Promise<Keyring> {
   const keys: openpgp.PublicKey[] = [];
   for (const p of paths) keys.push(...(await parseKeys(readFileSync(p), p)));
   return keys;
-}
-
-export async function parseKeys(data: Buffer, what: string): Promise<Keyring> {
-  try {
-    const text = data.toString("latin1");
-    if (text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
-      const out: openpgp.PublicKey[] = [];
-      for (const block of text.match(
-        /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g,
-      ) ?? [])
-        out.push(...(await openpgp.readKeys({ armoredKeys: block })).map((k) => k.toPublic()));
-      return out;
-    }
-    return (await openpgp.readKeys({ binaryKeys: new Uint8Array(data) })).map((k) => k.toPublic());
-  } catch (e) {
-    throw new SignatureError(`cannot read OpenPGP keys from ${what}: ${(e as Error).message}`);
-  }
 }
 
 async function checkAll(sigs: openpgp.VerifyMessageResult["signatures"], what: string): Promise<void> {

@@ -2,9 +2,9 @@
 // binary OpenPGP keyring (public key packets, as `gpg --export` writes). Keys are merged by
 // fingerprint, so importing a key twice keeps one copy.
 import { existsSync, readFileSync } from "node:fs";
-import { parseKeys } from "../packages/pgp.js";
 import type { Repo } from "../repo/repo.js";
 import { writeFileAtomic } from "../util/atomic.js";
+import { parseKeys } from "../util/pgp-keys.js";
 import { remoteKeyringPath } from "./remotes.js";
 
 /** Adds the keys in `data` (binary or armored) to the remote's keyring; returns how many were new. */

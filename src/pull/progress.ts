@@ -6,6 +6,11 @@ export interface PullProgress {
   requested: number;
   bytes: number;
   startedMs: number;
+  /** Static delta parts to fetch (inline and already-present parts excluded once known). */
+  deltaParts?: number;
+  deltaPartsFetched?: number;
+  /** Bytes of superblocks and parts, part of `bytes`. */
+  deltaBytes?: number;
 }
 
 function size(n: number): string {
@@ -18,8 +23,17 @@ function size(n: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
-/** `Receiving objects: 120/300 (40%) 1.2 MB 3.4 MB/s ETA 2s`. */
+/**
+ * `Receiving objects: 120/300 (40%) 1.2 MB 3.4 MB/s ETA 2s`, or while a static delta is being
+ * fetched `Receiving delta parts: 1/2 …`.
+ */
 export function progressLine(p: PullProgress, nowMs = Date.now()): string {
+  const parts = p.deltaParts ?? 0;
+  const partsDone = p.deltaPartsFetched ?? 0;
+  if (parts > partsDone) {
+    const secs = Math.max((nowMs - p.startedMs) / 1000, 0.001);
+    return `Receiving delta parts: ${partsDone}/${parts} ${size(p.bytes)} ${size(p.bytes / secs)}/s`;
+  }
   const done = p.metadataFetched + p.contentFetched;
   const secs = Math.max((nowMs - p.startedMs) / 1000, 0.001);
   const rate = p.bytes / secs;

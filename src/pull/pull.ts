@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { deltaName } from "../delta/names.js";
 import type { Variant } from "../gvariant/index.js";
 import { ChecksumMismatchError } from "../repo/content-store.js";
 import { markCommitPartial } from "../repo/fsck.js";
@@ -27,7 +28,7 @@ import type { Transaction } from "../repo/transaction.js";
 import { isPartialCommit } from "../repo/traverse.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PullError, TransientError } from "./fetcher.js";
-import { type PullHooks, requireVerifier } from "./hooks.js";
+import { type PullHooks, remoteVerifier, type StaticDelta, type VerifiedSignatures } from "./hooks.js";
 import type { PullProgress } from "./progress.js";
 import { TaskQueue } from "./queue.js";
 import type { Remote } from "./remotes.js";
@@ -53,6 +54,8 @@ export interface PullOptions {
   /** Fetch only these paths of each tree (the commits stay partial). */
   subpaths?: string[];
   disableStaticDeltas?: boolean;
+  /** Fail unless every requested commit comes through a static delta (--require-static-deltas). */
+  requireStaticDeltas?: boolean;
   /** Only pull URL sources whose repo is archive (true for http). */
   requireArchive?: boolean;
   hooks?: PullHooks;
@@ -77,6 +80,11 @@ export interface PullResult {
   bytes: number;
   retries: number;
   seconds: number;
+  /** Static deltas applied (FROM-TO or TO), with the parts and bytes (superblocks included) they took. */
+  deltas: { name: string; parts: number; bytes: number; fallbacks: number }[];
+  deltaBytes: number;
+  /** Commits whose signatures were checked, with the valid ones. */
+  verified: VerifiedSignatures[];
 }
 
 interface Target {
@@ -87,18 +95,30 @@ interface Target {
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** Summary deltas (`ostree.static-deltas`): name → superblock digest. */
-function summaryDeltas(meta: [string, Variant][]): Map<string, Buffer> {
+function summaryDeltas(meta: [string, Variant][]): Map<string, Buffer> | null {
   const v = metadataGet(meta, "ostree.static-deltas");
   const out = new Map<string, Buffer>();
   if (v && v.typeString === "a{sv}")
-    for (const [k, d] of v.value as [string, Variant][]) out.set(k, d.value as Buffer);
+    for (const [k, d] of v.value as [string, Variant][])
+      if (d.typeString === "ay" && (d.value as Buffer).length === 32) out.set(k, d.value as Buffer);
   return out;
 }
 
 export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const hooks = opts.hooks ?? {};
   const { source, remote } = opts;
-  if (remote) requireVerifier(remote, hooks);
+  // Before any request: a remote whose signature policy cannot be met is refused here.
+  const verifier = remote ? remoteVerifier(repo, remote, hooks) : null;
+  // ostree 2022.7 uses no deltas for archive repos (they keep the server's exact objects) nor
+  // for --commit-metadata-only.
+  let useDeltas = Boolean(hooks.delta) && !opts.disableStaticDeltas && !opts.commitMetadataOnly;
+  if (opts.requireStaticDeltas) {
+    if (opts.disableStaticDeltas)
+      throw new PullError("--require-static-deltas and --disable-static-deltas contradict each other");
+    if (!hooks.delta) throw new PullError("static deltas are required but this caller cannot apply them");
+    if (repo.isArchive) throw new PullError("Can't use static deltas in an archive repo");
+  }
+  if (repo.isArchive) useDeltas = false;
   const progress: PullProgress = opts.progress ?? {
     metadataFetched: 0,
     contentFetched: 0,
@@ -118,16 +138,23 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     throw new PullError(
       `remote "${remote.name}" requires a signed summary but ${source.description} has none`,
     );
-  if (summary && remote && hooks.verifier)
-    await hooks.verifier.verifySummary(remote, summary.summary, summary.signature);
+  if (summary && verifier) await verifier.verifySummary(summary.summary, summary.signature);
   const parsed = summary ? parseSummary(summary.summary) : null;
+  const listedDeltas = parsed ? summaryDeltas(parsed.metadata) : null;
+  const indexedDeltas = metadataGet(parsed?.metadata ?? [], "ostree.summary.indexed-deltas")?.value === true;
+  if (useDeltas && opts.requireStaticDeltas && !indexedDeltas && !listedDeltas?.size)
+    throw new PullError(
+      "Fetch configured to require static deltas, but no summary deltas or delta index found",
+    );
 
   const targets = await resolveTargets(opts, parsed);
   const writer = await BatchWriter.open(repo, opts.batch);
   const queue = new TaskQueue(opts.concurrency ?? 16);
   const seen = new Set<string>();
-  const complete: string[] = [];
+  const completeCommits: string[] = [];
   const fetchedCommits = new Map<string, Buffer>();
+  const verified: VerifiedSignatures[] = [];
+  const deltas: PullResult["deltas"] = [];
 
   /** A metadata object: fetched and verified unless present; returns its bytes when asked. */
   const ensureMetadata = async (
@@ -203,7 +230,36 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }, "high");
   };
 
-  /** Fetches (or finds) one commit, hands it to the verifier, then its tree and parents. */
+  /** Fetches the static delta for a requested commit, if there is one to use (else null). */
+  const findDelta = (to: string, top: Target): Promise<StaticDelta | null> =>
+    hooks.delta!({
+      repo,
+      source,
+      to,
+      ref: top.name,
+      localRef: top.name ? readRef(repo, refSpec(opts, top.name)) : null,
+      summaryDeltas: listedDeltas,
+      indexedDeltas,
+      summaryVerified: Boolean(summary && verifier?.checksSummary),
+      require: Boolean(opts.requireStaticDeltas),
+      progress,
+    });
+
+  /** Fetches the commit object and its detached metadata (a 404 on the latter is fine). */
+  const fetchCommit = async (csum: string): Promise<{ bytes: Buffer; detached: Buffer | null } | null> => {
+    const bytes = await source.metadata(csum, "commit", (b) => {
+      if (sha256(b) !== csum)
+        throw new TransientError(`${csum}.commit from ${source.description} is corrupt`);
+    });
+    if (!bytes) return null;
+    progress.metadataFetched++;
+    return { bytes, detached: await source.metadata(csum, "commitmeta") };
+  };
+
+  /**
+   * Fetches (or finds) one commit, has its signatures checked, then its tree (through a static
+   * delta for a requested commit when one serves) and parents.
+   */
   const pullCommit = async (
     csum: string,
     depth: number,
@@ -211,50 +267,73 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     top: Target | null,
   ): Promise<void> => {
     const present = writer.has(csum, "commit");
-    if (present && !isPartialCommit(repo, csum)) {
-      if (depth !== 0) await pullParent(repo.loadCommit(csum).parent, depth);
-      return;
-    }
-    let bytes: Buffer | null;
+    const complete = present && !isPartialCommit(repo, csum);
+    const delta = !complete && top && useDeltas ? await findDelta(csum, top) : null;
+    let bytes: Buffer;
     let detached: Buffer | null;
+    const local = repo.hasObject(csum, "commitmeta") ? repo.readMetadataBytes(csum, "commitmeta") : null;
     if (present) {
       bytes = await writer.use((tx) => readStagedOrStored(tx, csum, "commit"), false);
-      detached = repo.hasObject(csum, "commitmeta") ? repo.readMetadataBytes(csum, "commitmeta") : null;
+      detached = local;
+      // As ostree: the server's detached metadata is read again for a commit we have, since
+      // signatures may have been added since.
+      if (verifier?.checksCommits)
+        detached = delta?.detached ?? (await source.metadata(csum, "commitmeta")) ?? local;
+    } else if (delta) {
+      bytes = delta.commit;
+      // ostree takes the signatures from the superblock only; when they are to be checked and it
+      // has none, they are looked for on the server.
+      detached =
+        delta.detached ?? (verifier?.checksCommits ? await source.metadata(csum, "commitmeta") : null);
     } else {
-      bytes = await source.metadata(csum, "commit", (b) => {
-        if (sha256(b) !== csum)
-          throw new TransientError(`${csum}.commit from ${source.description} is corrupt`);
-      });
-      if (!bytes) {
+      const got = await fetchCommit(csum);
+      if (!got) {
         if (optional) return; // history may be shallow on the server
         throw new ObjectNotFoundError(`commit ${csum} not found on ${source.description}`);
       }
-      progress.metadataFetched++;
-      detached = await source.metadata(csum, "commitmeta");
+      ({ bytes, detached } = got);
     }
-    if (remote && hooks.verifier) await hooks.verifier.verifyCommit(remote, csum, bytes, detached);
+    if (verifier) {
+      const v = await verifier.verifyCommit(csum, bytes, detached);
+      if (v) verified.push(v);
+    }
+    // Verified detached metadata is kept (written in place, as ostree does); a delta's own is
+    // staged with its commit by the delta.
+    const stagedByDelta = delta !== null && !present && delta.detached !== null;
+    const writeMeta = () => {
+      if (detached && !stagedByDelta && !local?.equals(detached)) writeDetached(repo, csum, detached);
+    };
+    if (complete) {
+      writeMeta();
+      if (depth !== 0) await pullParent(repo.loadCommit(csum).parent, depth);
+      return;
+    }
     const commit = parseCommit(bytes);
     if (top?.name) checkRefBinding(commit.metadata, top.name, csum);
     fetchedCommits.set(csum, bytes);
     // The marker goes first: from here on, a crash leaves a commit that says it is incomplete.
     markCommitPartial(repo, csum);
-    if (!present) await writer.use((tx) => tx.writeMetadata("commit", bytes!));
-    if (detached && !present) writeDetached(repo, csum, detached);
+    if (!present && !delta) await writer.use((tx) => tx.writeMetadata("commit", bytes));
+    writeMeta();
+    if (delta) {
+      // The delta's objects (and the commit, last) are staged; what it left out comes one by one.
+      const applied = await delta.apply(writer);
+      deltas.push({
+        name: deltaName(delta.from, delta.to),
+        parts: applied.partsFetched,
+        bytes: applied.bytes,
+        fallbacks: applied.fallbacks.length,
+      });
+      for (const c of applied.fallbacks)
+        if (!seen.has(c)) {
+          seen.add(c);
+          queue.push(() => ensureContent(c), "low");
+        }
+    }
     if (!opts.commitMetadataOnly) {
-      if (top && !opts.disableStaticDeltas && hooks.delta) {
-        const from = currentRef(repo, opts, top.name);
-        await hooks.delta({
-          repo,
-          source,
-          writer,
-          from,
-          to: csum,
-          summaryDeltas: summaryDeltas(parsed?.metadata ?? []),
-        });
-      }
       if (!opts.subpaths?.length) {
         walkTree(commit.rootTree, commit.rootMeta, null);
-        complete.push(csum);
+        completeCommits.push(csum);
       } else
         for (const p of opts.subpaths) {
           const parts = p.split("/").filter((x) => x);
@@ -285,7 +364,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }
     throw e;
   }
-  for (const c of complete) rmSync(join(repo.path, "state", `${c}.commitpartial`), { force: true });
+  for (const c of completeCommits) rmSync(join(repo.path, "state", `${c}.commitpartial`), { force: true });
   const refs: PulledRef[] = [];
   for (const t of targets) {
     if (!t.name) continue;
@@ -304,6 +383,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     bytes: stats.bytes,
     retries: stats.retries,
     seconds: (Date.now() - progress.startedMs) / 1000,
+    deltas,
+    deltaBytes: progress.deltaBytes ?? 0,
+    verified,
   };
 }
 

@@ -45,8 +45,11 @@ export interface ObjectSource {
   metadata(csum: string, type: MetadataKind, check?: (bytes: Buffer) => void): Promise<Buffer | null>;
   /** Hands a content object to `consume`; false when the source does not have it. */
   content(csum: string, consume: ContentConsumer): Promise<boolean>;
-  /** Any other file of the repo (static deltas), or null; only URL sources have one. */
-  raw?(rel: string, maxSize: number): Promise<Buffer | null>;
+  /**
+   * Any other file of the repo (static deltas), or null when absent; `check` throws
+   * TransientError for bytes that must be fetched again. Only URL sources have one.
+   */
+  raw?(rel: string, maxSize: number, check?: (bytes: Buffer) => void): Promise<Buffer | null>;
   close(): Promise<void>;
 }
 
@@ -156,8 +159,9 @@ export class UrlSource implements ObjectSource {
     return r === true;
   }
 
-  raw(rel: string, maxSize: number): Promise<Buffer | null> {
-    return this.fetcher.getBytes(rel, maxSize);
+  raw(rel: string, maxSize: number, check?: (bytes: Buffer) => void): Promise<Buffer | null> {
+    // ostree fetches delta files from the content URL, as content objects.
+    return this.contentBase.getBytes(rel, maxSize, check);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // Every packet is reported with its issuer and whether a key of the keyrings verifies it, as
 // ostree's OstreeGpgVerifyResult lists every signature; the policy decision is verify.ts's.
 import * as openpgp from "openpgp";
-import { type Keyring, parseKeys } from "../packages/pgp.js";
+import { type Keyring, parseKeys } from "../util/pgp-keys.js";
 import { SignatureError } from "./errors.js";
 
 export interface GpgSignatureResult {

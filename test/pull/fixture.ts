@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ostree } from "../helpers.js";
+import { ostree, tsostree } from "../helpers.js";
 
 /** Fills `dir` with a deterministic tree; `variant` changes a few files. */
 export function makeTree(dir: string, variant = 0): void {
@@ -29,6 +29,13 @@ export function makeTree(dir: string, variant = 0): void {
 export function ok(args: string[]): string {
   const r = ostree(args);
   assert.equal(r.status, 0, `ostree ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs tsostree, which must succeed; returns stdout. */
+export function ts(args: string[]): string {
+  const r = tsostree(args);
+  assert.equal(r.status, 0, `tsostree ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
 

@@ -36,10 +36,13 @@ async function runPull(repo: Repo, opts: Omit<PullOptions, "progress">, json: bo
     await opts.source.close();
   }
   if (json) printJson(result);
-  else if (process.stderr.isTTY)
+  else if (process.stderr.isTTY) {
+    const parts = result.deltas.reduce((n, d) => n + d.parts, 0);
+    const viaDelta = result.deltas.length ? `${parts} delta parts, ` : "";
     process.stderr.write(
-      `${result.metadataFetched} metadata, ${result.contentFetched} content objects fetched; ${formatSize(result.bytes)} transferred in ${Math.round(result.seconds)} seconds\n`,
+      `${viaDelta}${result.metadataFetched} metadata, ${result.contentFetched} content objects fetched; ${formatSize(result.bytes)} transferred in ${Math.round(result.seconds)} seconds\n`,
     );
+  }
 }
 
 export function registerPull(program: Command): void {
@@ -52,6 +55,7 @@ export function registerPull(program: Command): void {
     .option("--mirror", "write refs as local branches (refs/heads), all refs when none are given")
     .option("--subpath <path>", "only pull the given subpath (repeatable)", collect)
     .option("--disable-static-deltas", "do not use static deltas")
+    .option("--require-static-deltas", "fail unless static deltas serve every requested commit")
     .option("--sysroot <path>", "use the sysroot at PATH (its repo and etc/ostree/remotes.d)")
     .action(async (spec: string, refs: string[], opts) => {
       const { repo, sysroot } = openRemoteScope(opts);
@@ -72,6 +76,7 @@ export function registerPull(program: Command): void {
           commitMetadataOnly: opts.commitMetadataOnly,
           subpaths: opts.subpath,
           disableStaticDeltas: opts.disableStaticDeltas,
+          requireStaticDeltas: opts.requireStaticDeltas,
           requireArchive: true,
           hooks: pullHooks,
         },
