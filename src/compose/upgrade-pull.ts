@@ -5,7 +5,7 @@
 // (ostree's timestamp-check-from-rev). src/sysroot does not fetch, so this lives a floor above it.
 
 import { PullError } from "../pull/fetcher.js";
-import { pullHooks, requireVerifier } from "../pull/hooks.js";
+import { pullHooks, type RemoteVerifier, remoteVerifier } from "../pull/hooks.js";
 import { type PullProgress, ttyProgress } from "../pull/progress.js";
 import { type PulledRef, pull } from "../pull/pull.js";
 import { getRemote, type Remote } from "../pull/remotes.js";
@@ -55,7 +55,8 @@ export async function pullOrigin(
   const { remote: name, ref } = parseRefspec(refspec);
   if (!name) return null;
   const remote = getRemote(s.repo, name, s.path);
-  requireVerifier(remote, pullHooks);
+  // The remote's signature policy before any request (gpg-verify=true without a key: refused).
+  const verifier = remoteVerifier(s.repo, remote, pullHooks);
   const source = remoteSource(remote);
   const progress: PullProgress = {
     metadataFetched: 0,
@@ -70,7 +71,7 @@ export async function pullOrigin(
     let commit: string | null = null;
     if (o.check || !o.allowDowngrade) {
       // The commit alone first, by checksum (no ref moves), to judge it before its tree comes.
-      commit = await remoteCommit(source, remote, ref);
+      commit = await remoteCommit(source, remote, ref, verifier);
       if (commit !== o.from) {
         await pull(s.repo, {
           ...base,
@@ -106,7 +107,12 @@ export async function pullOrigin(
 }
 
 /** What REF names on the remote: its summary (verified when a verifier is wired), else refs/heads. */
-async function remoteCommit(source: ObjectSource, remote: Remote, ref: string): Promise<string> {
+async function remoteCommit(
+  source: ObjectSource,
+  remote: Remote,
+  ref: string,
+  verifier: RemoteVerifier | null,
+): Promise<string> {
   const summary = await source.summary();
   if (!summary) {
     if (remote.gpgVerifySummary || remote.signVerifySummary)
@@ -117,7 +123,7 @@ async function remoteCommit(source: ObjectSource, remote: Remote, ref: string): 
     if (!c) throw new PullError(`ref '${ref}' not found on ${source.description}`);
     return c;
   }
-  await pullHooks.verifier?.verifySummary(remote, summary.summary, summary.signature);
+  await verifier?.verifySummary(summary.summary, summary.signature);
   const c = parseSummary(summary.summary).refs.find((r) => r.name === ref)?.checksum;
   if (!c) throw new PullError(`No such branch '${ref}' in the summary of ${source.description}`);
   return c;
