@@ -136,9 +136,32 @@ export interface AddRemoteOptions {
   /** --set=KEY=VALUE, in order. */
   set?: [string, string][];
   noGpgVerify?: boolean;
+  /** --sign-verify=TYPE=inline:KEY|file:PATH, in order (parsed by signVerifyOption). */
+  signVerify?: [string, string][];
   ifNotExists?: boolean;
   /** The repo is this sysroot's: the remote goes to its remotes.d (see remotesConfigDir). */
   sysroot?: string;
+}
+
+/**
+ * `--sign-verify=TYPE=inline:KEY` or `TYPE=file:PATH` (ostree's remote add) → the remote option
+ * `verification-TYPE-key` or `verification-TYPE-file`. ed25519 is the one type there is.
+ */
+export function signVerifyOption(spec: string): [string, string] {
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw new RemoteError(`Failed to parse KEYTYPE=[inline|file]:DATA in ${spec}`);
+  const type = spec.slice(0, eq);
+  if (type !== "ed25519")
+    throw new RemoteError(
+      `Requested signature type '${type}' is not implemented; use ed25519=inline:KEY or ed25519=file:PATH`,
+    );
+  const rest = spec.slice(eq + 1);
+  const colon = rest.indexOf(":");
+  const ref = colon < 0 ? rest : rest.slice(0, colon);
+  if (ref !== "inline" && ref !== "file")
+    throw new RemoteError(`Invalid key reference ${ref} in ${spec}, expected inline|file`);
+  if (colon < 0 || colon === rest.length - 1) throw new RemoteError(`No key data after ${ref}: in ${spec}`);
+  return [`verification-${type}-${ref === "inline" ? "key" : "file"}`, rest.slice(colon + 1)];
 }
 
 /** Adds a remote as `ostree remote add` does (same keys, same order); false when it existed and ifNotExists. */
@@ -162,6 +185,8 @@ export function addRemote(repo: Repo, name: string, url: string, opts: AddRemote
   if (opts.branches?.length) kf.setList(g, "branches", opts.branches);
   for (const [k, v] of opts.set ?? []) kf.set(g, k, v);
   if (opts.noGpgVerify) kf.set(g, "gpg-verify", "false");
+  for (const [k, v] of opts.signVerify ?? []) kf.set(g, k, v);
+  if (opts.signVerify?.length) kf.set(g, "sign-verify", "true");
   if (useDir) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     writeFileAtomic(join(dir, `${name}.conf`), kf.toString(), { fsync: repo.fsyncEnabled });

@@ -121,3 +121,43 @@ test("gpg-import writes REPO/NAME.trustedkeys.gpg with the file's keys", (t) => 
   assert.equal(verify.status, 0, verify.stderr);
   assert.match(verify.stdout, /Good signature/);
 });
+
+test("remote add --sign-verify: ed25519 inline or file keys; other forms refused, nothing written", (t) => {
+  const dir = scratch(t);
+  const repo = join(dir, "repo");
+  ts(["init", `--repo=${repo}`, "--mode=archive"]);
+  const key = Buffer.alloc(32, 7).toString("base64");
+  ts([
+    `--repo=${repo}`,
+    "remote",
+    "add",
+    `--sign-verify=ed25519=inline:${key}`,
+    "a",
+    "http://example.invalid/a",
+  ]);
+  const config = readFileSync(join(repo, "config"), "utf8");
+  assert.match(
+    config,
+    new RegExp(
+      `\\[remote "a"\\]\\nurl=http://example.invalid/a\\nverification-ed25519-key=${key.replace(/[+/]/g, "\\$&")}\\nsign-verify=true\\n`,
+    ),
+  );
+  for (const [spec, why] of [
+    ["spki=inline:abc", /signature type 'spki' is not implemented/],
+    ["ed25519=url:abc", /Invalid key reference url/],
+    ["ed25519", /Failed to parse KEYTYPE=\[inline\|file\]:DATA/],
+    ["ed25519=file:", /No key data after file:/],
+  ] as const) {
+    const r = tsostree([
+      `--repo=${repo}`,
+      "remote",
+      "add",
+      `--sign-verify=${spec}`,
+      "b",
+      "http://example.invalid/b",
+    ]);
+    assert.notEqual(r.status, 0, spec);
+    assert.match(r.stderr, why);
+  }
+  assert.doesNotMatch(readFileSync(join(repo, "config"), "utf8"), /remote "b"/);
+});

@@ -165,7 +165,8 @@ test("ed25519: our pull with sign-verify checks what tsostree sign wrote; a wron
   const nginx = await startNginx(srv, join(dir, "nginx"));
   t.after(() => nginx.stop());
 
-  const client = (name: string, pub: string) => {
+  // ostree's --sign-verify=ed25519=inline:KEY|file:PATH sets sign-verify and the key option.
+  const client = (name: string, signVerify: string) => {
     const repo = join(dir, name);
     ts(["init", `--repo=${repo}`, "--mode=bare-user"]);
     ts([
@@ -173,21 +174,27 @@ test("ed25519: our pull with sign-verify checks what tsostree sign wrote; a wron
       "remote",
       "add",
       "--no-gpg-verify",
-      "--set=sign-verify=true",
       "--set=sign-verify-summary=true",
-      `--set=verification-ed25519-key=${pub}`,
+      `--sign-verify=${signVerify}`,
       "origin",
       nginx.url,
     ]);
     return repo;
   };
-  const good = client("good", keys.publicKey);
+  const good = client("good", `ed25519=inline:${keys.publicKey}`);
+  assert.equal(ts([`--repo=${good}`, "config", "get", 'remote "origin".sign-verify']).trim(), "true");
   const result = JSON.parse(ts([`--repo=${good}`, "pull", "--json", "origin", "main"]));
   assert.deepEqual(result.verified, [{ commit, gpg: [], ed25519: 1 }]);
   assert.equal(ts([`--repo=${good}`, "rev-parse", "origin:main"]).trim(), commit);
   fsckClean(good);
 
-  const wrong = client("wrong", stranger.publicKey);
+  const keyFile = join(dir, "stranger.ed25519");
+  writeFileSync(keyFile, `${stranger.publicKey}\n`);
+  const wrong = client("wrong", `ed25519=file:${keyFile}`);
+  assert.equal(
+    ts([`--repo=${wrong}`, "config", "get", 'remote "origin".verification-ed25519-file']).trim(),
+    keyFile,
+  );
   refused(
     wrong,
     ["origin", "main"],

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { byteswapValue } from "../../gvariant/byteswap.js";
 import { deserialize, printValue } from "../../gvariant/index.js";
 import { importRemoteKeys } from "../../pull/keyring.js";
-import { addRemote, deleteRemote, getRemote, listRemotes } from "../../pull/remotes.js";
+import { addRemote, deleteRemote, getRemote, listRemotes, signVerifyOption } from "../../pull/remotes.js";
 import { remoteSource } from "../../pull/source.js";
 import { Repo, RepoError } from "../../repo/repo.js";
 import { parseSummary, T_SUMMARY } from "../../repo/summary.js";
@@ -64,6 +64,11 @@ export function registerRemote(program: Command): void {
     .option("--no-gpg-verify", "disable GPG verification")
     .option("--if-not-exists", "do nothing if the remote exists")
     .option("--gpg-import <file>", "import GPG keys from FILE into the remote's keyring")
+    .option(
+      "--sign-verify <spec>",
+      "verify commits with this public key: ed25519=inline:BASE64KEY or ed25519=file:PATH (repeatable; sets sign-verify=true)",
+      collect,
+    )
     .action(async (name: string, url: string, branches: string[], opts) => {
       const { repo, sysroot } = openRemoteScope(opts);
       const added = addRemote(repo, name, url, {
@@ -71,6 +76,7 @@ export function registerRemote(program: Command): void {
         branches,
         set: ((opts.set as string[]) ?? []).map(parseSet),
         noGpgVerify: opts.gpgVerify === false,
+        signVerify: ((opts.signVerify as string[]) ?? []).map(signVerifyOption),
         ifNotExists: opts.ifNotExists,
       });
       if (added && opts.gpgImport) {
