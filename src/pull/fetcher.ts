@@ -3,7 +3,7 @@
 // reset or timed-out connections, bodies cut short, bytes that fail verification). A 404 is an
 // answer, not a failure: the caller decides whether the file was optional. file:// URLs read the
 // files directly, so a local archive repo is pulled through the same code.
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
@@ -65,6 +65,29 @@ function isTransient(e: unknown): boolean {
   return code !== undefined && TRANSIENT_CODES.has(code);
 }
 
+/** Reads a response body of the announced length (null: unknown). */
+export type BodyConsumer<T> = (body: AsyncIterable<Buffer>, length: number | null) => Promise<T>;
+
+/**
+ * The whole of a body announced as `length` bytes, in one buffer of its own (transferable to a
+ * worker); a body longer or shorter than announced is a failure worth another attempt.
+ */
+export async function readExactly(
+  body: AsyncIterable<Buffer>,
+  length: number,
+  what: string,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(length);
+  let n = 0;
+  for await (const c of body) {
+    if (n + c.length > length) throw new TransientError(`${what}: more bytes than the ${length} announced`);
+    c.copy(out, n);
+    n += c.length;
+  }
+  if (n !== length) throw new TransientError(`${what}: ${n} bytes of the ${length} announced`);
+  return out;
+}
+
 export class Fetcher {
   readonly stats: FetchStats = { requests: 0, bytes: 0, retries: 0 };
   private pool: Pool | null = null;
@@ -91,11 +114,11 @@ export class Fetcher {
   }
 
   /**
-   * Runs `consume` on the body of BASE/rel, retrying transient failures (a retry calls `consume`
-   * again with a fresh body, so it must undo its own partial work when it throws). Returns null
-   * for a 404.
+   * Runs `consume` on the body of BASE/rel and its announced length (null when unknown), retrying
+   * transient failures (a retry calls `consume` again with a fresh body, so it must undo its own
+   * partial work when it throws). Returns null for a 404.
    */
-  async get<T>(rel: string, consume: (body: AsyncIterable<Buffer>) => Promise<T>): Promise<T | null> {
+  async get<T>(rel: string, consume: BodyConsumer<T>): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       await this.acquire();
       try {
@@ -141,16 +164,16 @@ export class Fetcher {
     this.pool = null;
   }
 
-  private async once<T>(
-    rel: string,
-    consume: (body: AsyncIterable<Buffer>) => Promise<T>,
-  ): Promise<T | null> {
+  private async once<T>(rel: string, consume: BodyConsumer<T>): Promise<T | null> {
     this.stats.requests++;
     const url = new URL(rel, this.base);
     if (url.protocol === "file:") {
-      const stream = createReadStream(fileURLToPath(url));
+      const path = fileURLToPath(url);
+      const length = statSync(path, { throwIfNoEntry: false })?.size ?? null;
+      if (length === null) return null;
+      const stream = createReadStream(path);
       try {
-        return await consume(this.counted(stream as AsyncIterable<Buffer>));
+        return await consume(this.counted(stream as AsyncIterable<Buffer>), length);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw e;
@@ -171,7 +194,11 @@ export class Fetcher {
         throw new TransientError(`${url.href}: server answered ${res.statusCode}`);
       if (res.statusCode !== 200)
         throw new PullError(`${url.href}: server answered ${res.statusCode}; check the remote's url`);
-      return await consume(this.counted(res.body as AsyncIterable<Buffer>));
+      const length = Number(res.headers["content-length"] ?? Number.NaN);
+      return await consume(
+        this.counted(res.body as AsyncIterable<Buffer>),
+        Number.isSafeInteger(length) ? length : null,
+      );
     } finally {
       // Whatever the consumer left unread is read off (small rests) or dropped, so the
       // connection can be reused and no stray error surfaces later.

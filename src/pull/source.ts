@@ -16,7 +16,14 @@ import {
 import { readRef } from "../repo/refs.js";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
-import { Fetcher, type FetcherOptions, type FetchStats, PullError, TransientError } from "./fetcher.js";
+import {
+  Fetcher,
+  type FetcherOptions,
+  type FetchStats,
+  PullError,
+  readExactly,
+  TransientError,
+} from "./fetcher.js";
 import type { Remote } from "./remotes.js";
 
 /** ostree's OSTREE_MAX_METADATA_SIZE: no metadata object is read beyond this. */
@@ -26,8 +33,24 @@ const MAX_FILE_HEADER = 1 << 20;
 
 export type MetadataKind = Exclude<ObjectType, "file">;
 
-/** Called with a content object's parts; throws (TransientError for bad bytes) to reject it. */
-export type ContentConsumer = (meta: FileMeta, size: number, payload: AsyncIterable<Buffer>) => Promise<void>;
+/**
+ * A content object as a source hands it out: small `.filez` objects whole and still compressed
+ * (verified and stored in one go, possibly on a worker thread), others as metadata and a stream
+ * of the inflated payload.
+ */
+export type ContentParts =
+  | { filez: Buffer }
+  | { meta: FileMeta; size: number; payload: AsyncIterable<Buffer> };
+
+/** Called with a content object; throws (TransientError for bad bytes) to reject it. */
+export type ContentConsumer = (parts: ContentParts) => Promise<void>;
+
+/**
+ * `.filez` bodies up to this size are read whole (the fetcher bounds how many are in flight);
+ * bigger ones, and those whose header announces more than WHOLE_MAX_INFLATED, are streamed.
+ */
+const WHOLE_MAX = 1 << 20;
+const WHOLE_MAX_INFLATED = 8 << 20;
 
 export interface ObjectSource {
   readonly description: string;
@@ -99,6 +122,11 @@ async function splitFilez(
 
 const isRegular = (m: FileMeta) => (m.mode & S_IFMT) === S_IFREG;
 
+/** The payload size a `.filez` header announces (its first field), or Infinity when unreadable. */
+function announcedSize(filez: Buffer): number {
+  return filez.length >= 16 ? Number(filez.readBigUInt64BE(8)) : Number.POSITIVE_INFINITY;
+}
+
 /** An archive repo at a URL. */
 export class UrlSource implements ObjectSource {
   private fetcher: Fetcher;
@@ -151,9 +179,20 @@ export class UrlSource implements ObjectSource {
   async content(csum: string, consume: ContentConsumer): Promise<boolean> {
     const rel = objectRelPath(csum, "file", true);
     const what = `content object ${csum}`;
-    const r = await this.contentBase.get(rel, async (body) => {
+    const r = await this.contentBase.get(rel, async (body, length) => {
+      if (length !== null && length <= WHOLE_MAX) {
+        const filez = await readExactly(body, length, what);
+        if (announcedSize(filez) <= WHOLE_MAX_INFLATED) {
+          await consume({ filez });
+          return true;
+        }
+        body = (async function* () {
+          yield filez;
+        })();
+      }
       const { meta, size, rest } = await splitFilez(body, what);
-      await consume(meta, size, isRegular(meta) ? inflated(rest, size, what) : emptyAfter(rest, what));
+      const payload = isRegular(meta) ? inflated(rest, size, what) : emptyAfter(rest, what);
+      await consume({ meta, size, payload });
       return true;
     });
     return r === true;
@@ -229,18 +268,22 @@ export class LocalSource implements ObjectSource {
     this.stats.requests++;
     const f = this.repo.loadFile(csum);
     this.stats.bytes += f.size;
-    if (!isRegular(f.meta)) await consume(f.meta, 0, Readable.from([]));
+    if (!isRegular(f.meta)) await consume({ meta: f.meta, size: 0, payload: Readable.from([]) });
     else if (f.path && !this.repo.isArchive) {
       const stream = createReadStream(f.path);
       try {
-        await consume(f.meta, f.size, stream);
+        await consume({ meta: f.meta, size: f.size, payload: stream });
       } finally {
         stream.destroy();
       }
     } else {
       const path = join(this.repo.path, objectRelPath(csum, "file", true));
       const { rest } = await splitFilez(createReadStream(path), `content object ${csum}`);
-      await consume(f.meta, f.size, inflated(rest, f.size, `content object ${csum}`));
+      await consume({
+        meta: f.meta,
+        size: f.size,
+        payload: inflated(rest, f.size, `content object ${csum}`),
+      });
     }
     return true;
   }
