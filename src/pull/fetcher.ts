@@ -3,11 +3,19 @@
 // reset or timed-out connections, bodies cut short, bytes that fail verification). A 404 is an
 // answer, not a failure: the caller decides whether the file was optional. file:// URLs read the
 // files directly, so a local archive repo is pulled through the same code.
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
+import { collectEvery, enableCollection, limitYoungGeneration } from "../repo/gc-pacing.js";
 import { RepoError } from "../repo/repo.js";
+import { get, WholeBody } from "./http-body.js";
+
+/**
+ * Bodies announced as at most this many bytes are read whole into one buffer (the requests in
+ * flight bound how many); bigger ones stream.
+ */
+export const WHOLE_BODY_MAX = 1 << 20;
 
 export class PullError extends RepoError {
   override name = "PullError";
@@ -98,6 +106,10 @@ export class Fetcher {
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
+    // Bodies are garbage as soon as they are stored: collected every few MiB, and the young
+    // generation stays small, so that peak memory does not grow with the pull (see gc-pacing.ts).
+    enableCollection();
+    limitYoungGeneration();
     if (!["http:", "https:", "file:"].includes(this.base.protocol))
       throw new PullError(`${baseUrl}: unsupported URL scheme (use http, https or file)`);
     this.opts = {
@@ -121,8 +133,15 @@ export class Fetcher {
   async get<T>(rel: string, consume: BodyConsumer<T>): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       await this.acquire();
+      let held = true;
+      // A body read whole frees its request slot before it is consumed (verified, stored): the
+      // next request goes out while this one is worked on.
+      const release = () => {
+        if (held) this.release();
+        held = false;
+      };
       try {
-        return await this.once(rel, consume);
+        return await this.once(rel, consume, release);
       } catch (e) {
         if (!isTransient(e) || attempt >= this.opts.retries) {
           if (isTransient(e))
@@ -133,7 +152,7 @@ export class Fetcher {
         }
         this.stats.retries++;
       } finally {
-        this.release();
+        release();
       }
       const delay = this.opts.backoffMs * 2 ** attempt;
       await sleep(delay / 2 + Math.random() * (delay / 2));
@@ -146,6 +165,12 @@ export class Fetcher {
    */
   getBytes(rel: string, maxSize: number, check?: (bytes: Buffer) => void): Promise<Buffer | null> {
     return this.get(rel, async (body) => {
+      if (body instanceof WholeBody) {
+        if (body.bytes.length > maxSize)
+          throw new PullError(`${this.describe(rel)} is larger than ${maxSize} bytes`);
+        check?.(body.bytes);
+        return body.bytes;
+      }
       const parts: Buffer[] = [];
       let n = 0;
       for await (const c of body) {
@@ -164,13 +189,19 @@ export class Fetcher {
     this.pool = null;
   }
 
-  private async once<T>(rel: string, consume: BodyConsumer<T>): Promise<T | null> {
+  private async once<T>(rel: string, consume: BodyConsumer<T>, release: () => void): Promise<T | null> {
     this.stats.requests++;
     const url = new URL(rel, this.base);
     if (url.protocol === "file:") {
       const path = fileURLToPath(url);
       const length = statSync(path, { throwIfNoEntry: false })?.size ?? null;
       if (length === null) return null;
+      if (length <= WHOLE_BODY_MAX) {
+        const bytes = readFileSync(path);
+        this.stats.bytes += bytes.length;
+        release();
+        return await consume(new WholeBody(bytes), bytes.length);
+      }
       const stream = createReadStream(path);
       try {
         return await consume(this.counted(stream as AsyncIterable<Buffer>), length);
@@ -182,33 +213,32 @@ export class Fetcher {
       }
     }
     const pool = await this.getPool();
-    const res = await pool.request({
-      path: url.pathname + url.search,
-      method: "GET",
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+    const res = await get(pool, url.pathname + url.search, {
+      wholeMax: WHOLE_BODY_MAX,
+      timeoutMs: this.opts.timeoutMs,
+      onBytes: (n) => {
+        this.stats.bytes += n;
+        collectEvery(n);
+      },
     });
     try {
-      if (res.statusCode === 404 || res.statusCode === 410) return null;
-      if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429)
-        throw new TransientError(`${url.href}: server answered ${res.statusCode}`);
-      if (res.statusCode !== 200)
-        throw new PullError(`${url.href}: server answered ${res.statusCode}; check the remote's url`);
-      const length = Number(res.headers["content-length"] ?? Number.NaN);
-      return await consume(
-        this.counted(res.body as AsyncIterable<Buffer>),
-        Number.isSafeInteger(length) ? length : null,
-      );
+      if (res.status === 404 || res.status === 410) return null;
+      if (res.status >= 500 || res.status === 408 || res.status === 429)
+        throw new TransientError(`${url.href}: server answered ${res.status}`);
+      if (res.status !== 200)
+        throw new PullError(`${url.href}: server answered ${res.status}; check the remote's url`);
+      if (res.body instanceof WholeBody) release();
+      return await consume(res.body, res.length);
     } finally {
-      // Whatever the consumer left unread is read off (small rests) or dropped, so the
-      // connection can be reused and no stray error surfaces later.
-      if (!res.body.destroyed) await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+      // A body the consumer left unread (it failed) is dropped with its connection.
+      res.cancel();
     }
   }
 
   private async *counted(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     for await (const c of src) {
       this.stats.bytes += c.length;
+      collectEvery(c.length);
       yield c;
     }
   }

@@ -23,6 +23,7 @@ import {
   PullError,
   readExactly,
   TransientError,
+  WHOLE_BODY_MAX,
 } from "./fetcher.js";
 import type { Remote } from "./remotes.js";
 
@@ -46,10 +47,9 @@ export type ContentParts =
 export type ContentConsumer = (parts: ContentParts) => Promise<void>;
 
 /**
- * `.filez` bodies up to this size are read whole (the fetcher bounds how many are in flight);
- * bigger ones, and those whose header announces more than WHOLE_MAX_INFLATED, are streamed.
+ * `.filez` bodies the fetcher reads whole (WHOLE_BODY_MAX) are verified and stored whole unless
+ * their header announces more than this; the others are streamed.
  */
-const WHOLE_MAX = 1 << 20;
 const WHOLE_MAX_INFLATED = 8 << 20;
 
 export interface ObjectSource {
@@ -78,7 +78,8 @@ export interface ObjectSource {
 
 /** Streams the inflated payload of a raw-deflate body, refusing more than `size` bytes. */
 async function* inflated(src: AsyncIterable<Buffer>, size: number, what: string): AsyncIterable<Buffer> {
-  const inflate = createInflateRaw();
+  // Big output chunks: each is a round trip to the thread pool (16 KiB by default).
+  const inflate = createInflateRaw({ chunkSize: 256 << 10 });
   const out = pipeline(Readable.from(src), inflate, () => {});
   let n = 0;
   for await (const c of out as AsyncIterable<Buffer>) {
@@ -180,7 +181,7 @@ export class UrlSource implements ObjectSource {
     const rel = objectRelPath(csum, "file", true);
     const what = `content object ${csum}`;
     const r = await this.contentBase.get(rel, async (body, length) => {
-      if (length !== null && length <= WHOLE_MAX) {
+      if (length !== null && length <= WHOLE_BODY_MAX) {
         const filez = await readExactly(body, length, what);
         if (announcedSize(filez) <= WHOLE_MAX_INFLATED) {
           await consume({ filez });

@@ -13,7 +13,11 @@ export interface BatchOptions {
   objects?: number;
   /** … or after this many milliseconds (default 1000). */
   ms?: number;
-  /** Worker threads that verify and store content objects (default: up to 2; 0 = main thread). */
+  /**
+   * Worker threads that verify and store content objects (default 1, or TSOSTREE_WORKERS; 0 = the
+   * main thread). One keeps inflating, hashing and writing off the thread that talks HTTP; a
+   * second measured slower on two cores, and each costs ~10 MB.
+   */
   workers?: number;
 }
 
@@ -38,7 +42,7 @@ export class BatchWriter {
 
   static async open(repo: Repo, opts: BatchOptions = {}): Promise<BatchWriter> {
     // One pool for the whole chain of transactions: workers start once, not once a batch.
-    const pool = new ContentPool(null, opts.workers);
+    const pool = new ContentPool(null, opts.workers ?? (process.env.TSOSTREE_WORKERS ? undefined : 1));
     return new BatchWriter(repo, await Transaction.begin(repo, { filezPool: pool }), pool, opts);
   }
 

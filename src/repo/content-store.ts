@@ -88,12 +88,13 @@ const SMALL_MAX = 2 << 20;
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 const OBJECT_TIMESTAMP = 0;
+/** Per thread, not per store: several stores of one thread may share a staging dir. */
+let tmpSeq = 0;
 const NO_THROW = { throwIfNoEntry: false } as const;
 const ARCHIVE_LEVEL = 6;
 
 export class ContentStore {
   private buf = Buffer.allocUnsafe(256 * 1024);
-  private tmpSeq = 0;
   private prefixCache = new Map<string, Buffer>();
   private ext: string;
 
@@ -325,7 +326,7 @@ export class ContentStore {
   }
 
   tmpPath(): string {
-    return join(this.target.stagingDir, `.tmp-${process.pid}-${threadId}-${this.tmpSeq++}`);
+    return join(this.target.stagingDir, `.tmp-${process.pid}-${threadId}-${tmpSeq++}`);
   }
 
   prefix(meta: FileMeta): Buffer {
