@@ -7,7 +7,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
-import { collectEvery, enableCollection, limitYoungGeneration } from "../repo/gc-pacing.js";
+import { collectEvery, enableCollection } from "../repo/gc-pacing.js";
 import { RepoError } from "../repo/repo.js";
 import { get, WholeBody } from "./http-body.js";
 
@@ -106,10 +106,9 @@ export class Fetcher {
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
-    // Bodies are garbage as soon as they are stored: collected every few MiB, and the young
-    // generation stays small, so that peak memory does not grow with the pull (see gc-pacing.ts).
+    // Bodies are garbage as soon as they are stored: collected every few MiB, so that peak memory
+    // does not grow with the pull (see gc-pacing.ts).
     enableCollection();
-    limitYoungGeneration();
     if (!["http:", "https:", "file:"].includes(this.base.protocol))
       throw new PullError(`${baseUrl}: unsupported URL scheme (use http, https or file)`);
     this.opts = {

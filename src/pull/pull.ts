@@ -59,7 +59,7 @@ export interface PullOptions {
   requireArchive?: boolean;
   hooks?: PullHooks;
   /**
-   * Tasks in flight (default 32): each holds at most one object (a small one whole) while it is
+   * Tasks in flight (default 16): each holds at most one object (a small one whole) while it is
    * fetched, verified and stored; the fetcher bounds requests in flight separately (12).
    */
   concurrency?: number;
@@ -151,7 +151,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
 
   const targets = await resolveTargets(opts, parsed);
   const writer = await BatchWriter.open(repo, opts.batch);
-  const queue = new TaskQueue(opts.concurrency ?? 32);
+  const queue = new TaskQueue(opts.concurrency ?? 16);
   const seen = new Set<string>();
   const completeCommits: string[] = [];
   const fetchedCommits = new Map<string, Buffer>();

@@ -27,11 +27,3 @@ export function collectEvery(bytes: number): void {
   }
 }
 
-/**
- * Keeps this thread's young generation at its initial size (V8 otherwise grows it to 32 MiB when
- * much survives a scavenge, as a pull's thousands of requests in flight do). For long runs whose
- * peak memory is part of the budget; V8 reads this flag whenever it would grow the space.
- */
-export function limitYoungGeneration(): void {
-  setFlagsFromString("--semi-space-growth-factor=1");
-}
