@@ -26,4 +26,3 @@ export function collectEvery(bytes: number): void {
     gc({ type: "minor" });
   }
 }
-
