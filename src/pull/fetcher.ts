@@ -7,7 +7,6 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
-import { collectEvery, enableCollection } from "../repo/gc-pacing.js";
 import { RepoError } from "../repo/repo.js";
 import { get, WholeBody } from "./http-body.js";
 
@@ -106,9 +105,6 @@ export class Fetcher {
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
-    // Bodies are garbage as soon as they are stored: collected every few MiB, so that peak memory
-    // does not grow with the pull (see gc-pacing.ts).
-    enableCollection();
     if (!["http:", "https:", "file:"].includes(this.base.protocol))
       throw new PullError(`${baseUrl}: unsupported URL scheme (use http, https or file)`);
     this.opts = {
@@ -217,7 +213,6 @@ export class Fetcher {
       timeoutMs: this.opts.timeoutMs,
       onBytes: (n) => {
         this.stats.bytes += n;
-        collectEvery(n);
       },
     });
     try {
@@ -237,7 +232,6 @@ export class Fetcher {
   private async *counted(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     for await (const c of src) {
       this.stats.bytes += c.length;
-      collectEvery(c.length);
       yield c;
     }
   }
