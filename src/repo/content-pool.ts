@@ -48,6 +48,7 @@ export class ContentPool {
   private inline = new Map<string, ContentStore>();
   private flushScheduled = false;
   private filezSeen = 0;
+  private pumpScheduled = false;
   private readonly size: number;
 
   constructor(
@@ -96,10 +97,15 @@ export class ContentPool {
         return Promise.reject(e);
       }
     }
-    return this.enqueue({ filez, expected }, target);
+    return this.enqueue({ filez, expected }, target, true);
   }
 
-  private enqueue(job: PoolJob, target: StoreTarget): Promise<StoreResult> {
+  /**
+   * Queues a job; `coalesce` hands it to a worker at the end of this turn of the event loop, with
+   * whatever else arrives meanwhile (a pull's bodies come in one socket read at a time, and a
+   * message each way per object cost more than the object's own bytes).
+   */
+  private enqueue(job: PoolJob, target: StoreTarget, coalesce = false): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ job, target, resolve, reject });
       this.queuedBytes += jobSize(job);
@@ -109,7 +115,14 @@ export class ContentPool {
         (this.queue.length >= START_JOBS || this.queuedBytes >= START_BYTES)
       )
         this.start();
-      this.pump();
+      if (!coalesce) this.pump();
+      else if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
