@@ -3,11 +3,18 @@
 // reset or timed-out connections, bodies cut short, bytes that fail verification). A 404 is an
 // answer, not a failure: the caller decides whether the file was optional. file:// URLs read the
 // files directly, so a local archive repo is pulled through the same code.
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
 import { RepoError } from "../repo/repo.js";
+import { get, WholeBody } from "./http-body.js";
+
+/**
+ * Bodies announced as at most this many bytes are read whole into one buffer (the requests in
+ * flight bound how many); bigger ones stream.
+ */
+export const WHOLE_BODY_MAX = 1 << 20;
 
 export class PullError extends RepoError {
   override name = "PullError";
@@ -65,6 +72,29 @@ function isTransient(e: unknown): boolean {
   return code !== undefined && TRANSIENT_CODES.has(code);
 }
 
+/** Reads a response body of the announced length (null: unknown). */
+export type BodyConsumer<T> = (body: AsyncIterable<Buffer>, length: number | null) => Promise<T>;
+
+/**
+ * The whole of a body announced as `length` bytes, in one buffer of its own (transferable to a
+ * worker); a body longer or shorter than announced is a failure worth another attempt.
+ */
+export async function readExactly(
+  body: AsyncIterable<Buffer>,
+  length: number,
+  what: string,
+): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(length);
+  let n = 0;
+  for await (const c of body) {
+    if (n + c.length > length) throw new TransientError(`${what}: more bytes than the ${length} announced`);
+    c.copy(out, n);
+    n += c.length;
+  }
+  if (n !== length) throw new TransientError(`${what}: ${n} bytes of the ${length} announced`);
+  return out;
+}
+
 export class Fetcher {
   readonly stats: FetchStats = { requests: 0, bytes: 0, retries: 0 };
   private pool: Pool | null = null;
@@ -91,15 +121,22 @@ export class Fetcher {
   }
 
   /**
-   * Runs `consume` on the body of BASE/rel, retrying transient failures (a retry calls `consume`
-   * again with a fresh body, so it must undo its own partial work when it throws). Returns null
-   * for a 404.
+   * Runs `consume` on the body of BASE/rel and its announced length (null when unknown), retrying
+   * transient failures (a retry calls `consume` again with a fresh body, so it must undo its own
+   * partial work when it throws). Returns null for a 404.
    */
-  async get<T>(rel: string, consume: (body: AsyncIterable<Buffer>) => Promise<T>): Promise<T | null> {
+  async get<T>(rel: string, consume: BodyConsumer<T>): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       await this.acquire();
+      let held = true;
+      // A body read whole frees its request slot before it is consumed (verified, stored): the
+      // next request goes out while this one is worked on.
+      const release = () => {
+        if (held) this.release();
+        held = false;
+      };
       try {
-        return await this.once(rel, consume);
+        return await this.once(rel, consume, release);
       } catch (e) {
         if (!isTransient(e) || attempt >= this.opts.retries) {
           if (isTransient(e))
@@ -110,7 +147,7 @@ export class Fetcher {
         }
         this.stats.retries++;
       } finally {
-        this.release();
+        release();
       }
       const delay = this.opts.backoffMs * 2 ** attempt;
       await sleep(delay / 2 + Math.random() * (delay / 2));
@@ -123,6 +160,12 @@ export class Fetcher {
    */
   getBytes(rel: string, maxSize: number, check?: (bytes: Buffer) => void): Promise<Buffer | null> {
     return this.get(rel, async (body) => {
+      if (body instanceof WholeBody) {
+        if (body.bytes.length > maxSize)
+          throw new PullError(`${this.describe(rel)} is larger than ${maxSize} bytes`);
+        check?.(body.bytes);
+        return body.bytes;
+      }
       const parts: Buffer[] = [];
       let n = 0;
       for await (const c of body) {
@@ -141,16 +184,22 @@ export class Fetcher {
     this.pool = null;
   }
 
-  private async once<T>(
-    rel: string,
-    consume: (body: AsyncIterable<Buffer>) => Promise<T>,
-  ): Promise<T | null> {
+  private async once<T>(rel: string, consume: BodyConsumer<T>, release: () => void): Promise<T | null> {
     this.stats.requests++;
     const url = new URL(rel, this.base);
     if (url.protocol === "file:") {
-      const stream = createReadStream(fileURLToPath(url));
+      const path = fileURLToPath(url);
+      const length = statSync(path, { throwIfNoEntry: false })?.size ?? null;
+      if (length === null) return null;
+      if (length <= WHOLE_BODY_MAX) {
+        const bytes = readFileSync(path);
+        this.stats.bytes += bytes.length;
+        release();
+        return await consume(new WholeBody(bytes), bytes.length);
+      }
+      const stream = createReadStream(path);
       try {
-        return await consume(this.counted(stream as AsyncIterable<Buffer>));
+        return await consume(this.counted(stream as AsyncIterable<Buffer>), length);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw e;
@@ -159,23 +208,24 @@ export class Fetcher {
       }
     }
     const pool = await this.getPool();
-    const res = await pool.request({
-      path: url.pathname + url.search,
-      method: "GET",
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
+    const res = await get(pool, url.pathname + url.search, {
+      wholeMax: WHOLE_BODY_MAX,
+      timeoutMs: this.opts.timeoutMs,
+      onBytes: (n) => {
+        this.stats.bytes += n;
+      },
     });
     try {
-      if (res.statusCode === 404 || res.statusCode === 410) return null;
-      if (res.statusCode >= 500 || res.statusCode === 408 || res.statusCode === 429)
-        throw new TransientError(`${url.href}: server answered ${res.statusCode}`);
-      if (res.statusCode !== 200)
-        throw new PullError(`${url.href}: server answered ${res.statusCode}; check the remote's url`);
-      return await consume(this.counted(res.body as AsyncIterable<Buffer>));
+      if (res.status === 404 || res.status === 410) return null;
+      if (res.status >= 500 || res.status === 408 || res.status === 429)
+        throw new TransientError(`${url.href}: server answered ${res.status}`);
+      if (res.status !== 200)
+        throw new PullError(`${url.href}: server answered ${res.status}; check the remote's url`);
+      if (res.body instanceof WholeBody) release();
+      return await consume(res.body, res.length);
     } finally {
-      // Whatever the consumer left unread is read off (small rests) or dropped, so the
-      // connection can be reused and no stray error surfaces later.
-      if (!res.body.destroyed) await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+      // A body the consumer left unread (it failed) is dropped with its connection.
+      res.cancel();
     }
   }
 

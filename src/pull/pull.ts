@@ -9,11 +9,10 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { deltaName } from "../delta/names.js";
 import type { Variant } from "../gvariant/index.js";
-import { ChecksumMismatchError } from "../repo/content-store.js";
+import { CorruptObjectError } from "../repo/archive-object.js";
 import { markCommitPartial } from "../repo/fsck.js";
 import {
   contentChecksum,
-  type FileMeta,
   isChecksum,
   metadataGet,
   parseCommit,
@@ -59,7 +58,10 @@ export interface PullOptions {
   /** Only pull URL sources whose repo is archive (true for http). */
   requireArchive?: boolean;
   hooks?: PullHooks;
-  /** Tasks in flight (default 16; the fetcher bounds requests separately). */
+  /**
+   * Tasks in flight (default 16): each holds at most one object (a small one whole) while it is
+   * fetched, verified and stored; the fetcher bounds requests in flight separately (12).
+   */
   concurrency?: number;
   batch?: BatchOptions;
   progress?: PullProgress;
@@ -184,19 +186,24 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const ensureContent = async (csum: string): Promise<void> => {
     if (writer.has(csum, "file")) return;
     progress.requested++;
-    const found = await source.content(csum, async (meta: FileMeta, size, payload) => {
-      if ((meta.mode & S_IFMT) === S_IFLNK) {
-        for await (const _ of payload) {
-          // a symlink has no payload; the source refuses one
-        }
-        if (contentChecksum(meta) !== csum) throw new TransientError(`content object ${csum} is corrupt`);
-        await writer.use((tx) => tx.writeContentSync(meta, Buffer.alloc(0)));
-        return;
-      }
+    const found = await source.content(csum, async (parts) => {
       try {
+        if ("filez" in parts) {
+          await writer.use((tx) => tx.writeFilez(parts.filez, csum));
+          return;
+        }
+        const { meta, size, payload } = parts;
+        if ((meta.mode & S_IFMT) === S_IFLNK) {
+          for await (const _ of payload) {
+            // a symlink has no payload; the source refuses one
+          }
+          if (contentChecksum(meta) !== csum) throw new TransientError(`content object ${csum} is corrupt`);
+          await writer.use((tx) => tx.writeContentSync(meta, Buffer.alloc(0)));
+          return;
+        }
         await writer.use((tx) => tx.writeContent(meta, exactly(payload, size, csum), size, undefined, csum));
       } catch (e) {
-        if (e instanceof ChecksumMismatchError) throw new TransientError(e.message);
+        if (e instanceof CorruptObjectError) throw new TransientError(e.message);
         throw e;
       }
     });

@@ -16,7 +16,15 @@ import {
 import { readRef } from "../repo/refs.js";
 import { Repo } from "../repo/repo.js";
 import { KeyFile } from "../util/keyfile.js";
-import { Fetcher, type FetcherOptions, type FetchStats, PullError, TransientError } from "./fetcher.js";
+import {
+  Fetcher,
+  type FetcherOptions,
+  type FetchStats,
+  PullError,
+  readExactly,
+  TransientError,
+  WHOLE_BODY_MAX,
+} from "./fetcher.js";
 import type { Remote } from "./remotes.js";
 
 /** ostree's OSTREE_MAX_METADATA_SIZE: no metadata object is read beyond this. */
@@ -26,8 +34,23 @@ const MAX_FILE_HEADER = 1 << 20;
 
 export type MetadataKind = Exclude<ObjectType, "file">;
 
-/** Called with a content object's parts; throws (TransientError for bad bytes) to reject it. */
-export type ContentConsumer = (meta: FileMeta, size: number, payload: AsyncIterable<Buffer>) => Promise<void>;
+/**
+ * A content object as a source hands it out: small `.filez` objects whole and still compressed
+ * (verified and stored in one go, possibly on a worker thread), others as metadata and a stream
+ * of the inflated payload.
+ */
+export type ContentParts =
+  | { filez: Buffer }
+  | { meta: FileMeta; size: number; payload: AsyncIterable<Buffer> };
+
+/** Called with a content object; throws (TransientError for bad bytes) to reject it. */
+export type ContentConsumer = (parts: ContentParts) => Promise<void>;
+
+/**
+ * `.filez` bodies the fetcher reads whole (WHOLE_BODY_MAX) are verified and stored whole unless
+ * their header announces more than this; the others are streamed.
+ */
+const WHOLE_MAX_INFLATED = 8 << 20;
 
 export interface ObjectSource {
   readonly description: string;
@@ -55,7 +78,8 @@ export interface ObjectSource {
 
 /** Streams the inflated payload of a raw-deflate body, refusing more than `size` bytes. */
 async function* inflated(src: AsyncIterable<Buffer>, size: number, what: string): AsyncIterable<Buffer> {
-  const inflate = createInflateRaw();
+  // Big output chunks: each is a round trip to the thread pool (16 KiB by default).
+  const inflate = createInflateRaw({ chunkSize: 256 << 10 });
   const out = pipeline(Readable.from(src), inflate, () => {});
   let n = 0;
   for await (const c of out as AsyncIterable<Buffer>) {
@@ -98,6 +122,11 @@ async function splitFilez(
 }
 
 const isRegular = (m: FileMeta) => (m.mode & S_IFMT) === S_IFREG;
+
+/** The payload size a `.filez` header announces (its first field), or Infinity when unreadable. */
+function announcedSize(filez: Buffer): number {
+  return filez.length >= 16 ? Number(filez.readBigUInt64BE(8)) : Number.POSITIVE_INFINITY;
+}
 
 /** An archive repo at a URL. */
 export class UrlSource implements ObjectSource {
@@ -151,9 +180,20 @@ export class UrlSource implements ObjectSource {
   async content(csum: string, consume: ContentConsumer): Promise<boolean> {
     const rel = objectRelPath(csum, "file", true);
     const what = `content object ${csum}`;
-    const r = await this.contentBase.get(rel, async (body) => {
+    const r = await this.contentBase.get(rel, async (body, length) => {
+      if (length !== null && length <= WHOLE_BODY_MAX) {
+        const filez = await readExactly(body, length, what);
+        if (announcedSize(filez) <= WHOLE_MAX_INFLATED) {
+          await consume({ filez });
+          return true;
+        }
+        body = (async function* () {
+          yield filez;
+        })();
+      }
       const { meta, size, rest } = await splitFilez(body, what);
-      await consume(meta, size, isRegular(meta) ? inflated(rest, size, what) : emptyAfter(rest, what));
+      const payload = isRegular(meta) ? inflated(rest, size, what) : emptyAfter(rest, what);
+      await consume({ meta, size, payload });
       return true;
     });
     return r === true;
@@ -229,18 +269,22 @@ export class LocalSource implements ObjectSource {
     this.stats.requests++;
     const f = this.repo.loadFile(csum);
     this.stats.bytes += f.size;
-    if (!isRegular(f.meta)) await consume(f.meta, 0, Readable.from([]));
+    if (!isRegular(f.meta)) await consume({ meta: f.meta, size: 0, payload: Readable.from([]) });
     else if (f.path && !this.repo.isArchive) {
       const stream = createReadStream(f.path);
       try {
-        await consume(f.meta, f.size, stream);
+        await consume({ meta: f.meta, size: f.size, payload: stream });
       } finally {
         stream.destroy();
       }
     } else {
       const path = join(this.repo.path, objectRelPath(csum, "file", true));
       const { rest } = await splitFilez(createReadStream(path), `content object ${csum}`);
-      await consume(f.meta, f.size, inflated(rest, f.size, `content object ${csum}`));
+      await consume({
+        meta: f.meta,
+        size: f.size,
+        payload: inflated(rest, f.size, `content object ${csum}`),
+      });
     }
     return true;
   }

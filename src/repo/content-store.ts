@@ -29,6 +29,7 @@ import { threadId } from "node:worker_threads";
 import { deflateRawSync, constants as zc } from "node:zlib";
 import { isCreatorOwner, processUmask } from "../util/creds.js";
 import { getXattr, listXattrs, setXattr, startWriteback } from "../util/native.js";
+import { CorruptObjectError, verifyFilez } from "./archive-object.js";
 import { collectEvery } from "./gc-pacing.js";
 import {
   archiveFileHeader,
@@ -78,7 +79,7 @@ export class ContentError extends RepoError {
 }
 
 /** A payload whose checksum is not the one it was expected to have (a pulled object). */
-export class ChecksumMismatchError extends ContentError {
+export class ChecksumMismatchError extends CorruptObjectError {
   override name = "ChecksumMismatchError";
 }
 
@@ -87,12 +88,13 @@ const SMALL_MAX = 2 << 20;
 const CHUNK = 1 << 20;
 const ZERO = Buffer.alloc(CHUNK);
 const OBJECT_TIMESTAMP = 0;
+/** Per thread, not per store: several stores of one thread may share a staging dir. */
+let tmpSeq = 0;
 const NO_THROW = { throwIfNoEntry: false } as const;
 const ARCHIVE_LEVEL = 6;
 
 export class ContentStore {
   private buf = Buffer.allocUnsafe(256 * 1024);
-  private tmpSeq = 0;
   private prefixCache = new Map<string, Buffer>();
   private ext: string;
 
@@ -130,12 +132,26 @@ export class ContentStore {
     }
   }
 
-  /** Stores a regular file whose whole payload is in memory. */
-  storeBuffer(meta: FileMeta, data: Buffer): StoreResult {
+  /**
+   * Stores an archive-mode object (a pulled `.filez`) held whole in memory, once it is verified to
+   * be `expected` (else CorruptObjectError, and nothing is written). An archive repo keeps the
+   * bytes as they came, as ostree does.
+   */
+  storeFilez(filez: Uint8Array, expected: string): StoreResult {
+    const v = verifyFilez(filez, expected, (m) => this.prefix(m));
+    if ((v.meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(v.meta);
+    return this.storeBuffer(v.meta, v.data, v.csum, filez);
+  }
+
+  /**
+   * Stores a regular file whose whole payload is in memory. `csum`: its checksum, when the caller
+   * has just computed it; `filez`: in archive mode, the object's bytes, to be written as they are.
+   */
+  storeBuffer(meta: FileMeta, data: Buffer, csum?: string, filez?: Uint8Array): StoreResult {
     if ((meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(meta);
     requireRegular(meta);
     collectEvery(data.length);
-    const csum = createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
+    csum ??= createHash("sha256").update(this.prefix(meta)).update(data).digest("hex");
     if (lstatSync(this.objectPath(csum), NO_THROW)) return { csum, written: false, bytes: 0 };
     // The checksum is known before anything is written, so the object is created under its
     // staged name directly, with its final mode: no temporary name, rename or chmod (see the
@@ -150,7 +166,9 @@ export class ContentStore {
       throw e;
     }
     try {
-      if (this.target.mode === "archive")
+      if (this.target.mode === "archive" && filez)
+        writeAll(fd, Buffer.from(filez.buffer, filez.byteOffset, filez.byteLength), -1);
+      else if (this.target.mode === "archive")
         writevSync(fd, [
           archiveFileHeader(meta, data.length),
           deflateRawSync(data, { level: ARCHIVE_LEVEL }),
@@ -308,7 +326,7 @@ export class ContentStore {
   }
 
   tmpPath(): string {
-    return join(this.target.stagingDir, `.tmp-${process.pid}-${threadId}-${this.tmpSeq++}`);
+    return join(this.target.stagingDir, `.tmp-${process.pid}-${threadId}-${tmpSeq++}`);
   }
 
   prefix(meta: FileMeta): Buffer {

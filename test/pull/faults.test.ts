@@ -4,12 +4,13 @@
 // unverified in the repo, `ostree fsck` clean — and a re-run fetches only what is missing.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { haveTools, scratch, tsostree, tsostreeBin } from "../helpers.js";
-import { fsckClean, lsR, serverRepo } from "./fixture.js";
+import { fsckClean, lsR, ok, serverRepo } from "./fixture.js";
 import { type FaultProxy, startNginx, startProxy } from "./server.js";
 
 async function setup(t: import("node:test").TestContext) {
@@ -155,6 +156,37 @@ test("kill -9 during a pull, then pull again: completes, fetching only what was 
   for (const p of fetched) assert.ok(!before.has(p), `${p} was fetched again`);
   assert.equal(new Set(fetched).size, fetched.length, "each missing object fetched once");
   assert.equal(readFileSync(join(repo, "refs/remotes/origin/main"), "utf8"), `${commit}\n`);
+  fsckClean(repo);
+  assert.equal(lsR(repo, "origin:main"), lsR(srv, "main"));
+});
+
+test("a streamed object (too big to read whole) cut, then corrupted half-way: fetched again, verified", async (t) => {
+  if (!haveTools(t, "ostree", "nginx")) return;
+  const dir = scratch(t);
+  const tree = join(dir, "tree");
+  mkdirSync(tree);
+  writeFileSync(join(tree, "blob"), randomBytes(8 << 20)); // incompressible: an 8 MiB .filez
+  const srv = join(dir, "srv");
+  ok(["init", `--repo=${srv}`, "--mode=archive"]);
+  ok([`--repo=${srv}`, "commit", "--branch=main", `--tree=dir=${tree}`, "-s", "s"]);
+  const nginx = await startNginx(srv, join(dir, "nginx"));
+  const proxy = await startProxy(nginx);
+  t.after(async () => {
+    await proxy.stop();
+    await nginx.stop();
+  });
+  // The only .filez: cut on the first request, corrupted on the second, whole on the third.
+  proxy.fault = (path, n) =>
+    !path.endsWith(".filez") ? "pass" : n === 0 ? "cut" : n === 1 ? "corrupt" : "pass";
+  const repo = join(dir, "client");
+  assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
+  assert.equal(
+    tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", proxy.url]).status,
+    0,
+  );
+  const r = await pullAsync(repo);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).retries, 2);
   fsckClean(repo);
   assert.equal(lsR(repo, "origin:main"), lsR(srv, "main"));
 });
