@@ -114,9 +114,10 @@ export async function runSandboxed(
   base?: string,
   /**
    * Looks at the upper dir instead of applying it to `tree` (live-apply's trigger runs, which judge
-   * and copy what the steps made); called only when every step succeeded, before the scratch goes.
+   * and copy what the steps made); called only when every step succeeded, before the scratch goes
+   * (which waits for it).
    */
-  inspect?: (upper: string, o: { lower: string[]; skip: ReadonlySet<string> }) => void,
+  inspect?: (upper: string, o: { lower: string[]; skip: ReadonlySet<string> }) => void | Promise<void>,
 ): Promise<SandboxResult> {
   const tx = "tx" in writer ? writer.tx : writer;
   const repo = tx.repo;
@@ -170,7 +171,7 @@ export async function runSandboxed(
     const failed = results.find((r) => r.status !== 0) ?? null;
     if (failed) return { results, failed, changes: null, memory };
     if (inspect) {
-      inspect(join(scratch, "upper"), { lower: lowers, skip });
+      await inspect(join(scratch, "upper"), { lower: lowers, skip });
       return { results, failed: null, changes: null, memory };
     }
     const uid = process.geteuid?.() ?? 0;

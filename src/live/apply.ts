@@ -19,6 +19,7 @@ import {
 } from "node:fs";
 import { basename, join } from "node:path";
 import { checkout } from "../repo/checkout.js";
+import type { DirTree } from "../repo/objects.js";
 import { deleteRef, resolveRev, writeRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { children } from "../repo/walk.js";
@@ -154,10 +155,17 @@ async function place(l: Live, plan: LivePlan, path: string, dest: string, copy =
   // A directory subpath becomes TMP itself; a file lands inside TMP (ostree's --subpath rule).
   if (plan.entry(path).kind === "dir") renameSync(tmp, dest);
   else {
-    renameSync(join(tmp, basename(path)), dest);
+    const file = join(tmp, basename(path));
+    renameSync(file, dest);
     // rename(2) between two links of one inode does nothing: a rerun after a kill finds the file
     // placed already (the same object), and the new link stays behind.
-    rmSync(tmp, { recursive: true, force: true });
+    try {
+      rmdirSync(tmp);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOTEMPTY") throw e;
+      unlinkSync(file);
+      rmdirSync(tmp);
+    }
   }
 }
 
@@ -251,7 +259,27 @@ function removeFromEtc(root: string, list: EtcAddition[]): string[] {
 }
 
 function prepare(s: Sysroot, booted: Deployment): Live {
-  return { repo: s.repo, root: openLiveRoot(s, booted), ...checkoutMode(s) };
+  return { repo: withDirTreeCache(s.repo), root: openLiveRoot(s, booted), ...checkoutMode(s) };
+}
+
+/**
+ * The repo with the dirtrees it parses kept for this apply: every placed path is looked up from the
+ * root, and the big directories on the way (usr/lib/x86_64-linux-gnu, usr/bin) would otherwise be
+ * parsed again for each file — a cost that grows with the base, not with what is applied. Objects
+ * are immutable, and nothing here writes dirtrees.
+ */
+function withDirTreeCache(repo: Repo): Repo {
+  const cache = new Map<string, DirTree>();
+  const view = Object.create(repo) as Repo;
+  view.loadDirTree = (csum: string): DirTree => {
+    let t = cache.get(csum);
+    if (!t) {
+      t = repo.loadDirTree(csum);
+      cache.set(csum, t);
+    }
+    return t;
+  };
+  return view;
 }
 
 function refusal(plan: LivePlan, real: boolean, removalAllowed: boolean): string | null {
@@ -315,10 +343,38 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
     const unfinished = records.filter((r) => !r.done);
     records = records.filter((r) => r.done);
     const save = () => writeLiveState(s.path, { ...started, triggers: records });
+    const libs = [...plan.addedAll, ...plan.replaced, ...plan.removed].some(isSharedLibrary);
+    // The linker cache is refreshed while the triggers run (they never touch ld.so.cache: ldconfig's
+    // own triggers are left to this refresh); a trigger that adds a library gets a second refresh.
+    let linker: Promise<string | null> = Promise.resolve(null);
+    // The triggers' sandbox runs while the files are placed (it reads only the repository); what it
+    // made is judged and placed once they are (`ready`).
+    let open: (go: boolean) => void = () => {};
+    const ready = new Promise<boolean>((resolve) => {
+      open = resolve;
+    });
+    const mine = (label: string) => records.find((r) => r.target === target && r.label === label);
+    const triggerRun = runLiveTriggers(s.repo, plan, {
+      ready,
+      path: (p) => l.root.path(p),
+      staging: (p) => l.root.staging(p),
+      done: (label) => resume && !!mine(label),
+      begin(label, added) {
+        records = [...records, { target, label, added, done: false }];
+        save();
+      },
+      finish(label) {
+        records = records.map((r) => (r.target === target && r.label === label ? { ...r, done: true } : r));
+        save();
+      },
+      addedOne: () => liveFault("trigger-added"),
+    });
+    triggerRun.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     try {
       await execute(l, plan);
       etcAdded = [...prev.etcAdded, ...(await addToEtc(l, plan))];
       liveFault("files-done");
+      if (libs) linker = refreshLinkerCache(root);
       if (unfinished.length) {
         removeAll(
           l,
@@ -326,29 +382,19 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
         );
         save();
       }
-      const mine = (label: string) => records.find((r) => r.target === target && r.label === label);
-      triggers = await runLiveTriggers(s.repo, plan, {
-        path: (p) => l.root.path(p),
-        staging: (p) => l.root.staging(p),
-        done: (label) => resume && !!mine(label),
-        begin(label, added) {
-          records = [...records, { target, label, added, done: false }];
-          save();
-        },
-        finish(label) {
-          records = records.map((r) => (r.target === target && r.label === label ? { ...r, done: true } : r));
-          save();
-        },
-        addedOne: () => liveFault("trigger-added"),
-      });
+      open(true);
+      triggers = await triggerRun;
     } finally {
+      open(false);
+      // Never leave a sandbox or ldconfig running behind a failure.
+      await triggerRun.catch(() => null);
+      await linker.catch(() => null);
       l.root.close();
     }
     const notes: string[] = [];
-    if ([...plan.addedAll, ...plan.replaced, ...plan.removed, ...triggers.added].some(isSharedLibrary)) {
-      const note = refreshLinkerCache(root);
-      if (note) notes.push(note);
-    }
+    let note = await linker;
+    if (!note && triggers.added.some(isSharedLibrary)) note = await refreshLinkerCache(root);
+    if (note) notes.push(note);
     notes.push(...reloadUnits(l.root.real, changedUnits(plan)));
     if (triggers.ran.length)
       notes.push(
@@ -356,7 +402,7 @@ export async function applyLive(o: ApplyLiveOptions): Promise<ApplyLiveResult> {
       );
     for (const d of triggers.deferred) notes.push(`trigger ${d}`);
     // Relative to the booted commit, so status and --reset see everything applied since the boot.
-    const total = planLive(s.repo, booted.csum, target);
+    const total = from === booted.csum ? plan : planLive(s.repo, booted.csum, target);
     const state: LiveState = {
       booted: bootedId(booted),
       commit: target,
@@ -410,7 +456,7 @@ async function reset(
   }
   const notes = removeFromEtc(root, prev.etcAdded).map((p) => `${p} was changed since it was added; kept`);
   if (libs) {
-    const note = refreshLinkerCache(root);
+    const note = await refreshLinkerCache(root);
     if (note) notes.push(note);
   }
   notes.push(...reloadUnits(l.root.real, [...new Set(units)]));

@@ -2,9 +2,13 @@
 // (compose/sandbox.ts) when it made the target commit; which ones is decided again here by the same
 // pure planner (compose/scripts-plan.ts) for the packages the target layers and the live commit
 // does not: the base's dpkg trigger interests their new paths activate (`postinst triggered`), and
-// their own rpm file triggers. ldconfig's triggers are left out (ldconfig.ts serves them).
+// the layered packages' rpm file triggers. ldconfig's triggers are left out (ldconfig.ts serves
+// them). A base package's trigger is listed, not re-run: it ran when the commit was composed, its
+// files come with the commit, and what else it does (man-db's index under /var, update-shells
+// rewriting /etc/shells) waits for the next boot either way; running it again would cost what the
+// size of the base costs and change nothing live.
 //
-// Each is re-run alone in that sandbox over the target commit (the tree the live /usr now has, with
+// Each layered package's trigger is re-run alone in that sandbox over the target commit (the tree the live /usr now has, with
 // /etc = usr/etc and a scratch /var, as at compose time), and what it writes (the overlay's upper
 // dir) decides:
 // - every path it writes is one the live commit lacks (its effect on the target commit was purely
@@ -115,12 +119,16 @@ export function upperChanges(upper: string, lower: string[], skip: ReadonlySet<s
   return out;
 }
 
-/** The trigger steps the layering of `plan.to` ran for the packages it adds over `plan.from`. */
+/**
+ * The trigger steps the layering of `plan.to` ran for the packages it adds over `plan.from`: those
+ * of layered packages (`steps`, re-run live) and the base packages' dpkg interests their files
+ * activated (`base`, labels only: not re-run — see runLiveTriggers).
+ */
 export function plannedTriggers(
   repo: Repo,
   plan: LivePlan,
-): { steps: PlannedScript[]; files: SandboxFile[]; lua: string[] } {
-  const none = { steps: [], files: [], lua: [] };
+): { steps: PlannedScript[]; base: string[]; files: SandboxFile[]; lua: string[] } {
+  const none = { steps: [], base: [], files: [], lua: [] };
   if (!scriptsRan(repo, plan.to)) return none;
   const added = addedPackages(repo, plan.from, plan.to);
   if (!added.length) return none;
@@ -154,7 +162,13 @@ export function plannedTriggers(
     dpkgVersion: added.some((m) => m.kind === "deb") ? dpkgVersion(tree, repo) : "",
     hasLdconfig: false,
   });
-  return { steps: p.steps.filter((s) => TRIGGER_STEPS.has(s.script)), files: p.files, lua };
+  const steps = p.steps.filter((s) => TRIGGER_STEPS.has(s.script));
+  return {
+    steps: steps.filter((s) => layered.has(s.package)),
+    base: steps.filter((s) => !layered.has(s.package)).map((s) => s.label),
+    files: p.files,
+    lua,
+  };
 }
 
 export interface TriggerTarget {
@@ -170,6 +184,11 @@ export interface TriggerTarget {
   finish(label: string): void;
   /** Called after the first path is in place (fault injection). */
   addedOne(): void;
+  /**
+   * Resolves once the running root has the commit's own files (true), or the apply failed (false:
+   * place nothing). The sandbox runs meanwhile: it reads only the repository.
+   */
+  ready: Promise<boolean>;
 }
 
 function exists(p: string): boolean {
@@ -191,8 +210,16 @@ function placeCopy(t: TriggerTarget, src: string, p: string, dest: string): void
 /** Runs the added packages' triggers against the live root as the header says. */
 export async function runLiveTriggers(repo: Repo, plan: LivePlan, t: TriggerTarget): Promise<TriggerOutcome> {
   const out: TriggerOutcome = { ran: [], added: [], deferred: [] };
-  const { steps, files, lua } = plannedTriggers(repo, plan);
+  const { steps, base, files, lua } = plannedTriggers(repo, plan);
   for (const l of lua) out.deferred.push(`${l}: a Lua trigger cannot run in the script sandbox`);
+  // A base package's trigger (man-db's index, update-shells) is not the added packages' own: it ran
+  // when the new deployment was composed, so the files it made come with the commit; re-running it
+  // here would only rebuild state under the sandbox's scratch /var or rewrite files of the running
+  // system, which waits for the next boot either way — and would cost what the base's size costs.
+  for (const l of base)
+    out.deferred.push(
+      `${l}: a trigger of the base, not of an added package — it ran when the new deployment was composed: the files it made come with the commit, the rest takes effect at the next boot`,
+    );
   if (!steps.length) return out;
   const addedAll = new Set(plan.addedAll);
   const newInLive = (p: string): boolean => {
@@ -210,7 +237,12 @@ export async function runLiveTriggers(repo: Repo, plan: LivePlan, t: TriggerTarg
         continue;
       }
       let why: string | null = null;
-      const judge = (upper: string, o: { lower: string[]; skip: ReadonlySet<string> }) => {
+      let cancelled = false;
+      const judge = async (upper: string, o: { lower: string[]; skip: ReadonlySet<string> }) => {
+        if (!(await t.ready)) {
+          cancelled = true;
+          return;
+        }
         const c = upperChanges(upper, o.lower, o.skip);
         // Rewriting what the live commit lacks is still additive: the live commit gains it anyway.
         const changed = c.changed.filter((p) => !newInLive(p));
@@ -230,6 +262,7 @@ export async function runLiveTriggers(repo: Repo, plan: LivePlan, t: TriggerTarg
       };
       try {
         const r = await runSandboxed(tx, tree, [step], files, baseOf(repo, plan.to), judge);
+        if (cancelled) return out;
         if (r.failed) why = `it failed with exit status ${r.failed.status} in the sandbox`;
       } catch (e) {
         // The sandbox itself could not run here (no bwrap, no overlay): nothing was placed.
