@@ -1,7 +1,8 @@
 // OpenPGP verification of repository metadata (apt InRelease / Release.gpg, rpm-md repomd.xml.asc)
 // with openpgp.js. Keyrings may be binary (apt's .gpg) or ASCII-armored (.asc, rpm's gpgkey).
 import { readFileSync } from "node:fs";
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
+import { loadOpenpgp } from "../util/openpgp.js";
 import { type Keyring, parseKeys } from "../util/pgp-keys.js";
 
 export class SignatureError extends Error {
@@ -38,11 +39,11 @@ export async function verifyClearsigned(text: string, keys: Keyring, what: strin
     throw new SignatureError(`${what}: no trusted keys configured; pass --keyring or set signed-by`);
   let message: openpgp.CleartextMessage;
   try {
-    message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+    message = await (await loadOpenpgp()).readCleartextMessage({ cleartextMessage: text });
   } catch (e) {
     throw new SignatureError(`${what}: not a clearsigned document (${(e as Error).message})`);
   }
-  const result = await openpgp.verify({ message, verificationKeys: keys, expectSigned: false });
+  const result = await (await loadOpenpgp()).verify({ message, verificationKeys: keys, expectSigned: false });
   await checkAll(result.signatures, what);
   return result.data as string;
 }
@@ -60,13 +61,13 @@ export async function verifyDetached(
   try {
     const armored = signature.toString("latin1");
     sig = armored.includes("-----BEGIN PGP SIGNATURE-----")
-      ? await openpgp.readSignature({ armoredSignature: armored })
-      : await openpgp.readSignature({ binarySignature: new Uint8Array(signature) });
+      ? await (await loadOpenpgp()).readSignature({ armoredSignature: armored })
+      : await (await loadOpenpgp()).readSignature({ binarySignature: new Uint8Array(signature) });
   } catch (e) {
     throw new SignatureError(`${what}: cannot read the signature (${(e as Error).message})`);
   }
-  const message = await openpgp.createMessage({ binary: new Uint8Array(data) });
-  const result = await openpgp.verify({ message, signature: sig, verificationKeys: keys });
+  const message = await (await loadOpenpgp()).createMessage({ binary: new Uint8Array(data) });
+  const result = await (await loadOpenpgp()).verify({ message, signature: sig, verificationKeys: keys });
   await checkAll(result.signatures, what);
 }
 

@@ -2,7 +2,8 @@
 // detached OpenPGP signature (usually one signature packet) over the commit or summary bytes.
 // Every packet is reported with its issuer and whether a key of the keyrings verifies it, as
 // ostree's OstreeGpgVerifyResult lists every signature; the policy decision is verify.ts's.
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
+import { loadOpenpgp } from "../util/openpgp.js";
 import { type Keyring, parseKeys } from "../util/pgp-keys.js";
 import { SignatureError } from "./errors.js";
 
@@ -37,7 +38,7 @@ function issuerOf(packet: openpgp.SignaturePacket): string {
 /** The issuers of a detached signature blob, without verifying it (for matching KEY-IDs on --delete). */
 export async function gpgSignatureIssuers(blob: Uint8Array): Promise<string[]> {
   try {
-    const sig = await openpgp.readSignature({ binarySignature: blob });
+    const sig = await (await loadOpenpgp()).readSignature({ binarySignature: blob });
     return sig.packets.map(issuerOf);
   } catch {
     return [];
@@ -54,7 +55,7 @@ export async function verifyGpgBlobs(
   for (const blob of blobs) {
     let sig: openpgp.Signature;
     try {
-      sig = await openpgp.readSignature({ binarySignature: blob });
+      sig = await (await loadOpenpgp()).readSignature({ binarySignature: blob });
     } catch (e) {
       out.push({ keyId: "", valid: false, error: `unreadable signature (${(e as Error).message})` });
       continue;
@@ -67,8 +68,8 @@ export async function verifyGpgBlobs(
       for (const p of sig.packets) out.push({ keyId: issuerOf(p), valid: false, error: "no trusted keys" });
       continue;
     }
-    const message = await openpgp.createMessage({ binary: data });
-    const result = await openpgp.verify({
+    const message = await (await loadOpenpgp()).createMessage({ binary: data });
+    const result = await (await loadOpenpgp()).verify({
       message,
       signature: sig,
       verificationKeys: keys,

@@ -1,7 +1,8 @@
 // Reading OpenPGP public keys (binary keyrings as `gpg --export` writes them, or ASCII-armored
 // blocks) with openpgp.js. Shared by the signature checks of commits (src/sign), the remote
 // keyrings of pulls (src/pull) and the package repositories (src/packages).
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
+import { loadOpenpgp } from "./openpgp.js";
 
 export type Keyring = openpgp.PublicKey[];
 
@@ -19,10 +20,12 @@ export async function parseKeys(data: Buffer, what: string): Promise<Keyring> {
       for (const block of text.match(
         /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g,
       ) ?? [])
-        out.push(...(await openpgp.readKeys({ armoredKeys: block })).map((k) => k.toPublic()));
+        out.push(...(await (await loadOpenpgp()).readKeys({ armoredKeys: block })).map((k) => k.toPublic()));
       return out;
     }
-    return (await openpgp.readKeys({ binaryKeys: new Uint8Array(data) })).map((k) => k.toPublic());
+    return (await (await loadOpenpgp()).readKeys({ binaryKeys: new Uint8Array(data) })).map((k) =>
+      k.toPublic(),
+    );
   } catch (e) {
     throw new KeyringError(`cannot read OpenPGP keys from ${what}: ${(e as Error).message}`);
   }
