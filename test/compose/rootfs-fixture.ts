@@ -104,13 +104,16 @@ export function ostreeCheckout(repo: string, rev: string, dest: string): string 
  * Every entry under `root` by lstat (type, mode, owner, size, mtime, ctime, inode): any write, chmod,
  * chown, rename or new link shows up, without reading the content.
  */
-export function statSnapshot(root: string): string[] {
+export function statSnapshot(root: string, opts: { ctime?: boolean } = {}): string[] {
+  const ctime = opts.ctime ?? true;
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const name of readdirSync(join(root, rel)).sort()) {
       const path = rel ? `${rel}/${name}` : name;
       const st = lstatSync(join(root, path), { bigint: true });
-      out.push(`${path} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.ino}`);
+      out.push(
+        `${path} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs}${ctime ? ` ${st.ctimeNs}` : ""} ${st.ino}`,
+      );
       if (st.isDirectory()) walk(path);
     }
   };
