@@ -6,7 +6,7 @@
 
 import { PullError } from "../pull/fetcher.js";
 import { pullHooks, type RemoteVerifier, remoteVerifier } from "../pull/hooks.js";
-import { type PullProgress, ttyProgress } from "../pull/progress.js";
+import { newPullProgress, ttyProgress } from "../pull/progress.js";
 import { type PulledRef, pull } from "../pull/pull.js";
 import { getRemote, type Remote } from "../pull/remotes.js";
 import { type ObjectSource, remoteSource } from "../pull/source.js";
@@ -58,13 +58,7 @@ export async function pullOrigin(
   // The remote's signature policy before any request (gpg-verify=true without a key: refused).
   const verifier = remoteVerifier(s.repo, remote, pullHooks);
   const source = remoteSource(remote);
-  const progress: PullProgress = {
-    metadataFetched: 0,
-    contentFetched: 0,
-    requested: 0,
-    bytes: 0,
-    startedMs: Date.now(),
-  };
+  const progress = newPullProgress();
   const display = o.tty && process.stderr.isTTY ? ttyProgress(() => progress) : { stop() {} };
   const base = { source, remote, refRemote: name, requireArchive: true, hooks: pullHooks, progress };
   try {

@@ -13,6 +13,11 @@ export interface PullProgress {
   deltaBytes?: number;
 }
 
+/** A pull's counters, all zero, started now. */
+export function newPullProgress(): PullProgress {
+  return { metadataFetched: 0, contentFetched: 0, requested: 0, bytes: 0, startedMs: Date.now() };
+}
+
 function size(n: number): string {
   const units = ["B", "kB", "MB", "GB"];
   let i = 0;

@@ -28,7 +28,7 @@ import { isPartialCommit } from "../repo/traverse.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PullError, TransientError } from "./fetcher.js";
 import { type PullHooks, remoteVerifier, type StaticDelta, type VerifiedSignatures } from "./hooks.js";
-import type { PullProgress } from "./progress.js";
+import { newPullProgress, type PullProgress } from "./progress.js";
 import { TaskQueue } from "./queue.js";
 import type { Remote } from "./remotes.js";
 import type { MetadataKind, ObjectSource } from "./source.js";
@@ -121,13 +121,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     if (repo.isArchive) throw new PullError("Can't use static deltas in an archive repo");
   }
   if (repo.isArchive) useDeltas = false;
-  const progress: PullProgress = opts.progress ?? {
-    metadataFetched: 0,
-    contentFetched: 0,
-    requested: 0,
-    bytes: 0,
-    startedMs: Date.now(),
-  };
+  const progress: PullProgress = opts.progress ?? newPullProgress();
   const stats = source.stats;
   const mode = await source.mode();
   if (opts.requireArchive && mode !== "archive" && mode !== "archive-z2")

@@ -1,7 +1,7 @@
 // `tsostree pull REMOTE[:REF] [REF…]` and `tsostree pull-local SRC_REPO [REF…]`, as ostree's.
 import type { Command } from "commander";
 import { pullHooks } from "../../pull/hooks.js";
-import { type PullProgress, ttyProgress } from "../../pull/progress.js";
+import { newPullProgress, ttyProgress } from "../../pull/progress.js";
 import { type PullOptions, type PullResult, pull } from "../../pull/pull.js";
 import { getRemote, validateRemoteName } from "../../pull/remotes.js";
 import { LocalSource, remoteSource } from "../../pull/source.js";
@@ -20,13 +20,7 @@ function parseDepth(v: string): number {
 }
 
 async function runPull(repo: Repo, opts: Omit<PullOptions, "progress">, json: boolean): Promise<void> {
-  const progress: PullProgress = {
-    metadataFetched: 0,
-    contentFetched: 0,
-    requested: 0,
-    bytes: 0,
-    startedMs: Date.now(),
-  };
+  const progress = newPullProgress();
   const display = json ? { stop() {} } : ttyProgress(() => progress);
   let result: PullResult;
   try {
