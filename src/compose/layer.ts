@@ -11,6 +11,12 @@ import type { Transaction as SolverTransaction } from "../packages/solver-types.
 import { generateDeploymentRefs } from "../sysroot/cleanup.js";
 import { commitDeploymentList, deployTree, simpleDeploymentList } from "../sysroot/deploy.js";
 import type { Deployment } from "../sysroot/deployment.js";
+import {
+  discardEarlyCheckout,
+  type EarlyCheckout,
+  startEarlyCheckout,
+  takeEarlyCheckout,
+} from "../sysroot/early-checkout.js";
 import { stateroot } from "../sysroot/layout.js";
 import { withLockedSysroot } from "../sysroot/ops.js";
 import { type Sysroot, SysrootError } from "../sysroot/sysroot.js";
@@ -232,46 +238,76 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
     const local = o.localFiles?.length ? await importLocalFiles(s.repo, o.localFiles) : [];
     const p = await plan(s, from, merge, o, local);
     if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
-    let commit = p.base;
-    let imported = 0;
-    if (p.kind && (p.install.length || p.removed.length)) {
-      const cache = join(stateroot(s.path, from.osname), "var/cache/tsostree/pkgs");
-      const got = await fetchAndImport(s.repo, p.install, cache, progress);
-      imported = got.filter((g) => g.fresh).length;
-      layerFault("imported");
-      const packages: LayerPackage[] = got.map((g) => ({
-        kind: g.pkg.kind,
-        name: g.pkg.name,
-        evr: g.pkg.evr,
-        arch: g.pkg.arch,
-        commit: g.commit,
-        requested: p.requested.has(g.pkg.name),
-        replaces: replacedNames(g.pkg),
-      }));
-      progress(
-        `Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`,
-      );
-      commit = await assembleLayered(s.repo, p.base, p.kind, packages, p.request, p.removed, {
-        noScripts: !!o.noScripts,
-        progress,
-      });
-      layerFault("assembled");
+    // The base's hardlink farm is written while the layered commit is assembled (early-checkout.ts).
+    const early = assembles(p) ? startEarlyCheckout(s, from.osname, p.base) : null;
+    try {
+      const { commit, imported } = await layeredCommit(s, from, p, o, progress);
+      return await deployLayered(s, from, merge, p, { commit, imported, early, progress });
+    } finally {
+      await discardEarlyCheckout(early);
     }
-    const origin = formatLayerRequest(p.request, from.origin);
-    if (commit === from.csum && origin.toString() === from.origin?.toString())
-      return { plan: p, changed: false, commit, imported };
-    progress("Deploying");
-    const d = await deployTree(s, from.osname, commit, origin, merge, null);
-    const list = simpleDeploymentList(s, from.osname, d, merge, {});
-    // Pruning walks every reachable object (it grows with the base); it finds something only when
-    // a deployment leaves the list: the new commit and the package commits are all referenced.
-    const dropped = s.deployments.some((x) => !list.includes(x));
-    const after = await commitDeploymentList(s, list, dropped);
-    const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
-    if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
-    layerFault("deployed");
-    return { plan: p, changed: true, commit, deployment: nd, imported };
   });
+}
+
+const assembles = (p: LayerPlan): boolean => !!p.kind && (p.install.length > 0 || p.removed.length > 0);
+
+/** Fetch, import and assemble: the layered commit (the base itself when nothing is layered). */
+async function layeredCommit(
+  s: Sysroot,
+  from: Deployment,
+  p: LayerPlan,
+  o: LayerOptions,
+  progress: (msg: string) => void,
+): Promise<{ commit: string; imported: number }> {
+  if (!p.kind || !assembles(p)) return { commit: p.base, imported: 0 };
+  const cache = join(stateroot(s.path, from.osname), "var/cache/tsostree/pkgs");
+  const got = await fetchAndImport(s.repo, p.install, cache, progress);
+  const imported = got.filter((g) => g.fresh).length;
+  layerFault("imported");
+  const packages: LayerPackage[] = got.map((g) => ({
+    kind: g.pkg.kind,
+    name: g.pkg.name,
+    evr: g.pkg.evr,
+    arch: g.pkg.arch,
+    commit: g.commit,
+    requested: p.requested.has(g.pkg.name),
+    replaces: replacedNames(g.pkg),
+  }));
+  progress(
+    `Assembling ${packages.length} package${packages.length === 1 ? "" : "s"} onto ${p.base.slice(0, 12)}`,
+  );
+  const commit = await assembleLayered(s.repo, p.base, p.kind, packages, p.request, p.removed, {
+    noScripts: !!o.noScripts,
+    progress,
+  });
+  layerFault("assembled");
+  return { commit, imported };
+}
+
+/** Deploys the layered commit with the new origin, unless both equal the starting deployment's. */
+async function deployLayered(
+  s: Sysroot,
+  from: Deployment,
+  merge: Deployment,
+  p: LayerPlan,
+  r: { commit: string; imported: number; early: EarlyCheckout | null; progress: (msg: string) => void },
+): Promise<LayerResult> {
+  const { commit, imported, early } = r;
+  const origin = formatLayerRequest(p.request, from.origin);
+  if (commit === from.csum && origin.toString() === from.origin?.toString())
+    return { plan: p, changed: false, commit, imported };
+  r.progress("Deploying");
+  const fill = early && ((root: string) => takeEarlyCheckout(early, s, s.repo, commit, root));
+  const d = await deployTree(s, from.osname, commit, origin, merge, null, fill);
+  const list = simpleDeploymentList(s, from.osname, d, merge, {});
+  // Pruning walks every reachable object (it grows with the base); it finds something only when
+  // a deployment leaves the list: the new commit and the package commits are all referenced.
+  const dropped = s.deployments.some((x) => !list.includes(x));
+  const after = await commitDeploymentList(s, list, dropped);
+  const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
+  if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
+  layerFault("deployed");
+  return { plan: p, changed: true, commit, deployment: nd, imported };
 }
 
 /** Names a package declares it may overwrite files of (dpkg Replaces; rpm has none). */

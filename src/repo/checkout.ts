@@ -122,7 +122,8 @@ function hardlinkPolicy(repo: Repo, opts: CheckoutOptions): boolean {
   return ok;
 }
 
-class Checkout {
+/** One checkout's state; checkout-diff.ts drives it entry by entry. */
+export class Checkout {
   private readonly objects: string;
   private readonly ext: string;
   readonly hardlink: boolean;
@@ -313,7 +314,7 @@ class Checkout {
     plan.runDirMetas();
   }
 
-  private applyDirMeta(path: string, meta: DirMeta): void {
+  applyDirMeta(path: string, meta: DirMeta): void {
     if (!this.opts.userMode) {
       if (this.mustChown(meta)) lchownSync(path, meta.uid, meta.gid);
       this.applyXattrs(path, meta.xattrs);

@@ -70,7 +70,7 @@ export function computeKargs(merge: Deployment | null, o: KargOptions, noMerge =
 }
 
 /** 1 + the highest serial of this commit's deployment directories in the stateroot, else 0. */
-function allocateDeployserial(s: Sysroot, osname: string, csum: string): number {
+export function allocateDeployserial(s: Sysroot, osname: string, csum: string): number {
   let serial = 0;
   const dir = join(stateroot(s.path, osname), "deploy");
   if (!existsSync(dir)) return 0;
@@ -107,6 +107,12 @@ function abandon(s: Sysroot, osname: string, csum: string, serial: number, e: un
 }
 
 /**
+ * Makes `root` (absent) a checkout of the deployment's commit some faster way (early-checkout.ts),
+ * or returns false to have it checked out.
+ */
+export type CheckoutFill = (root: string) => Promise<boolean>;
+
+/**
  * The first half (sysroot_initialize_deployment): checkout, kernel and bootcsum, /etc from
  * usr/etc, origin. A staged deployment stops here until the next (simulated) shutdown.
  */
@@ -116,6 +122,7 @@ export async function initializeDeployment(
   csum: string,
   origin: KeyFile | null,
   kargs: string | null,
+  fill: CheckoutFill | null = null,
 ): Promise<Deployment> {
   bootCountingTries(s.repo); // a bad config value fails before anything is checked out
   const osdir = stateroot(s.path, osname);
@@ -128,11 +135,13 @@ export async function initializeDeployment(
   try {
     mkdirSync(join(osdir, "deploy"), { recursive: true, mode: 0o775 });
     removeTree(root);
-    // Checked out in place (not via a temp sibling) so that an interrupted deploy leaves a
-    // CSUM.SERIAL directory that both our cleanup and ostree's recognize and remove.
-    mkdirSync(root, { mode: 0o755 });
     const early = startEarlyBootcsum(s.repo, csum);
-    await checkout(s.repo, csum, root, { ...checkoutMode(s), union: true, intoEmpty: true });
+    if (!(await fill?.(root))) {
+      // Checked out in place (not via a temp sibling) so that an interrupted deploy leaves a
+      // CSUM.SERIAL directory that both our cleanup and ostree's recognize and remove.
+      mkdirSync(root, { mode: 0o755 });
+      await checkout(s.repo, csum, root, { ...checkoutMode(s), union: true, intoEmpty: true });
+    }
     faultPoint("checkout");
     let kernel = findKernel(root, { checksum: false });
     const sameKernel = early && kernel.srcDir === join(root, "usr/lib/modules", early.kver);
@@ -188,8 +197,9 @@ export async function deployTree(
   origin: KeyFile | null,
   merge: Deployment | null,
   kargs: string | null,
+  fill: CheckoutFill | null = null,
 ): Promise<Deployment> {
-  const d = await initializeDeployment(s, osname, csum, origin, kargs);
+  const d = await initializeDeployment(s, osname, csum, origin, kargs, fill);
   finalizeDeployment(s, d, merge);
   return d;
 }

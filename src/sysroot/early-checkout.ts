@@ -1,0 +1,80 @@
+// The base commit checked out as the future deployment while the layered commit is still being
+// assembled. A layering transaction knows its base long before its commit: a worker thread writes
+// the base's hardlink farm (the part of a deploy that grows with the base) in parallel with
+// fetching, importing, scripts and the commit; the deploy then renames it into place and changes
+// only what the layered commit changed (checkout-diff.ts).
+//
+// The directory is named as a deployment of the base commit with a serial no deployment has
+// (CSUM.SERIAL), so that a transaction killed before the deploy leaves a directory that our cleanup
+// and ostree's both recognize as unreferenced and remove.
+import { mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { applyCheckoutDiff } from "../repo/checkout-diff.js";
+import type { Repo } from "../repo/repo.js";
+import { removeTree } from "./cleanup.js";
+import { allocateDeployserial, checkoutMode } from "./deploy.js";
+import { faultPoint } from "./fault.js";
+import { deploymentRelPath, stateroot } from "./layout.js";
+import type { Sysroot } from "./sysroot.js";
+
+export interface EarlyCheckout {
+  readonly base: string;
+  readonly dir: string;
+  /** True once the checkout is complete; false when it failed (its directory is gone then). */
+  readonly ready: Promise<boolean>;
+  /** Set once a deploy took the directory over. */
+  taken: boolean;
+}
+
+/** Starts checking out `base` for a deployment in `osname`; null when the stateroot has no deploy dir. */
+export function startEarlyCheckout(s: Sysroot, osname: string, base: string): EarlyCheckout | null {
+  const deployDir = join(stateroot(s.path, osname), "deploy");
+  const dir = join(s.path, deploymentRelPath(osname, base, allocateDeployserial(s, osname, base)));
+  try {
+    mkdirSync(deployDir, { recursive: true, mode: 0o775 });
+    mkdirSync(dir, { mode: 0o755 });
+  } catch {
+    return null;
+  }
+  const worker = new Worker(new URL("./checkout-worker.js", import.meta.url), {
+    workerData: { repo: s.repo.path, commit: base, dest: dir, userMode: checkoutMode(s).userMode },
+  });
+  const ready = new Promise<boolean>((resolve) => {
+    let ok = false;
+    worker.once("message", (m: { ok: boolean }) => {
+      ok = m.ok;
+    });
+    worker.once("error", () => {});
+    worker.once("exit", () => resolve(ok));
+  }).then((ok) => {
+    if (!ok) removeTree(dir);
+    return ok;
+  });
+  return { base, dir, ready, taken: false };
+}
+
+/**
+ * Fills `root` (which must not exist) with a checkout of `commit`: the early checkout renamed and
+ * changed from its base to `commit`. False when the early checkout failed: the caller checks out.
+ */
+export async function takeEarlyCheckout(
+  e: EarlyCheckout,
+  s: Sysroot,
+  repo: Repo,
+  commit: string,
+  root: string,
+): Promise<boolean> {
+  if (!(await e.ready)) return false;
+  e.taken = true;
+  renameSync(e.dir, root);
+  faultPoint("early-checkout");
+  await applyCheckoutDiff(repo, e.base, commit, root, checkoutMode(s));
+  return true;
+}
+
+/** Removes an early checkout no deploy took (after its worker is done). */
+export async function discardEarlyCheckout(e: EarlyCheckout | null): Promise<void> {
+  if (!e || e.taken) return;
+  if (await e.ready) removeTree(e.dir);
+}
