@@ -29,7 +29,6 @@ const workers = [
   "src/repo/content-worker.js",
   "src/packages/import-worker.js",
   "src/sysroot/bootcsum-worker.js",
-  "src/sysroot/checkout-worker.js",
 ].map((p) => join(dist, p));
 for (const e of [...commands, ...workers])
   if (!existsSync(e)) throw new Error(`${e} is missing: run tsc first`);

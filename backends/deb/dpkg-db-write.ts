@@ -144,17 +144,26 @@ interface StatusEntry {
   multiArch: string;
 }
 
+/**
+ * A stanza's text with the three fields the writer needs, read straight from its lines (dpkg writes
+ * each as one `Name: value` line): a status file holds every package of the tree, and a full deb822
+ * parse of each cost more than the rest of the update.
+ */
 function entry(text: string): StatusEntry {
-  let s: Stanza;
-  try {
-    [s] = parseDeb822(`${text}\n`) as [Stanza];
-  } catch (e) {
-    throw new DpkgDbWriteError(`status: ${(e as Error).message}; repair it with dpkg --audit`);
-  }
-  const get = lookup(s);
-  const name = get("Package");
+  const name = field(text, "Package");
   if (!name) throw new DpkgDbWriteError(`status: a stanza without Package (${text.slice(0, 40)}…)`);
-  return { text, name, arch: get("Architecture") ?? "", multiArch: get("Multi-Arch") ?? "" };
+  return { text, name, arch: field(text, "Architecture"), multiArch: field(text, "Multi-Arch") };
+}
+
+const FIELD = {
+  Package: /^Package:[ \t]*(.*)$/im,
+  Architecture: /^Architecture:[ \t]*(.*)$/im,
+  "Multi-Arch": /^Multi-Arch:[ \t]*(.*)$/im,
+};
+
+/** The value of a single-line field (field names are case-insensitive), or "". */
+function field(text: string, name: keyof typeof FIELD): string {
+  return FIELD[name].exec(text)?.[1]?.trim() ?? "";
 }
 
 function parseStatus(status: Buffer): StatusEntry[] {
@@ -166,13 +175,11 @@ function parseStatus(status: Buffer): StatusEntry[] {
     .map(entry);
 }
 
-function byteCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
 function writeStatus(entries: StatusEntry[]): Buffer {
   // writedb(): sorted by name, then architecture (strcmp order); every stanza ends with a blank line.
-  const sorted = [...entries].sort((a, b) => byteCompare(a.name, b.name) || byteCompare(a.arch, b.arch));
+  // Package and architecture names are ASCII, where UTF-16 order is byte order.
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...entries].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
   return Buffer.from(sorted.map((e) => `${e.text}\n\n`).join(""), "utf8");
 }
 
@@ -195,6 +202,7 @@ export function dpkgStatusInstall(status: Buffer, pkgs: DpkgInstalled[]): Buffer
 
 /** The status file without the named packages (every architecture unless one is given). */
 export function dpkgStatusRemove(status: Buffer, names: { name: string; arch?: string }[]): Buffer {
+  if (names.length === 0) return status;
   const gone = (e: StatusEntry) =>
     names.some((n) => n.name === e.name && (n.arch === undefined || n.arch === e.arch));
   return writeStatus(parseStatus(status).filter((e) => !gone(e)));

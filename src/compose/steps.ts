@@ -56,7 +56,8 @@ function packageDbStep(baseDb: PackageDb | null, metas: Map<string, PackageCommi
       ctx.packages.forEach((p, i) => {
         db.add(layeredRecord(metas.get(p.commit)!, p.commit, ctx.records[i]!, p.requested, fileMeta));
       });
-      ctx.putFile(PKGDB_PATH, db.serialize());
+      // Over the base's (canonical) image, the layering's changes in their fixed order.
+      ctx.putFile(PKGDB_PATH, baseDb ? db.serializeAsIs() : db.serialize());
     } finally {
       db.close();
     }

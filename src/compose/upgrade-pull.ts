@@ -60,7 +60,15 @@ export async function pullOrigin(
   const source = remoteSource(remote);
   const progress = newPullProgress();
   const display = o.tty && process.stderr.isTTY ? ttyProgress(() => progress) : { stop() {} };
-  const base = { source, remote, refRemote: name, requireArchive: true, hooks: pullHooks, progress };
+  const base = {
+    source,
+    remote,
+    verifier,
+    refRemote: name,
+    requireArchive: true,
+    hooks: pullHooks,
+    progress,
+  };
   try {
     let commit: string | null = null;
     if (o.check || !o.allowDowngrade) {

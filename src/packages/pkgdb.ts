@@ -308,6 +308,15 @@ export class PackageDb {
     return canonicalImage(this.db);
   }
 
+  /**
+   * The image as it stands, without serialize()'s rebuild: for a database opened from a canonical
+   * image and changed by a fixed sequence of adds and removes (a layering over a base), the same
+   * inputs still give the same bytes, and the cost follows the change instead of the database.
+   */
+  serializeAsIs(): Buffer {
+    return this.db.serialize();
+  }
+
   close(): void {
     this.db.close();
   }

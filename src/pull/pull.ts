@@ -27,7 +27,13 @@ import type { Transaction } from "../repo/transaction.js";
 import { isPartialCommit } from "../repo/traverse.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PullError, TransientError } from "./fetcher.js";
-import { type PullHooks, remoteVerifier, type StaticDelta, type VerifiedSignatures } from "./hooks.js";
+import {
+  type PullHooks,
+  type RemoteVerifier,
+  remoteVerifier,
+  type StaticDelta,
+  type VerifiedSignatures,
+} from "./hooks.js";
 import { newPullProgress, type PullProgress } from "./progress.js";
 import { TaskQueue } from "./queue.js";
 import type { Remote } from "./remotes.js";
@@ -42,6 +48,8 @@ export interface PullOptions {
   source: ObjectSource;
   /** The remote pulled from (signature policy, ref namespace); absent for pull-local. */
   remote?: Remote;
+  /** The remote's signature policy when the caller built it already (null: none); else from `remote`. */
+  verifier?: RemoteVerifier | null;
   /** Namespace of the refs written: refs/remotes/NAME/…; null = refs/heads (pull-local, --mirror). */
   refRemote: string | null;
   /** Ref names or commit checksums; empty = the remote's configured branches (or all, with mirror). */
@@ -110,7 +118,8 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const hooks = opts.hooks ?? {};
   const { source, remote } = opts;
   // Before any request: a remote whose signature policy cannot be met is refused here.
-  const verifier = remote ? remoteVerifier(repo, remote, hooks) : null;
+  const verifier =
+    opts.verifier !== undefined ? opts.verifier : remote ? remoteVerifier(repo, remote, hooks) : null;
   // ostree 2022.7 uses no deltas for archive repos (they keep the server's exact objects) nor
   // for --commit-metadata-only.
   let useDeltas = Boolean(hooks.delta) && !opts.disableStaticDeltas && !opts.commitMetadataOnly;

@@ -5,10 +5,10 @@
 // modes, owners and xattrs, and ostree's mtime 0 on every directory touched. Files are replaced by
 // unlink + link (or copy), never written in place: they share inodes with the object store.
 import { accessSync, chmodSync, constants, lstatSync, rmSync } from "node:fs";
-import { Checkout, type CheckoutOptions } from "./checkout.js";
+import { Checkout, CheckoutError, type CheckoutOptions } from "./checkout.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
-import { rootEntry } from "./walk.js";
+import { lookupPath, rootEntry } from "./walk.js";
 
 export interface CheckoutDiffStats {
   /** Directories whose entries or metadata were compared. */
@@ -20,20 +20,26 @@ export interface CheckoutDiffStats {
 }
 
 /**
- * Makes `dest`, a complete checkout of `from` (made with the same `opts`), a checkout of `to`.
- * `opts.union` is implied. A failure leaves `dest` partly changed: callers discard it.
+ * Makes `dest`, a complete checkout of `from` (made with the same `opts`), a checkout of `to`
+ * (of their `opts.subpath`, which must be a directory in both). `opts.union` is implied. A failure
+ * leaves `dest` partly changed: callers discard it.
  */
 export async function applyCheckoutDiff(
   repo: Repo,
   from: string,
   to: string,
   dest: string,
-  opts: Omit<CheckoutOptions, "union" | "unionAdd" | "intoEmpty" | "subpath" | "allowNoent">,
+  opts: Omit<CheckoutOptions, "union" | "unionAdd" | "intoEmpty" | "allowNoent">,
 ): Promise<CheckoutDiffStats> {
-  const a = rootEntry(repo, resolveRev(repo, from) as string);
-  const b = rootEntry(repo, resolveRev(repo, to) as string);
+  const entry = (rev: string) => {
+    const root = rootEntry(repo, resolveRev(repo, rev) as string);
+    return opts.subpath && opts.subpath !== "/" ? lookupPath(repo, root, opts.subpath) : root;
+  };
+  const a = entry(from);
+  const b = entry(to);
   const stats: CheckoutDiffStats = { dirs: 0, placed: 0, removed: 0 };
-  if (a.kind !== "dir" || b.kind !== "dir") return stats;
+  if (a.kind !== "dir" || b.kind !== "dir")
+    throw new CheckoutError(`${opts.subpath} is not a directory in both commits`);
   const co = new Checkout(repo, { ...opts, union: true });
   update(repo, co, stats, dest, a, b);
   await co.finish();

@@ -11,6 +11,7 @@ import {
   checkoutFinish,
   checkoutPush,
   checkoutStart,
+  checkoutTree,
 } from "../util/native.js";
 
 /** Longest path the helper accepts (PATH_MAX with its NUL). */
@@ -69,6 +70,46 @@ export interface Undone {
   code: number;
   csum: string | null;
   path: string;
+}
+
+/** A native run's reports: (number, code) pairs and, per pair, checksum[32], u16 length, path. */
+function undone(codes: Int32Array, info: Buffer): Undone[] {
+  const out: Undone[] = [];
+  let at = 0;
+  for (let k = 1; k < codes.length; k += 2) {
+    const raw = info.subarray(at, at + 32);
+    const len = info.readUInt16LE(at + 32);
+    const path = info.toString("utf8", at + 34, at + 34 + len);
+    at += 34 + len;
+    out.push({ code: codes[k]!, csum: raw.some((x) => x !== 0) ? raw.toString("hex") : null, path });
+  }
+  return out;
+}
+
+/**
+ * A whole tree checked out in C (native/checkout_tree.c) into `dest` (which exists): what it did
+ * not do, in walk order, for the caller to handle as it handles a plan's (the first code other
+ * than CO_CODE_COPY, CO_CODE_XATTRS and, with CO_COPY_OK, EXDEV/EMLINK ended the walk); then
+ * `dirMetas` applies the directories' metadata, once the caller has created its files.
+ */
+export async function treeCheckout(
+  objects: string,
+  root: { tree: string; meta: string },
+  dest: string,
+  flags: number,
+): Promise<{ undone: Undone[]; dirMetas(): void }> {
+  const r = await checkoutTree(objects, root.tree, root.meta, dest, flags);
+  return {
+    undone: undone(r.codes, r.info),
+    dirMetas: () => {
+      const failed = checkoutDirMeta(r.metas);
+      if (failed.length === 0) return;
+      let at = 0;
+      for (let i = 0; i < failed[0]!; i++) at += 15 + r.metas.readUInt16LE(at + 13);
+      const path = r.metas.toString("utf8", at + 15, at + 15 + r.metas.readUInt16LE(at + 13));
+      throw errnoError(errnoName(failed[1]!), ["lchown", "chmod", "utimensat"][failed[2]!] ?? "?", path);
+    },
+  };
 }
 
 export class CheckoutPlan {
@@ -167,16 +208,7 @@ export class CheckoutPlan {
     if (this.pending) checkoutPush(this.run, this.ops.bytes());
     this.finished = true;
     const { codes, info } = checkoutFinish(this.run);
-    const out: Undone[] = [];
-    let at = 0;
-    for (let k = 1; k < codes.length; k += 2) {
-      const raw = info.subarray(at, at + 32);
-      const len = info.readUInt16LE(at + 32);
-      const path = info.toString("utf8", at + 34, at + 34 + len);
-      at += 34 + len;
-      out.push({ code: codes[k]!, csum: raw.some((x) => x !== 0) ? raw.toString("hex") : null, path });
-    }
-    return out;
+    return undone(codes, info);
   }
 
   /** Stops the native run (what it has not started is skipped) before the caller cleans up. */

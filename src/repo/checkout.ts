@@ -32,15 +32,22 @@ import { basename, dirname, join, resolve } from "node:path";
 import {
   CO_BARE,
   CO_BARE_USER,
+  CO_CHOWN_ALL,
   CO_CODE_COPY,
+  CO_CODE_META_CORRUPT,
+  CO_CODE_META_MISSING,
   CO_CODE_MISSING,
   CO_CODE_NOMETA,
+  CO_CODE_TREE_CORRUPT,
+  CO_CODE_TREE_MISSING,
+  CO_CODE_XATTRS,
   CO_COPY_OK,
   CO_USER_MODE,
+  hasCheckoutTree,
   setXattr,
 } from "../util/native.js";
 import { Linker } from "./checkout-linker.js";
-import { CheckoutPlan, errnoError, errnoName } from "./checkout-plan.js";
+import { CheckoutPlan, errnoError, errnoName, treeCheckout, type Undone } from "./checkout-plan.js";
 import { visitDirTree } from "./dirtree-reader.js";
 import {
   type DirMeta,
@@ -130,6 +137,8 @@ export class Checkout {
   private readonly merge: boolean;
   /** Hardlink checkout into a new directory: every mkdir, link and chmod goes through the plan. */
   private readonly plan: CheckoutPlan | null;
+  /** The same, for a committed tree: the whole walk in C (see tree()). */
+  readonly native: boolean;
   /** Directory xattrs of a plan checkout, set from here (rare: SELinux labels and the like). */
   private readonly planXattrs: [string, Xattrs][] = [];
   /** Content objects staged by the tree's transaction, not in objects/ (see CheckoutSource). */
@@ -152,10 +161,10 @@ export class Checkout {
     this.hardlink = hardlinkPolicy(repo, opts);
     this.merge = opts.union === true || opts.unionAdd === true;
     this.linker = new Linker({ objects: this.objects, mode: repo.mode, userMode: opts.userMode === true });
-    this.plan =
-      this.hardlink && (!this.merge || opts.intoEmpty === true)
-        ? new CheckoutPlan(this.objects, this.linkFlags())
-        : null;
+    const planned = this.hardlink && (!this.merge || opts.intoEmpty === true);
+    // A committed tree goes to C whole (checkout_tree.c); one with staged parts is planned here.
+    this.native = planned && source === null && hasCheckoutTree();
+    this.plan = planned && !this.native ? new CheckoutPlan(this.objects, this.linkFlags()) : null;
     this.staged = source?.stagedFiles() ?? new Set();
   }
 
@@ -299,7 +308,31 @@ export class Checkout {
   }
 
   private finishPlan(plan: CheckoutPlan): void {
-    for (const { code, csum, path: dst } of plan.finishLinks()) {
+    this.createUndone(plan.finishLinks());
+    for (const [csum, path] of this.deferred) this.placeStaged(csum, path);
+    for (const [path, xattrs] of this.planXattrs) this.applyXattrs(path, xattrs);
+    plan.runDirMetas();
+  }
+
+  /** A directory checked out whole by the native walk, into `path` (which exists). */
+  async tree(entry: Extract<TreeEntry, { kind: "dir" }>, path: string): Promise<void> {
+    const flags = this.linkFlags() | (this.merge ? CO_CHOWN_ALL : 0);
+    const r = await treeCheckout(this.objects, entry, path, flags);
+    this.createUndone(r.undone);
+    r.dirMetas();
+  }
+
+  /** What a native run left: files to create, directory xattrs to set, or the error that ended it. */
+  private createUndone(undone: Undone[]): void {
+    for (const { code, csum, path: dst } of undone) {
+      if (code === CO_CODE_XATTRS) this.applyXattrs(dst, this.loadDirMeta(csum!).xattrs);
+      if (code === CO_CODE_XATTRS) continue;
+      if (code === CO_CODE_TREE_MISSING || code === CO_CODE_META_MISSING)
+        throw new ObjectMissingError(csum!, code === CO_CODE_TREE_MISSING ? "dirtree" : "dirmeta");
+      if (code === CO_CODE_TREE_CORRUPT || code === CO_CODE_META_CORRUPT)
+        throw new CorruptObjectError(
+          `Corrupted ${code === CO_CODE_TREE_CORRUPT ? "dirtree" : "dirmeta"} object ${csum}; run fsck`,
+        );
       if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
       if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
       if (code === CO_CODE_NOMETA)
@@ -309,9 +342,6 @@ export class Checkout {
         this.copy(this.repo.loadFile(csum), dst);
       else throw new CheckoutError(`cannot hardlink ${dst}: ${name}`);
     }
-    for (const [csum, path] of this.deferred) this.placeStaged(csum, path);
-    for (const [path, xattrs] of this.planXattrs) this.applyXattrs(path, xattrs);
-    plan.runDirMetas();
   }
 
   applyDirMeta(path: string, meta: DirMeta): void {
@@ -510,6 +540,10 @@ async function checkoutEntry(
 }
 
 async function writeEntry(co: Checkout, entry: TreeEntry, path: string, existing: boolean): Promise<void> {
+  if (entry.kind === "dir" && co.native) {
+    if (!existing) mkdirSync(path, 0o700);
+    return co.tree(entry, path);
+  }
   if (entry.kind === "dir") co.dir(entry, path, existing);
   else {
     // Like ostree, a file subpath lands inside DEST, which is created as a private directory.

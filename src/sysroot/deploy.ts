@@ -107,8 +107,8 @@ function abandon(s: Sysroot, osname: string, csum: string, serial: number, e: un
 }
 
 /**
- * Makes `root` (absent) a checkout of the deployment's commit some faster way (early-checkout.ts),
- * or returns false to have it checked out.
+ * Makes `root` (absent) a checkout of the deployment's commit with /etc made from usr/etc, some
+ * faster way (early-checkout.ts), or returns false to have it checked out.
  */
 export type CheckoutFill = (root: string) => Promise<boolean>;
 
@@ -136,7 +136,8 @@ export async function initializeDeployment(
     mkdirSync(join(osdir, "deploy"), { recursive: true, mode: 0o775 });
     removeTree(root);
     const early = startEarlyBootcsum(s.repo, csum);
-    if (!(await fill?.(root))) {
+    const filled = (await fill?.(root)) === true;
+    if (!filled) {
       // Checked out in place (not via a temp sibling) so that an interrupted deploy leaves a
       // CSUM.SERIAL directory that both our cleanup and ostree's recognize and remove.
       mkdirSync(root, { mode: 0o755 });
@@ -149,7 +150,7 @@ export async function initializeDeployment(
     if (hinted) kernel.bootcsum = hinted;
     else kernel = findKernel(root);
     const d = newDeployment(osname, csum, serial, kernel.bootcsum, origin, kargs);
-    prepareEtc(root);
+    if (!filled) prepareEtc(root);
     faultPoint("etc-prepared");
     if (origin)
       writeFileAtomic(join(s.path, originRelPath(osname, csum, serial)), origin.toString(), { fsync: false });

@@ -1,19 +1,21 @@
 // The base commit checked out as the future deployment while the layered commit is still being
-// assembled. A layering transaction knows its base long before its commit: a worker thread writes
-// the base's hardlink farm (the part of a deploy that grows with the base) in parallel with
-// fetching, importing, scripts and the commit; the deploy then renames it into place and changes
-// only what the layered commit changed (checkout-diff.ts).
+// assembled. A layering transaction knows its base long before its commit: the native tree walk
+// (checkout_tree.c, on a pool thread) writes the base's hardlink farm, the part of a deploy that
+// grows with the base, in parallel with fetching, importing, scripts and the commit; the deploy
+// then renames it into place and changes only what the layered commit changed (checkout-diff.ts).
 //
 // The directory is named as a deployment of the base commit with a serial no deployment has
 // (CSUM.SERIAL), so that a transaction killed before the deploy leaves a directory that our cleanup
 // and ostree's both recognize as unreferenced and remove.
-import { mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { CheckoutError, checkout } from "../repo/checkout.js";
 import { applyCheckoutDiff } from "../repo/checkout-diff.js";
 import type { Repo } from "../repo/repo.js";
+import { PathNotFoundError } from "../repo/walk.js";
 import { removeTree } from "./cleanup.js";
 import { allocateDeployserial, checkoutMode } from "./deploy.js";
+import { prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";
 import { deploymentRelPath, stateroot } from "./layout.js";
 import type { Sysroot } from "./sysroot.js";
@@ -37,26 +39,24 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
   } catch {
     return null;
   }
-  const worker = new Worker(new URL("./checkout-worker.js", import.meta.url), {
-    workerData: { repo: s.repo.path, commit: base, dest: dir, userMode: checkoutMode(s).userMode },
-  });
-  const ready = new Promise<boolean>((resolve) => {
-    let ok = false;
-    worker.once("message", (m: { ok: boolean }) => {
-      ok = m.ok;
-    });
-    worker.once("error", () => {});
-    worker.once("exit", () => resolve(ok));
-  }).then((ok) => {
-    if (!ok) removeTree(dir);
-    return ok;
-  });
+  // The walk runs in C on a pool thread (checkout_tree.c): nothing of it on this thread. /etc is
+  // made from usr/etc as soon as it is done, which usually falls in a wait of the transaction.
+  const ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true })
+    .then(() => prepareEtc(dir))
+    .then(
+      () => true,
+      () => {
+        removeTree(dir);
+        return false;
+      },
+    );
   return { base, dir, ready, taken: false };
 }
 
 /**
- * Fills `root` (which must not exist) with a checkout of `commit`: the early checkout renamed and
- * changed from its base to `commit`. False when the early checkout failed: the caller checks out.
+ * Fills `root` (which must not exist) with a checkout of `commit` and its /etc made from usr/etc:
+ * the early checkout renamed and changed from its base to `commit`. False when the early checkout
+ * failed: the caller checks out.
  */
 export async function takeEarlyCheckout(
   e: EarlyCheckout,
@@ -69,7 +69,19 @@ export async function takeEarlyCheckout(
   e.taken = true;
   renameSync(e.dir, root);
   faultPoint("early-checkout");
-  await applyCheckoutDiff(repo, e.base, commit, root, checkoutMode(s));
+  const mode = checkoutMode(s);
+  await applyCheckoutDiff(repo, e.base, commit, root, mode);
+  // /etc, a copy of the base's usr/etc: the same changes, as copies.
+  const etc = join(root, "etc");
+  if (!existsSync(etc)) return true;
+  try {
+    await applyCheckoutDiff(repo, e.base, commit, etc, { ...mode, subpath: "/usr/etc", forceCopy: true });
+  } catch (err) {
+    if (!(err instanceof PathNotFoundError) && !(err instanceof CheckoutError)) throw err;
+    // usr/etc appeared, went or stopped being a directory: make /etc afresh.
+    removeTree(etc);
+    prepareEtc(root);
+  }
   return true;
 }
 

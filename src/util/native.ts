@@ -18,6 +18,13 @@ interface NativeAddon {
   checkoutPush?(run: CheckoutRun, plan: Buffer): void;
   checkoutFinish?(run: CheckoutRun, cancel: boolean): CheckoutResult;
   checkoutDirMeta?(plan: Buffer): Int32Array;
+  checkoutTree?(
+    objects: string,
+    rootTree: Buffer,
+    rootMeta: Buffer,
+    dest: string,
+    flags: number,
+  ): Promise<TreeResult>;
   scanDir?(path: string, suffix?: string): DirScan;
   decoderCreate?(kind: number, threads: number, memlimit: number): DecoderHandle;
   decoderStep?(
@@ -192,6 +199,41 @@ export interface CheckoutResult {
 /** Waits until every chunk has run (or, with `cancel`, skips those not started). */
 export function checkoutFinish(run: CheckoutRun, cancel = false): CheckoutResult {
   return checkoutOps().checkoutFinish(run, cancel);
+}
+
+/** With checkoutTree: chown every directory (a union checkout's rule), not only others' (never in user mode). */
+export const CO_CHOWN_ALL = 16;
+/** checkoutTree codes: a directory whose dirmeta has xattrs; a dirtree or dirmeta missing or corrupt. */
+export const CO_CODE_XATTRS = -4;
+export const CO_CODE_TREE_MISSING = -5;
+export const CO_CODE_TREE_CORRUPT = -6;
+export const CO_CODE_META_MISSING = -7;
+export const CO_CODE_META_CORRUPT = -8;
+
+/** Whether the addon has checkoutTree (one built from older sources lacks it). */
+export function hasCheckoutTree(): boolean {
+  return typeof load().checkoutTree === "function";
+}
+
+/** What checkoutTree did not do (as CheckoutResult, per report), and the directories' metadata plan. */
+export interface TreeResult extends CheckoutResult {
+  metas: Buffer;
+}
+
+/**
+ * A whole hardlink checkout on a thread of the pool: the dirtrees read, verified and parsed in C
+ * (native/checkout_tree.c), every mkdir and link made; `dest` exists. The caller creates the
+ * reported files and then runs `metas` with checkoutDirMeta.
+ */
+export function checkoutTree(
+  objects: string,
+  rootTree: string,
+  rootMeta: string,
+  dest: string,
+  flags: number,
+): Promise<TreeResult> {
+  const ops = requireOps(["checkoutTree"], "the native tree checkout");
+  return ops.checkoutTree(objects, Buffer.from(rootTree, "hex"), Buffer.from(rootMeta, "hex"), dest, flags);
 }
 
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
