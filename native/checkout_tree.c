@@ -241,6 +241,19 @@ static void put_le32(uint8_t *p, uint32_t v) {
   p[3] = (v >> 24) & 0xff;
 }
 
+/* Appends "/name" to path[plen] (the caller cuts it off again); -1 after reporting a path too long. */
+static int child_path(tree_job_t *j, char *path, size_t plen, const uint8_t *name, size_t nlen,
+                      const uint8_t *csum) {
+  if (plen + 1 + nlen >= PATH_CAP) {
+    report(j, ENAMETOOLONG, csum, path, 1);
+    return -1;
+  }
+  path[plen] = '/';
+  memcpy(path + plen + 1, name, nlen);
+  path[plen + 1 + nlen] = 0;
+  return 0;
+}
+
 /* Checks out dirtree `tree` into `path` (which exists; path has room to PATH_CAP), then queues
  * its dirmeta. */
 static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, const uint8_t *meta) {
@@ -283,13 +296,7 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
     const uint8_t *csum = b + str_end;
     object_rel(rel, csum, ".file");
     strcpy(src + j->objlen + 1, rel);
-    if (plen + 1 + nlen >= PATH_CAP) {
-      report(j, ENAMETOOLONG, csum, path, 1);
-      break;
-    }
-    path[plen] = '/';
-    memcpy(path + plen + 1, b + start, nlen);
-    path[plen + 1 + nlen] = 0;
+    if (child_path(j, path, plen, b + start, nlen, csum)) break;
     code = co_verdict(j->objfd, rel, src, j->flags);
     if (!code && linkat(j->objfd, rel, dfd, path + plen + 1, 0) < 0) code = errno;
     if (code) {
@@ -324,13 +331,7 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
       if (c < 0) break;
       fstart = fend;
     }
-    if (plen + 1 + nlen >= PATH_CAP) {
-      report(j, ENAMETOOLONG, NULL, path, 1);
-      break;
-    }
-    path[plen] = '/';
-    memcpy(path + plen + 1, b + start, nlen);
-    path[plen + 1 + nlen] = 0;
+    if (child_path(j, path, plen, b + start, nlen, NULL)) break;
     if (mkdir(path, 0700) < 0) report(j, errno, NULL, path, 1);
     else walk(j, path, plen + 1 + nlen, b + str_end, b + tree_end);
     path[plen] = 0;
