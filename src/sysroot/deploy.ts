@@ -150,7 +150,7 @@ export async function initializeDeployment(
     if (hinted) kernel.bootcsum = hinted;
     else kernel = findKernel(root);
     const d = newDeployment(osname, csum, serial, kernel.bootcsum, origin, kargs);
-    if (!filled) prepareEtc(root);
+    if (!filled) await prepareEtc(root);
     faultPoint("etc-prepared");
     if (origin)
       writeFileAtomic(join(s.path, originRelPath(osname, csum, serial)), origin.toString(), { fsync: false });

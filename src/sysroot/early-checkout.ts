@@ -80,7 +80,7 @@ export async function takeEarlyCheckout(
     if (!(err instanceof PathNotFoundError) && !(err instanceof CheckoutError)) throw err;
     // usr/etc appeared, went or stopped being a directory: make /etc afresh.
     removeTree(etc);
-    prepareEtc(root);
+    await prepareEtc(root);
   }
   return true;
 }

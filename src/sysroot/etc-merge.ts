@@ -23,7 +23,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { getXattr, listXattrs, setXattr } from "../util/native.js";
+import { copyTree, getXattr, listXattrs, setXattr } from "../util/native.js";
 import { isAccountMerge, mergeAccountFile } from "./etc-accounts.js";
 
 export class EtcMergeError extends Error {
@@ -140,8 +140,11 @@ export function copyPreserving(src: string, dest: string): void {
   // Device nodes, fifos and sockets are skipped, as ostree does during the merge.
 }
 
-/** Creates `etc` in a fresh deployment from its `usr/etc` (renaming a lone /etc first, like ostree). */
-export function prepareEtc(root: string): void {
+/**
+ * Creates `etc` in a fresh deployment from its `usr/etc` (renaming a lone /etc first, like ostree);
+ * the copy runs on a pool thread (copyTree), with copyPreserving's rules.
+ */
+export async function prepareEtc(root: string): Promise<void> {
   const etc = join(root, "etc");
   const usrEtc = join(root, "usr/etc");
   const hasEtc = !!lstatOrNull(etc);
@@ -151,7 +154,7 @@ export function prepareEtc(root: string): void {
       throw new EtcMergeError("Tree contains both /etc and /usr/etc; ship config in /usr/etc only");
     renameSync(etc, usrEtc);
   }
-  if (hasEtc || hasUsrEtc) copyPreserving(usrEtc, etc);
+  if (hasEtc || hasUsrEtc) await copyTree(usrEtc, etc);
 }
 
 function ensureParents(modifiedEtc: string, newEtc: string, relDir: string): void {

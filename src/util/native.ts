@@ -5,6 +5,7 @@ import { lstatSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { getSystemErrorName } from "node:util";
 
 interface NativeAddon {
   tryLock(fd: number, kind: 0 | 1 | 2): boolean;
@@ -25,6 +26,7 @@ interface NativeAddon {
     dest: string,
     flags: number,
   ): Promise<TreeResult>;
+  copyTree?(src: string, dest: string): Promise<void>;
   scanDir?(path: string, suffix?: string): DirScan;
   decoderCreate?(kind: number, threads: number, memlimit: number): DecoderHandle;
   decoderStep?(
@@ -234,6 +236,23 @@ export function checkoutTree(
 ): Promise<TreeResult> {
   const ops = requireOps(["checkoutTree"], "the native tree checkout");
   return ops.checkoutTree(objects, Buffer.from(rootTree, "hex"), Buffer.from(rootMeta, "hex"), dest, flags);
+}
+
+/**
+ * Copies a directory tree (directories, files, symlinks; owner, mode, xattrs; never hardlinks) on a
+ * thread of the pool (native/copy_tree.c); `dest` must not exist. Fails as Node's fs calls do.
+ */
+export async function copyTree(src: string, dest: string): Promise<void> {
+  try {
+    await requireOps(["copyTree"], "the native tree copy").copyTree(src, dest);
+  } catch (e) {
+    const err = e as Error & { errno?: number; syscall?: string; path?: string };
+    if (err.errno === undefined) throw e;
+    const code = getSystemErrorName(-err.errno);
+    const out: NodeJS.ErrnoException = new Error(`${code}: ${err.syscall} '${err.path}'`);
+    Object.assign(out, { code, errno: -err.errno, syscall: err.syscall, path: err.path });
+    throw out;
+  }
 }
 
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
