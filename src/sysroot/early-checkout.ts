@@ -7,12 +7,13 @@
 // The directory is named as a deployment of the base commit with a serial no deployment has
 // (CSUM.SERIAL), so that a transaction killed before the deploy leaves a directory that our cleanup
 // and ostree's both recognize as unreferenced and remove.
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { CheckoutError, checkout } from "../repo/checkout.js";
 import { applyCheckoutDiff } from "../repo/checkout-diff.js";
 import type { Repo } from "../repo/repo.js";
 import { PathNotFoundError } from "../repo/walk.js";
+import { syncfsStart } from "../util/native.js";
 import { removeTree } from "./cleanup.js";
 import { allocateDeployserial, checkoutMode } from "./deploy.js";
 import { prepareEtc } from "./etc-merge.js";
@@ -39,10 +40,15 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
   } catch {
     return null;
   }
-  // The walk runs in C on a pool thread (checkout_tree.c): nothing of it on this thread. /etc is
-  // made from usr/etc as soon as it is done, which usually falls in a wait of the transaction.
+  // The walk runs in C on a pool thread (checkout_tree.c), then /etc is copied from usr/etc
+  // (copy_tree.c), then what they wrote starts going to disk (syncfs on the pool, so the deploy's
+  // own syncfs has little left): nothing of it on this thread.
   const ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true })
     .then(() => prepareEtc(dir))
+    .then(() => {
+      const fd = openSync(dir, "r");
+      return syncfsStart(fd).finally(() => closeSync(fd));
+    })
     .then(
       () => true,
       () => {
