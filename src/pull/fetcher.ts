@@ -238,7 +238,8 @@ export class Fetcher {
 
   private async getPool(): Promise<Pool> {
     if (!this.pool) {
-      const { Pool } = await import("undici");
+      // The pool module alone (see undici-pool.d.ts), not undici's index.
+      const { default: Pool } = await import("undici/lib/dispatcher/pool.js");
       this.pool = new Pool(this.base.origin, {
         connections: this.opts.concurrency,
         keepAliveTimeout: 30_000,

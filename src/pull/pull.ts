@@ -218,24 +218,33 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     progress.bytes = stats.bytes;
   };
 
-  /** Walks a dirtree, fetching what is missing; `sub` is what remains of a --subpath (null = all). */
-  const walkTree = (tree: string, meta: string, sub: string[] | null): void => {
+  /**
+   * Walks a dirtree, fetching what is missing; `sub` is what remains of a --subpath (null = all).
+   * `old` is the dirtree at the same path in the commit the ref had before, when that commit is
+   * complete: what it holds is all here, so an equal subtree is not scanned and its files are not
+   * looked up (an update costs what changed, not the whole tree).
+   */
+  const walkTree = (tree: string, meta: string, sub: string[] | null, old: string | null = null): void => {
     const key = `${tree}:${meta}:${sub?.join("/") ?? ""}`;
     if (seen.has(key)) return;
     seen.add(key);
     queue.push(async () => {
       await ensureMetadata(meta, "dirmeta", false);
+      if (old === tree) return;
       const bytes = (await ensureMetadata(tree, "dirtree", true))!;
       const t = parseDirTree(bytes);
+      const before = old ? repo.loadDirTree(old) : null;
+      const had = new Set(before?.files.map(([, c]) => c));
+      const hadDirs = new Map(before?.dirs.map(([n, dt]) => [n, dt]));
       for (const [name, c] of t.files) {
         if (sub && !(sub.length === 1 && sub[0] === name)) continue;
-        if (seen.has(c)) continue;
+        if (seen.has(c) || had.has(c)) continue;
         seen.add(c);
         queue.push(() => ensureContent(c), "low");
       }
       for (const [name, dt, dm] of t.dirs) {
         if (sub && sub[0] !== name) continue;
-        walkTree(dt, dm, sub && sub.length > 1 ? sub.slice(1) : null);
+        walkTree(dt, dm, sub && sub.length > 1 ? sub.slice(1) : null, hadDirs.get(name) ?? null);
       }
     }, "high");
   };
@@ -342,7 +351,9 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }
     if (!opts.commitMetadataOnly) {
       if (!opts.subpaths?.length) {
-        walkTree(commit.rootTree, commit.rootMeta, null);
+        // The ref's previous commit (complete, or currentRef would not have named it).
+        const before = top?.name ? previous.get(top.name) : null;
+        walkTree(commit.rootTree, commit.rootMeta, null, before ? repo.loadCommit(before).rootTree : null);
         completeCommits.push(csum);
       } else
         for (const p of opts.subpaths) {
