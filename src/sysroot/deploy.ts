@@ -15,7 +15,7 @@ import { isRealRoot } from "./booted.js";
 import { writeDeployments } from "./bootswap.js";
 import { cleanupSysroot, removeTree } from "./cleanup.js";
 import { type Deployment, deploymentPinned, newDeployment, sameDeployment } from "./deployment.js";
-import { startEarlyBootcsum } from "./early-bootcsum.js";
+import { knownBootcsum, startEarlyBootcsum } from "./early-bootcsum.js";
 import { mergeEtc, prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";
 import { KernelArgs, kargsFromProcCmdline } from "./kargs.js";
@@ -135,7 +135,8 @@ export async function initializeDeployment(
   try {
     mkdirSync(join(osdir, "deploy"), { recursive: true, mode: 0o775 });
     removeTree(root);
-    const early = startEarlyBootcsum(s.repo, csum);
+    const known = knownBootcsum(s.repo, csum, s.deployments);
+    const early = known ? null : startEarlyBootcsum(s.repo, csum);
     const filled = (await fill?.(root)) === true;
     if (!filled) {
       // Checked out in place (not via a temp sibling) so that an interrupted deploy leaves a
@@ -146,7 +147,7 @@ export async function initializeDeployment(
     faultPoint("checkout");
     let kernel = findKernel(root, { checksum: false });
     const sameKernel = early && kernel.srcDir === join(root, "usr/lib/modules", early.kver);
-    const hinted = sameKernel ? await early.bootcsum : null;
+    const hinted = known ?? (sameKernel ? await early.bootcsum : null);
     if (hinted) kernel.bootcsum = hinted;
     else kernel = findKernel(root);
     const d = newDeployment(osname, csum, serial, kernel.bootcsum, origin, kargs);

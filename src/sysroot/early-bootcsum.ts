@@ -4,7 +4,7 @@
 // checked-out tree's kernel turns out to be the same KVER, and hashes the tree otherwise.
 import { Worker } from "node:worker_threads";
 import type { Repo } from "../repo/repo.js";
-import { findChild, lookupPath, rootEntry } from "../repo/walk.js";
+import { findChild, lookupPath, PathNotFoundError, rootEntry } from "../repo/walk.js";
 
 export interface EarlyBootcsum {
   kver: string;
@@ -37,6 +37,42 @@ export function startEarlyBootcsum(repo: Repo, commit: string): EarlyBootcsum | 
     }
   } catch {
     // Anything unexpected: the checkout-side computation is authoritative anyway.
+  }
+  return null;
+}
+
+/** Where a tree's kernel may be (kernel.ts): equal subtrees here give the same kernel and bootcsum. */
+const KERNEL_DIRS = ["/usr/lib/modules", "/usr/lib/ostree-boot", "/boot"];
+
+function kernelTrees(repo: Repo, commit: string): string {
+  const root = rootEntry(repo, commit);
+  return KERNEL_DIRS.map((p) => {
+    try {
+      const e = lookupPath(repo, root, p);
+      return e.kind === "dir" ? e.tree : `file ${e.checksum}`;
+    } catch (err) {
+      if (err instanceof PathNotFoundError) return "none";
+      throw err;
+    }
+  }).join(" ");
+}
+
+/**
+ * The boot checksum of a deployment whose commit has the same kernel directories as `commit`
+ * (equal dirtrees, so the same files), without hashing anything: a layered commit keeps its base's
+ * kernel. Null when no deployment shares them.
+ */
+export function knownBootcsum(
+  repo: Repo,
+  commit: string,
+  deployments: readonly { csum: string; bootcsum: string }[],
+): string | null {
+  if (deployments.length === 0) return null;
+  try {
+    const key = kernelTrees(repo, commit);
+    for (const d of deployments) if (d.bootcsum && kernelTrees(repo, d.csum) === key) return d.bootcsum;
+  } catch {
+    // An unreadable commit: the tree's own hash decides.
   }
   return null;
 }
