@@ -6,8 +6,9 @@
  *
  * checkoutTree(objectsDir, rootTree, rootMeta, dest, flags) -> Promise<{ codes, info, metas }>
  *   rootTree/rootMeta: 32-byte Buffers; dest exists (it becomes the root directory).
- *   flags: those of checkoutStart, plus CO_CHOWN_ALL (chown every directory, as a union checkout
- *   does, instead of only those not owned by the caller; never in CO_USER_MODE).
+ *   flags: those of checkoutStart. Directories are chowned (never in CO_USER_MODE) when their owner
+ *   is not the caller, and so is the root, which the caller made: the directories the walk makes
+ *   inherit no group, since a parent's mode (setgid too) is set only after its contents.
  *   codes/info: as checkoutFinish (pairs of (report number, code); per pair the checksum and the
  *   path), with CODE_COPY, EXDEV and EMLINK (under CO_COPY_OK) left for the caller to create, plus
  *   CODE_XATTRS (a directory whose dirmeta, the checksum, has xattrs for the caller to set) and the
@@ -21,7 +22,6 @@
 #include <openssl/evp.h>
 #include "checkout_ops.h"
 
-#define CO_CHOWN_ALL 16
 #define CODE_XATTRS -4
 #define CODE_TREE_MISSING -5
 #define CODE_TREE_CORRUPT -6
@@ -346,7 +346,8 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
     return;
   }
   uint32_t uid = j->dm[slot].uid, gid = j->dm[slot].gid;
-  int chown_it = !(j->flags & CO_USER_MODE) && ((j->flags & CO_CHOWN_ALL) || uid != j->euid || gid != j->egid);
+  int is_root = !strcmp(path, j->dest);
+  int chown_it = !(j->flags & CO_USER_MODE) && (is_root || uid != j->euid || gid != j->egid);
   uint8_t rec[15];
   rec[0] = 'M';
   put_le32(rec + 1, j->dm[slot].mode);

@@ -32,7 +32,6 @@ import { basename, dirname, join, resolve } from "node:path";
 import {
   CO_BARE,
   CO_BARE_USER,
-  CO_CHOWN_ALL,
   CO_CODE_COPY,
   CO_CODE_META_CORRUPT,
   CO_CODE_META_MISSING,
@@ -266,8 +265,7 @@ export class Checkout {
 
   /** A directory checked out whole by the native walk, into `path` (which exists). */
   async tree(entry: Extract<TreeEntry, { kind: "dir" }>, path: string): Promise<void> {
-    const flags = this.linkFlags() | (this.merge ? CO_CHOWN_ALL : 0);
-    const r = await treeCheckout(this.objects, entry, path, flags);
+    const r = await treeCheckout(this.objects, entry, path, this.linkFlags());
     this.createUndone(r.undone);
     r.dirMetas();
   }

@@ -203,8 +203,6 @@ export function checkoutFinish(run: CheckoutRun, cancel = false): CheckoutResult
   return checkoutOps().checkoutFinish(run, cancel);
 }
 
-/** With checkoutTree: chown every directory (a union checkout's rule), not only others' (never in user mode). */
-export const CO_CHOWN_ALL = 16;
 /** checkoutTree codes: a directory whose dirmeta has xattrs; a dirtree or dirmeta missing or corrupt. */
 export const CO_CODE_XATTRS = -4;
 export const CO_CODE_TREE_MISSING = -5;
