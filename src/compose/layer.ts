@@ -301,8 +301,10 @@ async function deployLayered(
   const d = await deployTree(s, from.osname, commit, origin, merge, null, fill);
   const list = simpleDeploymentList(s, from.osname, d, merge, {});
   // Pruning walks every reachable object (it grows with the base); it finds something only when
-  // a deployment leaves the list: the new commit and the package commits are all referenced.
-  const dropped = s.deployments.some((x) => !list.includes(x));
+  // a deployment leaves the list with a commit no deployment keeps: the new commit and the
+  // package commits are all referenced (a re-install after a rollback deploys the commit it drops).
+  const kept = new Set(list.map((x) => x.csum));
+  const dropped = s.deployments.some((x) => !list.includes(x) && !kept.has(x.csum));
   const after = await commitDeploymentList(s, list, dropped);
   const nd = after.deployments.find((x) => x.csum === d.csum && x.deployserial === d.deployserial);
   if (!nd) throw new SysrootError("the new deployment is missing after writing the boot entries");
