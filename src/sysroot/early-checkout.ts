@@ -25,9 +25,11 @@ export interface EarlyCheckout {
   readonly base: string;
   readonly dir: string;
   /** True once the checkout is complete; false when it failed (its directory is gone then). */
-  readonly ready: Promise<boolean>;
+  ready: Promise<boolean>;
   /** Set once a deploy took the directory over. */
   taken: boolean;
+  /** Whether its /etc was made from usr/etc (the base has usr/etc and no /etc of its own). */
+  etcMade: boolean;
 }
 
 /** Starts checking out `base` for a deployment in `osname`; null when the stateroot has no deploy dir. */
@@ -43,8 +45,14 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
   // The walk runs in C on a pool thread (checkout_tree.c), then /etc is copied from usr/etc
   // (copy_tree.c), then what they wrote starts going to disk (syncfs on the pool, so the deploy's
   // own syncfs has little left): nothing of it on this thread.
-  const ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true })
-    .then(() => prepareEtc(dir))
+  const e: EarlyCheckout = { base, dir, ready: Promise.resolve(false), taken: false, etcMade: false };
+  e.ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true })
+    .then(async () => {
+      // A base shipping a lone /etc keeps it: the deploy moves and copies it as ostree does.
+      if (existsSync(join(dir, "etc")) || !existsSync(join(dir, "usr/etc"))) return;
+      await prepareEtc(dir);
+      e.etcMade = true;
+    })
     .then(() => {
       const fd = openSync(dir, "r");
       return syncfsStart(fd).finally(() => closeSync(fd));
@@ -56,7 +64,7 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
         return false;
       },
     );
-  return { base, dir, ready, taken: false };
+  return e;
 }
 
 /**
@@ -79,7 +87,10 @@ export async function takeEarlyCheckout(
   await applyCheckoutDiff(repo, e.base, commit, root, mode);
   // /etc, a copy of the base's usr/etc: the same changes, as copies.
   const etc = join(root, "etc");
-  if (!existsSync(etc)) return true;
+  if (!e.etcMade) {
+    await prepareEtc(root);
+    return true;
+  }
   try {
     await applyCheckoutDiff(repo, e.base, commit, etc, { ...mode, subpath: "/usr/etc", forceCopy: true });
   } catch (err) {
@@ -91,7 +102,7 @@ export async function takeEarlyCheckout(
   return true;
 }
 
-/** Removes an early checkout no deploy took (after its worker is done). */
+/** Removes an early checkout no deploy took (once its checkout is done). */
 export async function discardEarlyCheckout(e: EarlyCheckout | null): Promise<void> {
   if (!e || e.taken) return;
   if (await e.ready) removeTree(e.dir);

@@ -14,7 +14,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
-import { fixture, needRoot, ostree, projectRoot, run, tsostreePkg } from "../helpers.js";
+import { fixture, needRoot, ostree, projectRoot, run, tsostree, tsostreePkg } from "../helpers.js";
+import { describeTree } from "../repo/treewalk.js";
 import { sysScratch } from "../sysroot/fixture.js";
 import { type AptRepo, aptGetSimulateInstall, installAptSource, makeAptRepo } from "./apt-fixture.js";
 import { deployedBase } from "./base-sysroot.js";
@@ -134,6 +135,17 @@ describe("layering on a Debian minbase", { concurrency: false }, () => {
       readFileSync(join(deployDir(ctx, base), "usr/etc/ld.so.cache")).toString("latin1"),
       /libunwind-ptrace/,
     );
+  });
+
+  it("the layered deployment (the base's early checkout changed in place) equals a checkout of its commit", (t) => {
+    const ctx = need(t);
+    if (!ctx) return;
+    const [layered] = statusJson(ctx).deployments;
+    const fresh = join(ctx.dir, "fresh-layered");
+    ok(tsostree(["checkout", `--repo=${ctx.repo}`, layered!.checksum, fresh]), "checkout");
+    // Everything but /etc (the merge's, from the admin's changes): entries, modes, owners, contents.
+    const withoutEtc = (l: string[]) => l.filter((x) => !/^[dfl] \/etc(\/| )/.test(x));
+    assert.deepEqual(withoutEtc(describeTree(deployDir(ctx, layered!))), withoutEtc(describeTree(fresh)));
   });
 
   it("db diff lists exactly what apt-get -s install strace would add", (t) => {
