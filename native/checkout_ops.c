@@ -26,6 +26,7 @@
  *   chmod, then mtime/atime 0 (ostree's checked-out directories, like its objects, have mtime 0).
  *   step: 0 lchown, 1 chmod, 2 utimensat. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include "checkout_ops.h"
 
 int co_push(pairs_t *p, int32_t a, int32_t b) {
@@ -142,6 +143,27 @@ bad_plan:
   free(out.v);
   napi_throw_error(env, NULL, "checkoutDirMeta: malformed plan");
   return NULL;
+}
+
+napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *data, napi_async_work *work,
+                            napi_deferred *deferred) {
+  napi_value promise, resource;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: cannot start", name);
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  return promise;
+}
+
+void co_register(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_property_descriptor p = {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL};
+  napi_define_properties(env, exports, 1, &p);
 }
 
 void register_checkout_ops(napi_env env, napi_value exports) {

@@ -32,6 +32,13 @@ int co_push(pairs_t *p, int32_t a, int32_t b);
 napi_value co_int32_array(napi_env env, pairs_t *p);
 int co_read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap);
 int co_verdict(int dfd, const char *rel, const char *src, int flags);
+/* Queues execute/complete on the pool (work and deferred are stored in the job); the promise, or
+ * NULL after throwing "NAME: cannot start" (the caller still owns data). */
+napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,
+                            napi_async_complete_callback complete, void *data, napi_async_work *work,
+                            napi_deferred *deferred);
+/* Defines exports[name] = fn. */
+void co_register(napi_env env, napi_value exports, const char *name, napi_callback fn);
 napi_value co_checkout_start(napi_env env, napi_callback_info info);
 napi_value co_checkout_push(napi_env env, napi_callback_info info);
 napi_value co_checkout_finish(napi_env env, napi_callback_info info);

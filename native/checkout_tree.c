@@ -424,7 +424,7 @@ static int get_csum(napi_env env, napi_value v, uint8_t *out) {
 
 static napi_value checkout_tree(napi_env env, napi_callback_info info) {
   size_t argc = 5, dlen;
-  napi_value argv[5], promise, name;
+  napi_value argv[5];
   int32_t flags;
   tree_job_t *j = calloc(1, sizeof *j);
   if (!j) {
@@ -444,20 +444,11 @@ static napi_value checkout_tree(napi_env env, napi_callback_info info) {
   j->flags = flags;
   j->euid = geteuid();
   j->egid = getegid();
-  napi_create_string_utf8(env, "checkoutTree", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    free(j);
-    napi_throw_error(env, NULL, "checkoutTree: cannot start");
-    return NULL;
-  }
+  napi_value promise = co_queue_promise(env, "checkoutTree", execute, complete, j, &j->work, &j->deferred);
+  if (!promise) free(j);
   return promise;
 }
 
 void register_checkout_tree(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"checkoutTree", NULL, checkout_tree, NULL, NULL, NULL, napi_default, NULL},
-  };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  co_register(env, exports, "checkoutTree", checkout_tree);
 }

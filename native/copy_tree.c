@@ -147,7 +147,7 @@ static void complete(napi_env env, napi_status status, void *data) {
 
 static napi_value copy_tree(napi_env env, napi_callback_info info) {
   size_t argc = 2, n;
-  napi_value argv[2], promise, name;
+  napi_value argv[2];
   copy_job_t *j = calloc(1, sizeof *j);
   if (!j) {
     napi_throw_error(env, NULL, "copyTree: out of memory");
@@ -160,20 +160,11 @@ static napi_value copy_tree(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "copyTree(src, dest)");
     return NULL;
   }
-  napi_create_string_utf8(env, "copyTree", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
-    free(j);
-    napi_throw_error(env, NULL, "copyTree: cannot start");
-    return NULL;
-  }
+  napi_value promise = co_queue_promise(env, "copyTree", execute, complete, j, &j->work, &j->deferred);
+  if (!promise) free(j);
   return promise;
 }
 
 void register_copy_tree(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"copyTree", NULL, copy_tree, NULL, NULL, NULL, napi_default, NULL},
-  };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  co_register(env, exports, "copyTree", copy_tree);
 }
