@@ -4,7 +4,8 @@
 // that must be created instead are written, directory metadata bottom-up in one more call.
 // Through Node each of these syscalls cost several times the syscall itself; batched, the walk
 // only parses dirtrees and appends bytes, and on two cores the syscalls overlap with it.
-import { getSystemErrorName } from "node:util";
+
+import { errnoError, errnoName } from "../util/errno.js";
 import {
   type CheckoutRun,
   checkoutDirMeta,
@@ -49,22 +50,6 @@ class Bytes {
   }
 }
 
-export function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
-  const e: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
-  e.code = code;
-  e.syscall = syscall;
-  e.path = path;
-  return e;
-}
-
-export function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-errno);
-  } catch {
-    return `errno ${errno}`;
-  }
-}
-
 /** An op the native run did not do: errno or CO_CODE_*, the object (null for a mkdir), the path. */
 export interface Undone {
   code: number;
@@ -101,21 +86,26 @@ export async function treeCheckout(
   const r = await checkoutTree(objects, root.tree, root.meta, dest, flags);
   return {
     undone: undone(r.codes, r.info),
-    dirMetas: () => {
-      const failed = checkoutDirMeta(r.metas);
-      if (failed.length === 0) return;
-      let at = 0;
-      for (let i = 0; i < failed[0]!; i++) at += 15 + r.metas.readUInt16LE(at + 13);
-      const path = r.metas.toString("utf8", at + 15, at + 15 + r.metas.readUInt16LE(at + 13));
-      throw errnoError(errnoName(failed[1]!), ["lchown", "chmod", "utimensat"][failed[2]!] ?? "?", path);
-    },
+    dirMetas: () => runDirMetaPlan(r.metas),
   };
+}
+
+/**
+ * Applies a plan of directory-metadata records ('M' u32 mode, i32 uid, i32 gid, u16 length, path);
+ * throws a Node-style error, with the record's path, for the first failure.
+ */
+function runDirMetaPlan(plan: Buffer): void {
+  const failed = checkoutDirMeta(plan);
+  if (failed.length === 0) return;
+  let at = 0;
+  for (let i = 0; i < failed[0]!; i++) at += 15 + plan.readUInt16LE(at + 13);
+  const path = plan.toString("utf8", at + 15, at + 15 + plan.readUInt16LE(at + 13));
+  throw errnoError(errnoName(failed[1]!), ["lchown", "chmod", "utimensat"][failed[2]!] ?? "?", path);
 }
 
 export class CheckoutPlan {
   private readonly ops = new Bytes();
   private readonly metas = new Bytes();
-  private readonly metaPaths: string[] = [];
   private readonly run: CheckoutRun;
   private pending = 0;
   private finished = false;
@@ -196,7 +186,6 @@ export class CheckoutPlan {
     m.buf.writeInt32LE(gid, m.len + 8);
     m.len += 12;
     m.path(path);
-    this.metaPaths.push(path);
   }
 
   /**
@@ -220,9 +209,6 @@ export class CheckoutPlan {
 
   /** Applies the directory metadata; throws a Node-style error for the first failure. */
   runDirMetas(): void {
-    const r = checkoutDirMeta(this.metas.bytes());
-    if (r.length === 0) return;
-    const syscall = ["lchown", "chmod", "utimensat"][r[2]!] ?? "?";
-    throw errnoError(errnoName(r[1]!), syscall, this.metaPaths[r[0]!]!);
+    runDirMetaPlan(this.metas.bytes());
   }
 }

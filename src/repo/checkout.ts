@@ -29,6 +29,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { errnoError, errnoName } from "../util/errno.js";
 import {
   CO_BARE,
   CO_BARE_USER,
@@ -53,7 +54,7 @@ import {
   CorruptObjectError,
   hardlinkPolicy,
 } from "./checkout-options.js";
-import { CheckoutPlan, errnoError, errnoName, treeCheckout, type Undone } from "./checkout-plan.js";
+import { CheckoutPlan, treeCheckout, type Undone } from "./checkout-plan.js";
 import { visitDirTree } from "./dirtree-reader.js";
 import {
   type DirMeta,
@@ -273,8 +274,10 @@ export class Checkout {
   /** What a native run left: files to create, directory xattrs to set, or the error that ended it. */
   private createUndone(undone: Undone[]): void {
     for (const { code, csum, path: dst } of undone) {
-      if (code === CO_CODE_XATTRS) this.applyXattrs(dst, this.loadDirMeta(csum!).xattrs);
-      if (code === CO_CODE_XATTRS) continue;
+      if (code === CO_CODE_XATTRS) {
+        this.applyXattrs(dst, this.loadDirMeta(csum!).xattrs);
+        continue;
+      }
       if (code === CO_CODE_TREE_MISSING || code === CO_CODE_META_MISSING)
         throw new ObjectMissingError(csum!, code === CO_CODE_TREE_MISSING ? "dirtree" : "dirmeta");
       if (code === CO_CODE_TREE_CORRUPT || code === CO_CODE_META_CORRUPT)

@@ -1,5 +1,24 @@
 // One line for a failed system call, as a user reads it: Node's own message ("ENOENT: no such file
 // or directory, open 'x'") names the call and the code but not what to do about it.
+import { getSystemErrorName } from "node:util";
+
+/** An error shaped as Node's fs errors are, for a failure reported by the native helper. */
+export function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`${code}: ${syscall} '${path}'`);
+  e.code = code;
+  e.syscall = syscall;
+  e.path = path;
+  return e;
+}
+
+/** The name of a positive errno value ("ENOENT"). */
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
 
 /** A system call's failure as Node reports it (fs, child_process). */
 export interface SystemError extends Error {

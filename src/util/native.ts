@@ -5,7 +5,7 @@ import { lstatSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { getSystemErrorName } from "node:util";
+import { errnoError, errnoName } from "./errno.js";
 
 interface NativeAddon {
   tryLock(fd: number, kind: 0 | 1 | 2): boolean;
@@ -246,10 +246,7 @@ export async function copyTree(src: string, dest: string): Promise<void> {
   } catch (e) {
     const err = e as Error & { errno?: number; syscall?: string; path?: string };
     if (err.errno === undefined) throw e;
-    const code = getSystemErrorName(-err.errno);
-    const out: NodeJS.ErrnoException = new Error(`${code}: ${err.syscall} '${err.path}'`);
-    Object.assign(out, { code, errno: -err.errno, syscall: err.syscall, path: err.path });
-    throw out;
+    throw errnoError(errnoName(err.errno), err.syscall ?? "copy", err.path ?? src);
   }
 }
 
