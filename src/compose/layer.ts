@@ -297,7 +297,7 @@ async function deployLayered(
   if (commit === from.csum && origin.toString() === from.origin?.toString())
     return { plan: p, changed: false, commit, imported };
   r.progress("Deploying");
-  const fill = early && ((root: string) => takeEarlyCheckout(early, s, s.repo, commit, root));
+  const fill = early && ((root: string) => takeEarlyCheckout(early, s, commit, root));
   const d = await deployTree(s, from.osname, commit, origin, merge, null, fill);
   const list = simpleDeploymentList(s, from.osname, d, merge, {});
   // Pruning walks every reachable object (it grows with the base); it finds something only when

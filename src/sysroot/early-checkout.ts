@@ -11,7 +11,6 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync } from "node:fs"
 import { join } from "node:path";
 import { CheckoutError, checkout } from "../repo/checkout.js";
 import { applyCheckoutDiff } from "../repo/checkout-diff.js";
-import type { Repo } from "../repo/repo.js";
 import { PathNotFoundError } from "../repo/walk.js";
 import { syncfsStart } from "../util/native.js";
 import { removeTree } from "./cleanup.js";
@@ -75,10 +74,10 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
 export async function takeEarlyCheckout(
   e: EarlyCheckout,
   s: Sysroot,
-  repo: Repo,
   commit: string,
   root: string,
 ): Promise<boolean> {
+  const repo = s.repo;
   if (!(await e.ready)) return false;
   e.taken = true;
   renameSync(e.dir, root);
