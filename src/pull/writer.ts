@@ -3,7 +3,6 @@
 // re-run fetches only the rest (ostree reuses its staging dir for that; ours are never reused).
 // Nothing unverified is ever written: callers verify before or while they stage (see pull.ts).
 import { existsSync } from "node:fs";
-import { ContentPool } from "../repo/content-pool.js";
 import type { ObjectType } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
@@ -13,12 +12,6 @@ export interface BatchOptions {
   objects?: number;
   /** … or after this many milliseconds (default 1000). */
   ms?: number;
-  /**
-   * Worker threads that verify and store content objects (default 1, or TSOSTREE_WORKERS; 0 = the
-   * main thread). One keeps inflating, hashing and writing off the thread that talks HTTP; a
-   * second measured slower on two cores, and each costs ~10 MB.
-   */
-  workers?: number;
 }
 
 export class BatchWriter {
@@ -33,7 +26,6 @@ export class BatchWriter {
   private constructor(
     readonly repo: Repo,
     private tx: Transaction,
-    private readonly pool: ContentPool,
     opts: BatchOptions,
   ) {
     this.maxObjects = opts.objects ?? 2000;
@@ -41,9 +33,7 @@ export class BatchWriter {
   }
 
   static async open(repo: Repo, opts: BatchOptions = {}): Promise<BatchWriter> {
-    // One pool for the whole chain of transactions: workers start once, not once a batch.
-    const pool = new ContentPool(null, opts.workers ?? (process.env.TSOSTREE_WORKERS ? undefined : 1));
-    return new BatchWriter(repo, await Transaction.begin(repo, { filezPool: pool }), pool, opts);
+    return new BatchWriter(repo, await Transaction.begin(repo), opts);
   }
 
   /** True when the object is in the repo or staged in the current transaction. */
@@ -79,7 +69,7 @@ export class BatchWriter {
       if (this.inflight > 0) await new Promise<void>((r) => (this.idle = r));
       this.idle = null;
       await this.tx.commit();
-      this.tx = await Transaction.begin(this.repo, { filezPool: this.pool });
+      this.tx = await Transaction.begin(this.repo);
       this.staged = 0;
       this.since = Date.now();
     })();
@@ -93,15 +83,10 @@ export class BatchWriter {
   /** Commits the last batch; the writer is done. */
   async finish(): Promise<void> {
     while (this.rotating) await this.rotating;
-    try {
-      await this.tx.commit();
-    } finally {
-      await this.pool.close();
-    }
+    await this.tx.commit();
   }
 
   abort(): void {
     this.tx.abort();
-    void this.pool.close();
   }
 }

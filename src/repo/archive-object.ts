@@ -1,9 +1,20 @@
 // Verifying an archive-mode content object (`.filez`: header, then the raw-deflate payload) that is
 // held whole in memory, as a pull receives the small ones: the payload is inflated (never beyond
 // what the header announces) and hashed with ostree's content checksum, which must be the object's
-// name. Pure: bytes in, verified metadata and payload out; storing is the caller's business.
+// name. Bytes in, verified metadata and payload out; where a verified payload is stored is the
+// caller's business (content-store.ts), though the native helper's thread may do the writing.
 import { createHash } from "node:crypto";
 import { inflateRawSync } from "node:zlib";
+import { errnoError, errnoName } from "../util/errno.js";
+import {
+  IH_LONG,
+  IH_MISMATCH,
+  IH_NOMEM,
+  IH_SHORT,
+  IH_STEPS,
+  type InflateWrite,
+  inflateHasher,
+} from "../util/native.js";
 import { checksumPrefix, type FileMeta, parseArchiveFile, S_IFLNK, S_IFMT, S_IFREG } from "./objects.js";
 import { RepoError } from "./repo.js";
 
@@ -19,15 +30,18 @@ export interface VerifiedContent {
   csum: string;
 }
 
-/**
- * Parses, inflates and checks `.filez` bytes against `expected`; throws CorruptObjectError for
- * anything wrong. `prefix` may supply the checksum prefix of `meta` (a cache of them).
- */
-export function verifyFilez(
-  bytes: Uint8Array,
-  expected: string,
-  prefix: (meta: FileMeta) => Buffer = checksumPrefix,
-): VerifiedContent {
+/** A parsed `.filez` whose payload is still compressed; `data` is set when there is nothing to inflate. */
+interface Parsed {
+  what: string;
+  meta: FileMeta;
+  size: number;
+  compressed: Buffer;
+  prefix: Buffer;
+  data?: Buffer;
+}
+
+/** The header of `.filez` bytes, checked; throws CorruptObjectError. */
+function parse(bytes: Uint8Array, expected: string, prefix: (meta: FileMeta) => Buffer): Parsed {
   const what = `content object ${expected}`;
   let parsed: ReturnType<typeof parseArchiveFile>;
   try {
@@ -37,27 +51,86 @@ export function verifyFilez(
   }
   const { meta, size, compressed } = parsed;
   const type = meta.mode & S_IFMT;
-  let data: Buffer;
+  // Symlinks are hashed on their own (a prefix cache keyed by ownership and mode would mix them up).
+  const p = { what, meta, size, compressed, prefix: type === S_IFLNK ? checksumPrefix(meta) : prefix(meta) };
   if (type === S_IFLNK) {
     if (compressed.length || size) throw new CorruptObjectError(`${what}: symlink object with a payload`);
-    data = Buffer.alloc(0);
-  } else if (type !== S_IFREG) {
+    return { ...p, data: Buffer.alloc(0) };
+  }
+  if (type !== S_IFREG)
     throw new CorruptObjectError(`${what}: mode 0${meta.mode.toString(8)} is neither a file nor a symlink`);
-  } else if (compressed.length === 0) {
-    data = Buffer.alloc(0);
-  } else {
+  if (compressed.length === 0) {
+    if (size) throw new CorruptObjectError(`${what} has 0 bytes, its header says ${size}`);
+    return { ...p, data: Buffer.alloc(0) };
+  }
+  return p;
+}
+
+function verified(p: Parsed, data: Buffer, csum: string, expected: string): VerifiedContent {
+  if (csum !== expected) throw new CorruptObjectError(`${p.what} has checksum ${csum}: corrupt`);
+  return { meta: p.meta, data, csum };
+}
+
+const sha256 = (prefix: Buffer, data: Buffer) =>
+  createHash("sha256").update(prefix).update(data).digest("hex");
+
+/**
+ * Parses, inflates and checks `.filez` bytes against `expected`; throws CorruptObjectError for
+ * anything wrong. `prefix` may supply the checksum prefix of `meta` (a cache of them).
+ */
+export function verifyFilez(
+  bytes: Uint8Array,
+  expected: string,
+  prefix: (meta: FileMeta) => Buffer = checksumPrefix,
+): VerifiedContent {
+  const p = parse(bytes, expected, prefix);
+  let data = p.data;
+  if (!data) {
     try {
       // One byte more than announced is enough to tell a lie; a bomb stops there.
-      data = inflateRawSync(compressed, { maxOutputLength: size + 1 });
+      data = inflateRawSync(p.compressed, { maxOutputLength: p.size + 1 });
     } catch (e) {
-      throw new CorruptObjectError(`${what}: payload does not inflate (${(e as Error).message})`);
+      throw new CorruptObjectError(`${p.what}: payload does not inflate (${(e as Error).message})`);
     }
+    if (data.length !== p.size)
+      throw new CorruptObjectError(`${p.what} has ${data.length} bytes, its header says ${p.size}`);
   }
-  if (data.length !== size)
-    throw new CorruptObjectError(`${what} has ${data.length} bytes, its header says ${size}`);
-  // Symlinks are hashed on their own (a prefix cache keyed by ownership and mode would mix them up).
-  const pre = type === S_IFLNK ? checksumPrefix(meta) : prefix(meta);
-  const csum = createHash("sha256").update(pre).update(data).digest("hex");
-  if (csum !== expected) throw new CorruptObjectError(`${what} has checksum ${csum}: corrupt`);
-  return { meta, data, csum };
+  return verified(p, data, sha256(p.prefix, data), expected);
+}
+
+/** verifyFilezAsync's result: `written` says whether `plan`'s write was made (undefined: not asked). */
+export type VerifiedWrite = VerifiedContent & { written?: boolean };
+
+/**
+ * verifyFilez with the inflating and hashing on a thread of the pool (native/inflate_hash.c), when
+ * the native helper can; the same checks and errors. `plan`, given the header's metadata and size,
+ * may return where the verified payload is to be stored: the pool's thread writes it too. Without
+ * the native helper, or for a symlink or empty file, nothing is written. `bytes` must not change
+ * until it settles.
+ */
+export async function verifyFilezAsync(
+  bytes: Uint8Array,
+  expected: string,
+  prefix: (meta: FileMeta) => Buffer = checksumPrefix,
+  plan?: (meta: FileMeta, size: number) => InflateWrite | null,
+): Promise<VerifiedWrite> {
+  const inflateHash = inflateHasher();
+  if (!inflateHash) return verifyFilez(bytes, expected, prefix);
+  const p = parse(bytes, expected, prefix);
+  if (p.data) return verified(p, p.data, sha256(p.prefix, p.data), expected);
+  const data = Buffer.allocUnsafe(p.size);
+  const digest = Buffer.allocUnsafe(32);
+  const write = plan?.(p.meta, p.size) ?? undefined;
+  const code = await inflateHash(p.compressed, data, p.prefix, digest, write);
+  if (code === IH_LONG)
+    throw new CorruptObjectError(`${p.what} has more bytes than its header says (${p.size})`);
+  if (code === IH_SHORT)
+    throw new CorruptObjectError(`${p.what} has fewer bytes than its header says (${p.size})`);
+  if (code === IH_NOMEM) throw new RepoError(`${p.what}: out of memory while inflating it`);
+  if (code < 0)
+    throw new CorruptObjectError(`${p.what}: payload does not inflate (not a complete deflate stream)`);
+  if (code > IH_MISMATCH)
+    throw errnoError(errnoName(code & 0xffff), IH_STEPS[code >> 16] ?? "write", write?.path ?? expected);
+  const v = verified(p, data, digest.toString("hex"), expected);
+  return write ? { ...v, written: code === 0 } : v;
 }

@@ -4,13 +4,12 @@
 // streamed one gets that name once complete, one held in memory is created under it (its checksum
 // is known first). Either way the transaction commits only after every write has finished, and
 // staging dirs are never reused, so a file cut short by a crash is never taken for an object.
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import {
   closeSync,
   constants,
   fchmodSync,
   fchownSync,
-  ftruncateSync,
   futimesSync,
   lchownSync,
   lstatSync,
@@ -26,10 +25,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
-import { deflateRawSync, constants as zc } from "node:zlib";
+import { deflateRawSync } from "node:zlib";
 import { isCreatorOwner, processUmask } from "../util/creds.js";
-import { getXattr, listXattrs, setXattr, startWriteback } from "../util/native.js";
-import { CorruptObjectError, verifyFilez } from "./archive-object.js";
+import { getXattr, type InflateWrite, listXattrs, setXattr, startWriteback } from "../util/native.js";
+import { CorruptObjectError, verifyFilezAsync } from "./archive-object.js";
+import { ARCHIVE_LEVEL, CHUNK, ChunkSink } from "./chunk-sink.js";
 import { collectEvery } from "./gc-pacing.js";
 import {
   archiveFileHeader,
@@ -85,13 +85,10 @@ export class ChecksumMismatchError extends CorruptObjectError {
 
 /** Files up to this size are read whole; bigger ones stream in CHUNK-sized pieces. */
 const SMALL_MAX = 2 << 20;
-const CHUNK = 1 << 20;
-const ZERO = Buffer.alloc(CHUNK);
 const OBJECT_TIMESTAMP = 0;
 /** Per thread, not per store: several stores of one thread may share a staging dir. */
 let tmpSeq = 0;
 const NO_THROW = { throwIfNoEntry: false } as const;
-const ARCHIVE_LEVEL = 6;
 
 export class ContentStore {
   private buf = Buffer.allocUnsafe(256 * 1024);
@@ -135,10 +132,20 @@ export class ContentStore {
   /**
    * Stores an archive-mode object (a pulled `.filez`) held whole in memory, once it is verified to
    * be `expected` (else CorruptObjectError, and nothing is written). An archive repo keeps the
-   * bytes as they came, as ostree does.
+   * bytes as they came, as ostree does. The inflating, hashing and writing run on the native
+   * helper's threads (verifyFilezAsync), so several objects are stored at once while the caller
+   * goes on receiving; `filez` must not change until it settles.
    */
-  storeFilez(filez: Uint8Array, expected: string): StoreResult {
-    const v = verifyFilez(filez, expected, (m) => this.prefix(m));
+  async storeFilez(filez: Uint8Array, expected: string): Promise<StoreResult> {
+    const v = await verifyFilezAsync(
+      filez,
+      expected,
+      (m) => this.prefix(m),
+      (meta, size) =>
+        (meta.mode & S_IFMT) === S_IFREG ? this.nativeWrite(meta, size, expected, filez) : null,
+    );
+    if (v.written !== undefined)
+      return { csum: v.csum, written: v.written, bytes: v.written ? v.data.length : 0 };
     if ((v.meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(v.meta);
     return this.storeBuffer(v.meta, v.data, v.csum, filez);
   }
@@ -292,17 +299,53 @@ export class ContentStore {
    * and mode calls that would change nothing are then skipped.
    */
   applyRegularMeta(fd: number, meta: FileMeta, createdWith?: number): void {
+    const m = this.regularMeta(meta, createdWith);
+    // chown first: it clears setuid/setgid bits that chmod then restores.
+    if (m.owner) fchownSync(fd, m.owner[0], m.owner[1]);
+    if (m.chmod) fchmodSync(fd, m.mode);
+    for (const [k, v] of m.xattrs) setXattr(fd, k, v);
+    if (m.mtimeZero) futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+  }
+
+  /** What applyRegularMeta does, as data (the native helper's write takes it too). */
+  private regularMeta(meta: FileMeta, createdWith?: number) {
     if (this.target.mode === "bare-user-only") validateBareUserOnly(meta);
     const mode = this.creationMode(meta);
     const ownerOk =
       this.target.mode !== "bare" ||
       (createdWith !== undefined && isCreatorOwner(meta.uid, meta.gid) && !this.stagingHandsDownGroup());
-    // chown first: it clears setuid/setgid bits that chmod then restores.
-    if (!ownerOk) fchownSync(fd, meta.uid, meta.gid);
-    if (!ownerOk || createdWith !== mode || (mode & processUmask()) !== 0) fchmodSync(fd, mode);
-    if (this.target.mode === "bare") for (const [k, v] of meta.xattrs) setXattr(fd, k, v);
-    else if (this.target.mode === "bare-user") setXattr(fd, "user.ostreemeta", serializeBareUserMeta(meta));
-    if (this.target.mode !== "archive") futimesSync(fd, OBJECT_TIMESTAMP, OBJECT_TIMESTAMP);
+    const xattrs: Xattrs =
+      this.target.mode === "bare"
+        ? meta.xattrs
+        : this.target.mode === "bare-user"
+          ? [["user.ostreemeta", serializeBareUserMeta(meta)]]
+          : [];
+    return {
+      mode,
+      owner: ownerOk ? null : ([meta.uid, meta.gid] as [number, number]),
+      chmod: !ownerOk || createdWith !== mode || (mode & processUmask()) !== 0,
+      xattrs,
+      mtimeZero: this.target.mode !== "archive",
+    };
+  }
+
+  /**
+   * Where the native helper stores a verified regular payload `csum` (storeFilezAsync): as
+   * storeBuffer would, created under its staged name with its final metadata. Null when the
+   * object is in the repo already.
+   */
+  private nativeWrite(meta: FileMeta, size: number, csum: string, filez: Uint8Array): InflateWrite | null {
+    requireRegular(meta);
+    if (lstatSync(this.objectPath(csum), NO_THROW)) return null;
+    collectEvery(size);
+    const mode = this.creationMode(meta);
+    return {
+      expected: Buffer.from(csum, "hex"),
+      path: this.stagedPath(csum, this.ext),
+      source: this.target.mode === "archive" ? filez : null,
+      ...this.regularMeta(meta, mode),
+      writeback: this.target.writeback === true && size >= WRITEBACK_MIN,
+    };
   }
 
   /** Renames a finished temporary file to its object name inside the staging dir. */
@@ -378,105 +421,9 @@ export class ContentStore {
   }
 }
 
-/**
- * One object's payload, hashed and written as it arrives. Bare modes leave all-zero chunks as holes
- * (so sparse files stay sparse); archive mode deflates each chunk with a sync flush so the pieces
- * concatenate into one valid raw-deflate stream.
- */
-export class ChunkSink {
-  private hash: Hash;
-  private tmp: string;
-  private fd: number;
-  private pos = 0;
-  /** Archive mode with an unknown size: compressed pieces wait here for the header. */
-  private pending: Buffer[] | null = null;
-
-  constructor(
-    private store: ContentStore,
-    private meta: FileMeta,
-    private size: number | undefined,
-    prefix: Buffer,
-  ) {
-    this.hash = createHash("sha256").update(prefix);
-    this.tmp = store.tmpPath();
-    this.fd = openSync(this.tmp, "wx", 0o600);
-    if (store.target.mode === "archive") {
-      if (size === undefined) this.pending = [];
-      else writeAll(this.fd, archiveFileHeader(meta, size), -1);
-    }
-  }
-
-  write(chunk: Buffer): void {
-    collectEvery(chunk.length);
-    this.hash.update(chunk);
-    if (this.store.target.mode === "archive") {
-      const z = deflateRawSync(chunk, { level: ARCHIVE_LEVEL, finishFlush: zc.Z_SYNC_FLUSH });
-      if (this.pending) this.pending.push(z);
-      else writeAll(this.fd, z, -1);
-    } else if (!isZero(chunk)) writeAll(this.fd, chunk, this.pos);
-    this.pos += chunk.length;
-  }
-
-  /**
-   * Completes the object. With `expected` (a pull), an object whose checksum differs is discarded
-   * before it is ever named, so nothing unverified reaches the staging dir.
-   */
-  finish(expected?: string): StoreResult {
-    try {
-      if (this.size !== undefined && this.pos !== this.size)
-        throw new ContentError(`payload has ${this.pos} bytes but ${this.size} were announced`);
-      const archive = this.store.target.mode === "archive";
-      // Every piece ended with a sync flush; a final empty block closes the stream.
-      if (archive) {
-        const end = deflateRawSync(Buffer.alloc(0), { level: ARCHIVE_LEVEL });
-        if (this.pending) this.pending.push(end);
-        else writeAll(this.fd, end, -1);
-      }
-      if (this.pending) {
-        writeAll(this.fd, archiveFileHeader(this.meta, this.pos), -1);
-        for (const p of this.pending) writeAll(this.fd, p, -1);
-      } else if (!archive) ftruncateSync(this.fd, this.pos);
-      const csum = this.hash.digest("hex");
-      if (expected !== undefined && csum !== expected)
-        throw new ChecksumMismatchError(`content object ${expected} has checksum ${csum}: corrupt`);
-      if (this.store.has(csum)) {
-        this.discard();
-        return { csum, written: false, bytes: 0 };
-      }
-      this.store.applyRegularMeta(this.fd, this.meta);
-      this.store.writeback(this.fd, this.pos);
-      closeSync(this.fd);
-      this.fd = -1;
-      this.store.publish(this.tmp, csum);
-      return { csum, written: true, bytes: this.pos };
-    } catch (e) {
-      this.discard();
-      throw e;
-    }
-  }
-
-  discard(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      // already renamed or removed
-    }
-  }
-}
-
 const S_ISGID = 0o2000;
 const WRITEBACK_MIN = 256 * 1024;
 const CREATE_EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-function isZero(b: Buffer): boolean {
-  for (let off = 0; off < b.length; off += ZERO.length) {
-    const part = b.subarray(off, off + ZERO.length);
-    if (!part.equals(ZERO.subarray(0, part.length))) return false;
-  }
-  return true;
-}
 
 function readChunk(fd: number, buf: Buffer, pos: number, src: string): number {
   const n = readSync(fd, buf, 0, buf.length, pos);
@@ -485,7 +432,7 @@ function readChunk(fd: number, buf: Buffer, pos: number, src: string): number {
 }
 
 /** Writes all of `data` at `pos` (-1 = current offset). */
-function writeAll(fd: number, data: Buffer, pos: number): void {
+export function writeAll(fd: number, data: Buffer, pos: number): void {
   let off = 0;
   while (off < data.length) {
     const n = writeSync(fd, data, off, data.length - off, pos < 0 ? null : pos + off);

@@ -61,11 +61,6 @@ export interface TransactionOptions {
   fsync?: boolean;
   /** Hashing worker threads for files given by path (default: up to 2). */
   workers?: number;
-  /**
-   * A pool shared by a chain of transactions (a pull's), which stores pulled `.filez` objects;
-   * its owner closes it. Without one, they are stored on the main thread.
-   */
-  filezPool?: ContentPool;
 }
 
 export class Transaction {
@@ -163,14 +158,12 @@ export class Transaction {
 
   /**
    * Stores a pulled archive-mode object (`.filez` bytes) once it is verified to be `expected`;
-   * rejects with CorruptObjectError, having written nothing, when it is not.
+   * rejects with CorruptObjectError, having written nothing, when it is not. The inflating,
+   * hashing and writing run on the native helper's threads (ContentStore.storeFilez), several at once.
    */
   async writeFilez(filez: Buffer, expected: string): Promise<string> {
     this.requireOpen();
-    const pool = this.opts.filezPool;
-    const r = pool
-      ? await pool.storeFilez(this.store.target, filez, expected)
-      : this.store.storeFilez(filez, expected);
+    const r = await this.store.storeFilez(filez, expected);
     this.countContent(r, undefined);
     return r.csum;
   }

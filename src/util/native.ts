@@ -27,6 +27,13 @@ interface NativeAddon {
     flags: number,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
+  inflateHash?(
+    compressed: Buffer,
+    out: Buffer,
+    prefix: Buffer,
+    digest: Buffer,
+    ...write: unknown[]
+  ): Promise<number>;
   scanDir?(path: string, suffix?: string): DirScan;
   decoderCreate?(kind: number, threads: number, memlimit: number): DecoderHandle;
   decoderStep?(
@@ -253,6 +260,76 @@ export async function copyTree(src: string, dest: string): Promise<void> {
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
 export function checkoutDirMeta(plan: Buffer): Int32Array {
   return checkoutOps().checkoutDirMeta(plan);
+}
+
+// --- Verifying and storing pulled objects (native/inflate_hash.c)
+
+/** inflateHash's failures: not a complete raw-deflate stream, more or fewer bytes than `out` holds, no memory. */
+export const IH_BAD = -1;
+export const IH_LONG = -2;
+export const IH_SHORT = -3;
+export const IH_NOMEM = -4;
+/** … and, with a write: the file existed (nothing written), the digest is not the expected one. */
+export const IH_EXISTS = 1;
+export const IH_MISMATCH = 2;
+/** The syscalls of a write, by the step in a failure's upper 16 bits. */
+export const IH_STEPS = ["", "open", "write", "fchown", "fchmod", "fsetxattr", "futimens"];
+
+/** Where a verified payload goes (see native/inflate_hash.c); files are created exclusively. */
+export interface InflateWrite {
+  /** The digest the payload must have; anything else is not written. */
+  expected: Buffer;
+  path: string;
+  /** Written instead of the payload (null: the payload). */
+  source: Uint8Array | null;
+  mode: number;
+  /** fchown to this owner first (null: leave it). */
+  owner: [number, number] | null;
+  chmod: boolean;
+  xattrs: [string, Buffer][];
+  mtimeZero: boolean;
+  writeback: boolean;
+}
+
+function encodeXattrs(xattrs: [string, Buffer][]): Buffer | null {
+  if (!xattrs.length) return null;
+  const parts: Buffer[] = [];
+  for (const [name, value] of xattrs) {
+    const n = Buffer.from(name);
+    const head = Buffer.alloc(2 + n.length + 4);
+    head.writeUInt16LE(n.length, 0);
+    n.copy(head, 2);
+    head.writeUInt32LE(value.length, 2 + n.length);
+    parts.push(head, value);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Raw-deflate `compressed` into `out` (exactly its length, never beyond) and SHA-256(prefix || out)
+ * into `digest`, on a thread of the pool, then (with `write`) the object stored if it is the
+ * expected one. Resolves 0, IH_EXISTS, IH_MISMATCH, a negative IH_ code, or step << 16 | errno.
+ * Undefined when the addon predates it. The buffers must not change until it settles.
+ */
+export function inflateHasher():
+  | ((
+      compressed: Buffer,
+      out: Buffer,
+      prefix: Buffer,
+      digest: Buffer,
+      write?: InflateWrite,
+    ) => Promise<number>)
+  | undefined {
+  const a = load();
+  if (!a.inflateHash) return undefined;
+  const fn = a.inflateHash.bind(a);
+  return (c, o, p, d, w) => {
+    if (!w) return fn(c, o, p, d);
+    const flags = (w.owner ? 1 : 0) | (w.chmod ? 2 : 0) | (w.mtimeZero ? 4 : 0) | (w.writeback ? 8 : 0);
+    const src = w.source && Buffer.from(w.source.buffer, w.source.byteOffset, w.source.byteLength);
+    const [uid, gid] = w.owner ?? [-1, -1];
+    return fn(c, o, p, d, w.expected, w.path, src, w.mode, uid, gid, flags, encodeXattrs(w.xattrs));
+  };
 }
 
 // --- Streaming decoders (native/decoder.c)
