@@ -4,7 +4,15 @@
 // in every repo mode; anything that is not the object it is named as is refused and leaves nothing.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { deflateRawSync } from "node:zlib";
