@@ -12,7 +12,7 @@ import type { Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
 import { DeltaVerifyError, executePart, type PartTarget } from "./execute.js";
 import { commitmetaKey, partPath } from "./names.js";
-import { decodePartFile } from "./part.js";
+import { decodePartFileAsync, type PartPayload } from "./part.js";
 import {
   DELTAPART_VERSION,
   DeltaFormatError,
@@ -58,6 +58,11 @@ function inlinePart(sb: Superblock, index: number): Buffer | null {
   if (!v) return null;
   const [comp, data] = v.value as [number, Buffer];
   return Buffer.concat([Buffer.from([comp]), data]);
+}
+
+function partError(i: number, e: unknown): never {
+  (e as Error).message = `Executing delta part ${i}: ${(e as Error).message}`;
+  throw e;
 }
 
 /** The PartTarget that stages into a transaction. */
@@ -137,11 +142,17 @@ export async function applyStaticDelta(
       if (detached) stageCommitmeta(tx, sb.to, detached.value as [string, Variant][]);
     }
     const needed = sb.parts.map((p) => p.objects.some((o) => !target.has(o.type, o.checksum)));
-    const load = (i: number): Promise<Buffer> | null => {
+    // A part is fetched, checked and decoded (xz, on the thread pool) while the one before it is
+    // executed: both cores work, and neither waits for the network.
+    const load = (i: number): Promise<PartPayload> | null => {
       if (i >= sb.parts.length || !needed[i]) return null;
       const inline = inlinePart(sb, i);
-      if (inline) return Promise.resolve(inline);
-      return fetchPart(i).then((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      const file = inline ? Promise.resolve(inline) : fetchPart(i);
+      const payload = file.then((b) =>
+        decodePartFileAsync(b, sb.parts[i]!.checksum).catch((e) => partError(i, e)),
+      );
+      payload.catch(() => {}); // its error surfaces when awaited; not as an unhandled rejection
+      return payload;
     };
     let next = load(0);
     for (let i = 0; i < sb.parts.length; i++) {
@@ -152,16 +163,13 @@ export async function applyStaticDelta(
         next = load(i + 1);
         continue;
       }
-      const file = await pending;
       next = load(i + 1);
-      next?.catch(() => {}); // its error surfaces when awaited; not as an unhandled rejection
       const header = sb.parts[i]!;
+      const payload = await pending;
       try {
-        const payload = decodePartFile(file, header.checksum);
         written.push(...executePart(header.objects, payload, target));
       } catch (e) {
-        (e as Error).message = `Executing delta part ${i}: ${(e as Error).message}`;
-        throw e;
+        partError(i, e);
       }
       for (const o of header.objects)
         if (!target.has(o.type, o.checksum))

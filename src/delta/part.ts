@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { deserialize, type GVValue, parseType, serialize } from "../gvariant/index.js";
 import { bswap32, type Xattrs, xattrsFrom, xattrsValue } from "../repo/objects.js";
-import { decodeBuffer } from "../util/decode.js";
+import { decodeBuffer, decodeBufferAsync } from "../util/decode.js";
 import { DeltaFormatError } from "./superblock.js";
 
 export const T_PART_PAYLOAD = parseType("(a(uuu)aa(ayay)ayay)");
@@ -62,6 +62,31 @@ export function encodePartFile(payload: Buffer, compress?: (b: Buffer) => Buffer
  * have no checksum of their own: they are covered by the superblock's).
  */
 export function decodePartFile(file: Uint8Array, expected?: string): PartPayload {
+  const { comp, data } = checkPartFile(file, expected);
+  if (comp !== COMPRESSION_XZ) return parsePartPayload(data);
+  let payload: Buffer;
+  try {
+    payload = decodeBuffer("xz", data);
+  } catch (e) {
+    throw damagedXz(e);
+  }
+  return parsePartPayload(payload);
+}
+
+/** decodePartFile with the xz decoding on libuv's thread pool (parts decode while others apply). */
+export async function decodePartFileAsync(file: Uint8Array, expected?: string): Promise<PartPayload> {
+  const { comp, data } = checkPartFile(file, expected);
+  if (comp !== COMPRESSION_XZ) return parsePartPayload(data);
+  let payload: Buffer;
+  try {
+    payload = await decodeBufferAsync("xz", data);
+  } catch (e) {
+    throw damagedXz(e);
+  }
+  return parsePartPayload(payload);
+}
+
+function checkPartFile(file: Uint8Array, expected?: string): { comp: number; data: Buffer } {
   const buf = Buffer.isBuffer(file) ? file : Buffer.from(file.buffer, file.byteOffset, file.byteLength);
   if (expected) {
     const actual = createHash("sha256").update(buf).digest("hex");
@@ -72,14 +97,10 @@ export function decodePartFile(file: Uint8Array, expected?: string): PartPayload
   }
   if (buf.length === 0) throw new DeltaFormatError("the delta part is empty (no compression byte)");
   const comp = buf[0]!;
-  let payload: Buffer;
-  if (comp === COMPRESSION_NONE) payload = buf.subarray(1);
-  else if (comp === COMPRESSION_XZ) {
-    try {
-      payload = decodeBuffer("xz", buf.subarray(1));
-    } catch (e) {
-      throw new DeltaFormatError(`the delta part's xz data is damaged: ${(e as Error).message}`);
-    }
-  } else throw new DeltaFormatError(`Invalid compression type '${comp}' in a delta part`);
-  return parsePartPayload(payload);
+  if (comp !== COMPRESSION_NONE && comp !== COMPRESSION_XZ)
+    throw new DeltaFormatError(`Invalid compression type '${comp}' in a delta part`);
+  return { comp, data: buf.subarray(1) };
 }
+
+const damagedXz = (e: unknown) =>
+  new DeltaFormatError(`the delta part's xz data is damaged: ${(e as Error).message}`);

@@ -6,7 +6,7 @@
 // output buffer and the next step starts only while the reader wants more. Steps run on libuv's
 // thread pool, so the JS thread hashes and writes what came out while the next megabyte is decoded.
 import { Transform, type TransformCallback } from "node:stream";
-import { Decoder, type DecoderKind, type DecoderOptions } from "./native.js";
+import { Decoder, type DecoderKind, type DecoderOptions, type DecodeStep } from "./native.js";
 
 export type { DecoderKind } from "./native.js";
 
@@ -123,25 +123,71 @@ export class DecoderTransform extends Transform {
 export function decodeBuffer(kind: DecoderKind, buf: Buffer, opts?: DecoderOptions): Buffer {
   const d = new Decoder(kind, opts);
   try {
-    let out = Buffer.allocUnsafe(Math.max(64 * 1024, buf.length * 4));
-    let offset = 0;
-    let written = 0;
+    const out = new WholeOutput(buf.length);
+    for (;;)
+      if (out.add(buf, d.stepSync(buf, out.offset, out.room(), out.offset === buf.length))) return out.done();
+  } finally {
+    d.end();
+  }
+}
+
+/** decodeBuffer with every step on libuv's thread pool: several buffers decode at once, off this thread. */
+export async function decodeBufferAsync(
+  kind: DecoderKind,
+  buf: Buffer,
+  opts?: DecoderOptions,
+): Promise<Buffer> {
+  const d = new Decoder(kind, opts);
+  try {
+    const out = new WholeOutput(buf.length);
     for (;;) {
-      if (written === out.length) {
-        const bigger = Buffer.allocUnsafe(out.length * 2);
-        out.copy(bigger, 0, 0, written);
-        out = bigger;
-      }
-      // LZMA_FINISH only once all input is in: given everything at once with room for all the
-      // output, liblzma's threaded decoder works through the blocks one at a time (measured).
-      const r = d.stepSync(buf, offset, out.subarray(written), offset === buf.length);
-      offset += r.consumed;
-      written += r.produced;
-      if (r.end) return out.subarray(0, written);
-      if (!r.consumed && !r.produced && written < out.length && offset === buf.length)
-        throw new Error("compressed stream is truncated");
+      const r = await new Promise<DecodeStep>((resolve, reject) =>
+        d.step(buf, out.offset, out.room(), out.offset === buf.length, (err, step) =>
+          err || !step ? reject(err ?? new Error("decoder step returned nothing")) : resolve(step),
+        ),
+      );
+      if (out.add(buf, r)) return out.done();
     }
   } finally {
     d.end();
+  }
+}
+
+/** The growing output of a whole-buffer decode and where its input stands. */
+class WholeOutput {
+  private out: Buffer;
+  private written = 0;
+  offset = 0;
+
+  constructor(inputLength: number) {
+    this.out = Buffer.allocUnsafe(Math.max(64 * 1024, inputLength * 4));
+  }
+
+  /**
+   * Where the next step writes. LZMA_FINISH is passed only once all input is in: given everything
+   * at once with room for all the output, liblzma's threaded decoder works through the blocks one
+   * at a time (measured).
+   */
+  room(): Buffer {
+    if (this.written === this.out.length) {
+      const bigger = Buffer.allocUnsafe(this.out.length * 2);
+      this.out.copy(bigger, 0, 0, this.written);
+      this.out = bigger;
+    }
+    return this.out.subarray(this.written);
+  }
+
+  /** Takes a step's result; true at the end of the stream. */
+  add(input: Buffer, r: DecodeStep): boolean {
+    this.offset += r.consumed;
+    this.written += r.produced;
+    if (r.end) return true;
+    if (!r.consumed && !r.produced && this.written < this.out.length && this.offset === input.length)
+      throw new Error("compressed stream is truncated");
+    return false;
+  }
+
+  done(): Buffer {
+    return this.out.subarray(0, this.written);
   }
 }

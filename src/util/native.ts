@@ -27,6 +27,7 @@ interface NativeAddon {
     flags: number,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
+  bspatchAdd?(out: Buffer, at: number, old: Buffer, from: number, n: number): void;
   inflateHash?(
     compressed: Buffer,
     out: Buffer,
@@ -330,6 +331,16 @@ export function inflateHasher():
     const [uid, gid] = w.owner ?? [-1, -1];
     return fn(c, o, p, d, w.expected, w.path, src, w.mode, uid, gid, flags, encodeXattrs(w.xattrs));
   };
+}
+
+// --- bsdiff's inner loop (native/bspatch_add.c)
+
+/** out[at + i] += old[from + i] (mod 256) for i < n, or undefined when the addon predates it. */
+export function bspatchAdder():
+  | ((out: Buffer, at: number, old: Buffer, from: number, n: number) => void)
+  | undefined {
+  const a = load();
+  return a.bspatchAdd ? a.bspatchAdd.bind(a) : undefined;
 }
 
 // --- Streaming decoders (native/decoder.c)

@@ -71,3 +71,44 @@ test("bsdiff patches rebuild the new file and are small for small edits", () => 
   assert.ok(nonzero < 400, `patch has ${nonzero} non-zero bytes`);
   assert.throws(() => bspatch(old, edited.length, patch.subarray(0, 30)), /ends early/);
 });
+
+test("bspatch adds old bytes only where the old file has them (seeks before its start and past its end)", () => {
+  const old = randomBytes(1000);
+  // Control entries [diff, extra, seek]: the old position goes from 0 to -300, then across its end.
+  const controls: [number, number, number][] = [
+    [200, 10, -500],
+    [400, 0, 700],
+    [300, 5, 0],
+    [100, 0, 0],
+  ];
+  const parts: Buffer[] = [];
+  for (const [diff, extra, seek] of controls) {
+    const c = Buffer.alloc(24);
+    offtout(diff, c, 0);
+    offtout(extra, c, 8);
+    offtout(seek, c, 16);
+    parts.push(c, randomBytes(diff), randomBytes(extra));
+  }
+  const patch = Buffer.concat(parts);
+  const size = controls.reduce((n, [d, e]) => n + d + e, 0);
+  // The rule, byte by byte.
+  const want = Buffer.alloc(size);
+  let p = 0;
+  let oldpos = 0;
+  let newpos = 0;
+  for (const [diff, extra, seek] of controls) {
+    p += 24;
+    for (let i = 0; i < diff; i++) {
+      const o = oldpos + i;
+      want[newpos + i] = (patch[p + i]! + (o >= 0 && o < old.length ? old[o]! : 0)) & 0xff;
+    }
+    p += diff;
+    newpos += diff;
+    oldpos += diff;
+    patch.copy(want, newpos, p, p + extra);
+    p += extra;
+    newpos += extra;
+    oldpos += seek;
+  }
+  assert.ok(bspatch(old, size, patch).equals(want));
+});
