@@ -35,6 +35,31 @@ const undiciIndexOnly = {
     b.onResolve({ filter: /^undici$/ }, (a) => ({ path: a.path, external: true }));
   },
 };
+// Node built-ins that bundled code loads at start-up but our commands never use there: commander
+// needs child_process only for executable subcommands (we have none), undici's pool needs http2
+// only for HTTP/2 (we never allow it; undici already copes with a missing http2, as in Node
+// builds without it). Loading them cost ~13 ms of every command's start.
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    const patch = (filter, from, to) =>
+      b.onLoad({ filter }, (a) => {
+        const text = readFileSync(a.path, "utf8");
+        if (!text.includes(from)) throw new Error(`${a.path} changed: cannot make its ${from} lazy`);
+        return { contents: text.replace(from, to), loader: "js" };
+      });
+    patch(
+      /commander[\\/]lib[\\/]command\.js$/,
+      "const childProcess = require('node:child_process');",
+      "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
+    );
+    patch(
+      /undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/,
+      "http2 = require('node:http2')",
+      "http2 = { constants: {} }",
+    );
+  },
+};
 
 const commands = ["src/cli/tsostree.js", "src/cli/tsostree-pkg.js"].map((p) => join(dist, p));
 const workers = [
@@ -80,7 +105,7 @@ for (const entry of commands)
     format: "cjs",
     target: "node20",
     external,
-    plugins: [undiciIndexOnly],
+    plugins: [undiciIndexOnly, lazyBuiltins],
     define: { "import.meta.url": "__bundleUrl" },
     // import() of an external (undici) becomes require(): a vm.Script has no dynamic-import loader.
     supported: { "dynamic-import": false },
