@@ -33,7 +33,8 @@ function contentObjects(repo: string, ext: string): Map<string, string> {
   return out;
 }
 
-function describe(path: string) {
+/** What ostree's object file is; archive objects keep the time they were written, others have mtime 0. */
+function describe(path: string, archive: boolean) {
   const st = lstatSync(path);
   const xattrs = listXattrs(path)
     .filter((n) => !n.startsWith("security.selinux"))
@@ -44,7 +45,7 @@ function describe(path: string) {
     uid: st.uid,
     gid: st.gid,
     size: st.size,
-    mtime: Math.floor(st.mtimeMs / 1000),
+    mtime: archive ? undefined : st.mtimeMs,
     bytes: st.isSymbolicLink() ? `-> ${readlinkSync(path)}` : readFileSync(path).toString("hex"),
     xattrs,
   };
