@@ -33,7 +33,7 @@ function contentObjects(repo: string, ext: string): Map<string, string> {
   return out;
 }
 
-/** What ostree's object file is; archive objects keep the time they were written, others have mtime 0. */
+/** What an object file is; its mtime is 0 unless it is an archive object or a symlink (their write time). */
 function describe(path: string, archive: boolean) {
   const st = lstatSync(path);
   const xattrs = listXattrs(path)
@@ -45,7 +45,7 @@ function describe(path: string, archive: boolean) {
     uid: st.uid,
     gid: st.gid,
     size: st.size,
-    mtime: archive ? undefined : st.mtimeMs,
+    mtime: archive || st.isSymbolicLink() ? undefined : st.mtimeMs,
     bytes: st.isSymbolicLink() ? `-> ${readlinkSync(path)}` : readFileSync(path).toString("hex"),
     xattrs,
   };
