@@ -11,12 +11,12 @@ export class DirTreeWriteError extends Error {
 }
 
 export function writeDirTree(files: [string, string][], dirs: [string, string, string][]): Buffer {
-  const fileNames = files.map(([n]) => Buffer.from(n, "utf8"));
-  const dirNames = dirs.map(([n]) => Buffer.from(n, "utf8"));
-  // Upper bound: every offset at most 4 bytes (a dirtree beyond 4 GiB is not representable anyway).
+  // Upper bound: a UTF-16 code unit is at most 3 bytes of UTF-8, every offset at most 4 bytes (a
+  // dirtree beyond 4 GiB is not representable anyway). Names are written straight into the
+  // buffer: no Buffer per name.
   let cap = 8;
-  for (const n of fileNames) cap += n.length + 1 + 32 + 4 + 4;
-  for (const n of dirNames) cap += n.length + 1 + 64 + 8 + 4;
+  for (const [n] of files) cap += n.length * 3 + 1 + 32 + 4 + 4;
+  for (const [n] of dirs) cap += n.length * 3 + 1 + 64 + 8 + 4;
   const out = Buffer.allocUnsafe(cap);
   let pos = 0;
 
@@ -31,25 +31,23 @@ export function writeDirTree(files: [string, string][], dirs: [string, string, s
   };
 
   const fileEnds: number[] = [];
-  files.forEach(([, csum], i) => {
+  for (const [name, csum] of files) {
     const start = pos;
-    const name = fileNames[i]!;
-    pos += name.copy(out, pos);
+    pos += out.write(name, pos, "utf8");
     out[pos++] = 0;
     const nameEnd = pos - start;
     putChecksum(csum);
     putOffset(nameEnd, offsetWidth(pos - start, 1));
     fileEnds.push(pos);
-  });
+  }
   const filesW = offsetWidth(pos, fileEnds.length);
   for (const e of fileEnds) putOffset(e, filesW);
   const filesEnd = pos;
 
   const dirEnds: number[] = [];
-  dirs.forEach(([, tree, meta], i) => {
+  for (const [name, tree, meta] of dirs) {
     const start = pos;
-    const name = dirNames[i]!;
-    pos += name.copy(out, pos);
+    pos += out.write(name, pos, "utf8");
     out[pos++] = 0;
     const nameEnd = pos - start;
     putChecksum(tree);
@@ -59,7 +57,7 @@ export function writeDirTree(files: [string, string][], dirs: [string, string, s
     putOffset(treeEnd, w);
     putOffset(nameEnd, w);
     dirEnds.push(pos - filesEnd);
-  });
+  }
   const dirsW = offsetWidth(pos - filesEnd, dirEnds.length);
   for (const e of dirEnds) putOffset(e, dirsW);
 

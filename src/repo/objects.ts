@@ -213,8 +213,13 @@ const BEYOND_BMP_ORDER = /[\ud800-\uffff]/;
 
 /** Sorts entries by name in strcmp order of their UTF-8 bytes. */
 function sortByName<T extends [string, ...unknown[]]>(entries: T[]): T[] {
-  if (!entries.some((e) => BEYOND_BMP_ORDER.test(e[0])))
+  if (!entries.some((e) => BEYOND_BMP_ORDER.test(e[0]))) {
+    // Trees read from dirtrees and extended in order are sorted already: no copy then.
+    let sorted = true;
+    for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1]![0] < entries[i]![0];
+    if (sorted) return entries;
     return [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
   return entries
     .map((e) => [Buffer.from(e[0], "utf8"), e] as const)
     .sort((a, b) => Buffer.compare(a[0], b[0]))
