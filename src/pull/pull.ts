@@ -5,7 +5,7 @@
 // streams into the store). Objects already present are skipped; a commit's partial marker goes and
 // its ref moves only once its whole closure is in, durable, and verified.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { deltaName } from "../delta/names.js";
 import type { Variant } from "../gvariant/index.js";
@@ -21,7 +21,7 @@ import {
   S_IFMT,
 } from "../repo/objects.js";
 import { readRef, validateRef, writeRef } from "../repo/refs.js";
-import { ObjectMissingError, type Repo } from "../repo/repo.js";
+import type { Repo } from "../repo/repo.js";
 import { parseSummary } from "../repo/summary.js";
 import type { Transaction } from "../repo/transaction.js";
 import { isPartialCommit } from "../repo/traverse.js";
@@ -169,7 +169,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   ): Promise<Buffer | null> => {
     if (writer.has(csum, type)) {
       if (!needBytes) return null;
-      return writer.use((tx) => (type === "dirtree" ? readStagedOrStored(tx, csum, type) : null), false);
+      return type === "dirtree" ? writer.readMetadata(csum, type) : null;
     }
     progress.requested++;
     const bytes = await source.metadata(csum, type, (b) => {
@@ -292,7 +292,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     let detached: Buffer | null;
     const local = repo.hasObject(csum, "commitmeta") ? repo.readMetadataBytes(csum, "commitmeta") : null;
     if (present) {
-      bytes = await writer.use((tx) => readStagedOrStored(tx, csum, "commit"), false);
+      bytes = writer.readMetadata(csum, "commit");
       detached = local;
       // As ostree: the server's detached metadata is read again for a commit we have, since
       // signatures may have been added since.
@@ -408,16 +408,6 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     deltaBytes: progress.deltaBytes ?? 0,
     verified,
   };
-}
-
-/** A metadata object's bytes from objects/ or, when staged in this batch, from the staging dir. */
-function readStagedOrStored(tx: Transaction, csum: string, type: "dirtree" | "commit"): Buffer {
-  try {
-    return tx.repo.readMetadataBytes(csum, type);
-  } catch (e) {
-    if (!(e instanceof ObjectMissingError)) throw e;
-    return readFileSync(tx.store.stagedPath(csum, type));
-  }
 }
 
 /** Passes a payload through, failing (for a retry) when it is shorter than its header says. */

@@ -1,10 +1,13 @@
 // A pull's writes, in a chain of transactions: every so many objects (or seconds) the current one is
 // committed and a new one begun, so that a pull killed half-way keeps what it had verified and a
 // re-run fetches only the rest (ostree reuses its staging dir for that; ours are never reused).
-// Nothing unverified is ever written: callers verify before or while they stage (see pull.ts).
-import { existsSync } from "node:fs";
+// The batch being committed does so in the background — its data goes to disk on the thread pool —
+// while fetching and storing go on into the next one; at most one batch commits at a time, and the
+// last one (with the refs) commits only after it. Nothing unverified is ever written: callers
+// verify before or while they stage (see pull.ts).
+import { existsSync, readFileSync } from "node:fs";
 import type { ObjectType } from "../repo/objects.js";
-import type { Repo } from "../repo/repo.js";
+import { ObjectMissingError, type Repo } from "../repo/repo.js";
 import { Transaction } from "../repo/transaction.js";
 
 export interface BatchOptions {
@@ -15,9 +18,14 @@ export interface BatchOptions {
 }
 
 export class BatchWriter {
-  private inflight = 0;
-  private idle: (() => void) | null = null;
-  private rotating: Promise<void> | null = null;
+  /** Writes in flight per transaction: a batch commits once its own have finished. */
+  private inflight = new Map<Transaction, number>();
+  private idle = new Map<Transaction, () => void>();
+  /** The next transaction being begun: writes wait for it (it only makes a staging dir). */
+  private beginning: Promise<void> | null = null;
+  /** The previous batch, committing in the background. */
+  private committing: { tx: Transaction; done: Promise<void> } | null = null;
+  private failure: Error | null = null;
   private staged = 0;
   private since = Date.now();
   private readonly maxObjects: number;
@@ -36,56 +44,110 @@ export class BatchWriter {
     return new BatchWriter(repo, await Transaction.begin(repo), opts);
   }
 
-  /** True when the object is in the repo or staged in the current transaction. */
+  /** True when the object is in the repo or staged in the current batch or the one committing. */
   has(csum: string, type: ObjectType): boolean {
-    if (type === "file") return this.tx.store.has(csum);
-    return this.repo.hasObject(csum, type) || existsSync(this.tx.store.stagedPath(csum, type));
+    if (this.hasIn(this.tx, csum, type)) return true;
+    const c = this.committing?.tx;
+    // Moved from its staging dir to objects/ between two looks: the second look finds it.
+    return !!c && (this.hasIn(c, csum, type) || this.hasIn(this.tx, csum, type));
   }
 
-  /**
-   * Runs one write (or a read of what may be staged) against the current transaction; a rotation
-   * waits for it to finish, so an object is never caught half-way between staging and objects/.
-   */
-  async use<T>(fn: (tx: Transaction) => Promise<T> | T, write = true): Promise<T> {
-    while (this.rotating) await this.rotating;
-    this.inflight++;
-    try {
-      return await fn(this.tx);
-    } finally {
-      this.inflight--;
-      if (write) this.staged++;
-      if (this.inflight === 0) this.idle?.();
-      if (!this.rotating && (this.staged >= this.maxObjects || Date.now() - this.since >= this.maxMs))
-        void this.flush().catch(() => {
-          // The failure surfaces in the next use() or in finish() through the aborted transaction.
-        });
+  private hasIn(tx: Transaction, csum: string, type: ObjectType): boolean {
+    if (type === "file") return tx.store.has(csum);
+    return this.repo.hasObject(csum, type) || existsSync(tx.store.stagedPath(csum, type));
+  }
+
+  /** A metadata object's bytes from objects/ or from the staging dir of a batch not yet committed. */
+  readMetadata(csum: string, type: "dirtree" | "commit"): Buffer {
+    const staged = [this.tx, this.committing?.tx].filter((t): t is Transaction => !!t);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.repo.readMetadataBytes(csum, type);
+      } catch (e) {
+        if (!(e instanceof ObjectMissingError)) throw e;
+      }
+      for (const t of staged) {
+        try {
+          return readFileSync(t.store.stagedPath(csum, type));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        }
+      }
+      // Renamed into objects/ while we looked: once more finds it there.
+      if (attempt === 1) throw new ObjectMissingError(csum, type);
     }
   }
 
-  /** Commits what is staged so far (waiting for writes in flight) and begins a new transaction. */
-  async flush(): Promise<void> {
-    if (this.rotating) return this.rotating;
-    this.rotating = (async () => {
-      if (this.inflight > 0) await new Promise<void>((r) => (this.idle = r));
-      this.idle = null;
-      await this.tx.commit();
-      this.tx = await Transaction.begin(this.repo);
-      this.staged = 0;
-      this.since = Date.now();
-    })();
+  /** Runs one write against the current transaction; that batch commits only once it is done. */
+  async use<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    if (this.failure) throw this.failure;
+    while (this.beginning) await this.beginning;
+    const tx = this.tx;
+    this.inflight.set(tx, (this.inflight.get(tx) ?? 0) + 1);
     try {
-      await this.rotating;
+      return await fn(tx);
     } finally {
-      this.rotating = null;
+      const n = (this.inflight.get(tx) ?? 1) - 1;
+      this.inflight.set(tx, n);
+      if (n === 0) this.idle.get(tx)?.();
+      this.staged++;
+      if (
+        !this.beginning &&
+        !this.committing &&
+        tx === this.tx &&
+        (this.staged >= this.maxObjects || Date.now() - this.since >= this.maxMs)
+      )
+        this.rotate();
     }
   }
 
-  /** Commits the last batch; the writer is done. */
+  /** Begins the next batch and commits this one in the background (a failure surfaces in use() or finish()). */
+  private rotate(): void {
+    const old = this.tx;
+    // Its data starts going to disk now, on the pool; the commit's own syncfs then has little left.
+    old.startWriteback();
+    this.beginning = Transaction.begin(this.repo).then(
+      (tx) => {
+        this.tx = tx;
+        this.staged = 0;
+        this.since = Date.now();
+        this.beginning = null;
+      },
+      (e: Error) => {
+        this.failure ??= e;
+        this.beginning = null;
+      },
+    );
+    const done = (async () => {
+      await this.beginning;
+      if ((this.inflight.get(old) ?? 0) > 0) await new Promise<void>((r) => this.idle.set(old, r));
+      this.inflight.delete(old);
+      this.idle.delete(old);
+      await old.commit({ background: true });
+    })().then(
+      () => {
+        this.committing = null;
+      },
+      (e: Error) => {
+        this.failure ??= e;
+        this.committing = null;
+      },
+    );
+    this.committing = { tx: old, done };
+  }
+
+  /** Commits the last batch once the one before it is committed; the writer is done. */
   async finish(): Promise<void> {
-    while (this.rotating) await this.rotating;
+    while (this.beginning) await this.beginning;
+    await this.committing?.done;
+    if (this.failure) {
+      this.tx.abort();
+      throw this.failure;
+    }
     await this.tx.commit();
   }
 
+  /** Drops the current batch; one committing in the background finishes on its own. */
   abort(): void {
     this.tx.abort();
   }

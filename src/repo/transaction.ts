@@ -332,8 +332,18 @@ export class Transaction {
   }
 
   /** Makes every staged object durable and visible, then updates refs, then releases the locks. */
-  async commit(): Promise<void> {
+  /**
+   * Makes everything staged durable in objects/, then the refs. `background`: the syncfs calls run
+   * on the thread pool, so this thread serves other work (a pull's next batch) while they wait.
+   */
+  async commit(opts: { background?: boolean } = {}): Promise<void> {
     this.requireOpen();
+    const sync = async (needed: boolean) => {
+      if (!this.fsync || !needed) return;
+      if (!opts.background) return syncfsPath(this.repo.tmpDir());
+      const fd = openSync(this.repo.tmpDir(), "r");
+      await syncfsStart(fd).finally(() => closeSync(fd));
+    };
     try {
       await this.drain();
       await this.pool?.close();
@@ -341,13 +351,14 @@ export class Transaction {
       await this.earlySync;
       const staged = readdirSync(this.stagingDir).filter((n) => STAGED_OBJECT.test(n));
       // Nothing staged (say, every package was already imported): nothing to make durable.
-      if (this.fsync && staged.length > 0) syncfsPath(this.repo.tmpDir());
+      await sync(staged.length > 0);
       fault("before-rename");
       // Commit objects go last, once everything they reference is durable in objects/: a crash
-      // in between leaves only unreferenced objects, never a commit with missing trees.
+      // in between leaves only unreferenced objects, never a commit with missing trees. Renames
+      // into objects/ are made durable before anything may point at what they moved.
       const isCommit = (name: string) => name.endsWith(".commit");
-      this.syncRenames(this.renameStaged(staged.filter((n) => !isCommit(n))));
-      this.syncRenames(this.renameStaged(staged.filter(isCommit)));
+      await sync(this.renameStaged(staged.filter((n) => !isCommit(n))) > 0);
+      await sync(this.renameStaged(staged.filter(isCommit)) > 0);
       this.removeStaging();
       for (const c of this.commits) removeTombstone(this.repo, c);
       fault("before-ref");
@@ -356,7 +367,7 @@ export class Transaction {
         if (csum) writeRef(this.repo, spec, csum, { sync: false });
         else deleteRef(this.repo, spec);
       }
-      if (this.fsync && this.refUpdates.size > 0) syncfsPath(this.repo.tmpDir());
+      await sync(this.refUpdates.size > 0);
       this.state = "committed";
     } catch (e) {
       this.abort();
@@ -390,11 +401,6 @@ export class Transaction {
       if (++done === Math.ceil(names.length / 2)) fault("mid-rename");
     }
     return names.length;
-  }
-
-  /** Makes renames into objects/ durable before anything may point at what they moved. */
-  private syncRenames(moved: number): void {
-    if (this.fsync && moved > 0) syncfsPath(this.repo.tmpDir());
   }
 
   private removeStaging(): void {
