@@ -22,9 +22,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { syncfsPath } from "../util/atomic.js";
+import { syncfsPath, syncfsPathAsync } from "../util/atomic.js";
 import { FileLock } from "../util/lock.js";
-import { syncfsStart } from "../util/native.js";
 import { ContentPool } from "./content-pool.js";
 import { ContentStore, type SourceJob, type StoreResult } from "./content-store.js";
 import { fault } from "./fault.js";
@@ -273,8 +272,7 @@ export class Transaction {
    */
   startWriteback(): void {
     if (!this.fsync || this.earlySync) return;
-    const fd = openSync(this.repo.tmpDir(), "r");
-    this.earlySync = syncfsStart(fd).finally(() => closeSync(fd));
+    this.earlySync = syncfsPathAsync(this.repo.tmpDir());
   }
 
   /** Makes objects/XX unless it is known to exist. */
@@ -331,18 +329,17 @@ export class Transaction {
     throw new ObjectMissingError(csum, type);
   }
 
-  /** Makes every staged object durable and visible, then updates refs, then releases the locks. */
   /**
-   * Makes everything staged durable in objects/, then the refs. `background`: the syncfs calls run
-   * on the thread pool, so this thread serves other work (a pull's next batch) while they wait.
+   * Makes every staged object durable and visible, then updates refs, then releases the locks.
+   * `background`: the syncfs calls run on the thread pool, so this thread serves other work (a
+   * pull's next batch) while they wait.
    */
   async commit(opts: { background?: boolean } = {}): Promise<void> {
     this.requireOpen();
     const sync = async (needed: boolean) => {
       if (!this.fsync || !needed) return;
-      if (!opts.background) return syncfsPath(this.repo.tmpDir());
-      const fd = openSync(this.repo.tmpDir(), "r");
-      await syncfsStart(fd).finally(() => closeSync(fd));
+      if (opts.background) await syncfsPathAsync(this.repo.tmpDir());
+      else syncfsPath(this.repo.tmpDir());
     };
     try {
       await this.drain();

@@ -7,12 +7,12 @@
 // The directory is named as a deployment of the base commit with a serial no deployment has
 // (CSUM.SERIAL), so that a transaction killed before the deploy leaves a directory that our cleanup
 // and ostree's both recognize as unreferenced and remove.
-import { closeSync, existsSync, mkdirSync, openSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { CheckoutError, checkout } from "../repo/checkout.js";
 import { applyCheckoutDiff } from "../repo/checkout-diff.js";
 import { PathNotFoundError } from "../repo/walk.js";
-import { syncfsStart } from "../util/native.js";
+import { syncfsPathAsync } from "../util/atomic.js";
 import { removeTree } from "./cleanup.js";
 import { allocateDeployserial, checkoutMode } from "./deploy.js";
 import { prepareEtc } from "./etc-merge.js";
@@ -52,10 +52,7 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
       await prepareEtc(dir);
       e.etcMade = true;
     })
-    .then(() => {
-      const fd = openSync(dir, "r");
-      return syncfsStart(fd).finally(() => closeSync(fd));
-    })
+    .then(() => syncfsPathAsync(dir))
     .then(
       () => true,
       () => {

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { syncfs } from "./native.js";
+import { syncfs, syncfsStart } from "./native.js";
 
 export function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
@@ -19,6 +19,16 @@ export function syncfsPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     syncfs(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** syncfsPath on a thread of the pool: this thread goes on while the file system is flushed. */
+export async function syncfsPathAsync(path: string): Promise<void> {
+  const fd = openSync(path, "r");
+  try {
+    await syncfsStart(fd);
   } finally {
     closeSync(fd);
   }
