@@ -3,7 +3,7 @@
 // sign-magnitude little-endian integers (diff length, extra length, seek in the old file) — then
 // `diff length` bytes added bytewise to the old file, then `extra length` bytes copied as they are.
 // The new file's size comes from the `o` operation, not from the patch.
-import { bspatchAdder } from "../util/native.js";
+import { bspatchAdd } from "../util/native.js";
 
 export class BspatchError extends Error {
   override name = "BspatchError";
@@ -29,7 +29,6 @@ export function offtout(n: number, b: Buffer, at: number): void {
 /** Applies `patch` to `old`, producing exactly `newSize` bytes. */
 export function bspatch(old: Buffer, newSize: number, patch: Buffer): Buffer {
   const out = Buffer.alloc(newSize);
-  const add = bspatchAdder() ?? addJs;
   let p = 0;
   let oldpos = 0;
   let newpos = 0;
@@ -48,7 +47,7 @@ export function bspatch(old: Buffer, newSize: number, patch: Buffer): Buffer {
       throw new BspatchError("bsdiff patch failed: a control entry is out of range");
     const d = take(diff);
     patch.copy(out, newpos, d, d + diff);
-    addOld(add, out, newpos, old, oldpos, diff);
+    addOld(out, newpos, old, oldpos, diff);
     newpos += diff;
     oldpos += diff;
     if (newpos + extra > newSize)
@@ -61,16 +60,9 @@ export function bspatch(old: Buffer, newSize: number, patch: Buffer): Buffer {
   return out;
 }
 
-type Add = (out: Buffer, at: number, old: Buffer, from: number, n: number) => void;
-
-/** out[at + i] += old[from + i] (mod 256) for i < n, in JavaScript (the native helper is faster). */
-const addJs: Add = (out, at, old, from, n) => {
-  for (let i = 0; i < n; i++) out[at + i] = (out[at + i]! + old[from + i]!) & 0xff;
-};
-
-/** `add` over the i < n where old has a byte (elsewhere the old file counts as zeros). */
-function addOld(add: Add, out: Buffer, at: number, old: Buffer, from: number, n: number): void {
+/** out[at + i] += old[from + i] for the i < n where old has a byte (elsewhere it counts as zeros). */
+function addOld(out: Buffer, at: number, old: Buffer, from: number, n: number): void {
   const start = Math.max(0, -from);
   const end = Math.min(n, old.length - from);
-  if (end > start) add(out, at + start, old, from + start, end - start);
+  if (end > start) bspatchAdd(out, at + start, old, from + start, end - start);
 }

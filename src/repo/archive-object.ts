@@ -4,7 +4,6 @@
 // name. Bytes in, verified metadata and payload out; where a verified payload is stored is the
 // caller's business (content-store.ts), though the native helper's thread may do the writing.
 import { createHash } from "node:crypto";
-import { inflateRawSync } from "node:zlib";
 import { errnoError, errnoName } from "../util/errno.js";
 import {
   IH_LONG,
@@ -13,7 +12,7 @@ import {
   IH_SHORT,
   IH_STEPS,
   type InflateWrite,
-  inflateHasher,
+  inflateHash,
 } from "../util/native.js";
 import { checksumPrefix, type FileMeta, parseArchiveFile, S_IFLNK, S_IFMT, S_IFREG } from "./objects.js";
 import { RepoError } from "./repo.js";
@@ -74,48 +73,23 @@ function verified(p: Parsed, data: Buffer, csum: string, expected: string): Veri
 const sha256 = (prefix: Buffer, data: Buffer) =>
   createHash("sha256").update(prefix).update(data).digest("hex");
 
-/**
- * Parses, inflates and checks `.filez` bytes against `expected`; throws CorruptObjectError for
- * anything wrong. `prefix` may supply the checksum prefix of `meta` (a cache of them).
- */
-export function verifyFilez(
-  bytes: Uint8Array,
-  expected: string,
-  prefix: (meta: FileMeta) => Buffer = checksumPrefix,
-): VerifiedContent {
-  const p = parse(bytes, expected, prefix);
-  let data = p.data;
-  if (!data) {
-    try {
-      // One byte more than announced is enough to tell a lie; a bomb stops there.
-      data = inflateRawSync(p.compressed, { maxOutputLength: p.size + 1 });
-    } catch (e) {
-      throw new CorruptObjectError(`${p.what}: payload does not inflate (${(e as Error).message})`);
-    }
-    if (data.length !== p.size)
-      throw new CorruptObjectError(`${p.what} has ${data.length} bytes, its header says ${p.size}`);
-  }
-  return verified(p, data, sha256(p.prefix, data), expected);
-}
-
-/** verifyFilezAsync's result: `written` says whether `plan`'s write was made (undefined: not asked). */
+/** verifyFilez's result: `written` says whether `plan`'s write was made (undefined: not asked). */
 export type VerifiedWrite = VerifiedContent & { written?: boolean };
 
 /**
- * verifyFilez with the inflating and hashing on a thread of the pool (native/inflate_hash.c), when
- * the native helper can; the same checks and errors. `plan`, given the header's metadata and size,
- * may return where the verified payload is to be stored: the pool's thread writes it too. Without
- * the native helper, or for a symlink or empty file, nothing is written. `bytes` must not change
- * until it settles.
+ * Parses, inflates and checks `.filez` bytes against `expected`; rejects with CorruptObjectError
+ * for anything wrong. The inflating and hashing run on a thread of the pool
+ * (native/inflate_hash.c). `prefix` may supply the checksum prefix of `meta` (a cache of them).
+ * `plan`, given the header's metadata and size, may return where the verified payload is to be
+ * stored: the pool's thread writes it too (never for a symlink or an empty file). `bytes` must
+ * not change until it settles.
  */
-export async function verifyFilezAsync(
+export async function verifyFilez(
   bytes: Uint8Array,
   expected: string,
   prefix: (meta: FileMeta) => Buffer = checksumPrefix,
   plan?: (meta: FileMeta, size: number) => InflateWrite | null,
 ): Promise<VerifiedWrite> {
-  const inflateHash = inflateHasher();
-  if (!inflateHash) return verifyFilez(bytes, expected, prefix);
   const p = parse(bytes, expected, prefix);
   if (p.data) return verified(p, p.data, sha256(p.prefix, p.data), expected);
   const data = Buffer.allocUnsafe(p.size);

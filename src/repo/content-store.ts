@@ -28,7 +28,7 @@ import { threadId } from "node:worker_threads";
 import { deflateRawSync } from "node:zlib";
 import { isCreatorOwner, processUmask } from "../util/creds.js";
 import { getXattr, type InflateWrite, listXattrs, setXattr, startWriteback } from "../util/native.js";
-import { CorruptObjectError, verifyFilezAsync } from "./archive-object.js";
+import { CorruptObjectError, verifyFilez } from "./archive-object.js";
 import { ARCHIVE_LEVEL, CHUNK, ChunkSink } from "./chunk-sink.js";
 import { collectEvery } from "./gc-pacing.js";
 import {
@@ -133,16 +133,15 @@ export class ContentStore {
    * Stores an archive-mode object (a pulled `.filez`) held whole in memory, once it is verified to
    * be `expected` (else CorruptObjectError, and nothing is written). An archive repo keeps the
    * bytes as they came, as ostree does. The inflating, hashing and writing run on the native
-   * helper's threads (verifyFilezAsync), so several objects are stored at once while the caller
+   * helper's threads (verifyFilez), so several objects are stored at once while the caller
    * goes on receiving; `filez` must not change until it settles.
    */
   async storeFilez(filez: Uint8Array, expected: string): Promise<StoreResult> {
-    const v = await verifyFilezAsync(
+    const v = await verifyFilez(
       filez,
       expected,
       (m) => this.prefix(m),
-      (meta, size) =>
-        (meta.mode & S_IFMT) === S_IFREG ? this.nativeWrite(meta, size, expected, filez) : null,
+      (meta, size) => this.nativeWrite(meta, size, expected, filez),
     );
     if (v.written !== undefined)
       return { csum: v.csum, written: v.written, bytes: v.written ? v.data.length : 0 };
@@ -330,7 +329,7 @@ export class ContentStore {
   }
 
   /**
-   * Where the native helper stores a verified regular payload `csum` (storeFilezAsync): as
+   * Where the native helper stores a verified regular payload `csum` (storeFilez): as
    * storeBuffer would, created under its staged name with its final metadata. Null when the
    * object is in the repo already.
    */

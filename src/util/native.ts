@@ -310,37 +310,29 @@ function encodeXattrs(xattrs: [string, Buffer][]): Buffer | null {
  * Raw-deflate `compressed` into `out` (exactly its length, never beyond) and SHA-256(prefix || out)
  * into `digest`, on a thread of the pool, then (with `write`) the object stored if it is the
  * expected one. Resolves 0, IH_EXISTS, IH_MISMATCH, a negative IH_ code, or step << 16 | errno.
- * Undefined when the addon predates it. The buffers must not change until it settles.
+ * The buffers must not change until it settles.
  */
-export function inflateHasher():
-  | ((
-      compressed: Buffer,
-      out: Buffer,
-      prefix: Buffer,
-      digest: Buffer,
-      write?: InflateWrite,
-    ) => Promise<number>)
-  | undefined {
-  const a = load();
-  if (!a.inflateHash) return undefined;
-  const fn = a.inflateHash.bind(a);
-  return (c, o, p, d, w) => {
-    if (!w) return fn(c, o, p, d);
-    const flags = (w.owner ? 1 : 0) | (w.chmod ? 2 : 0) | (w.mtimeZero ? 4 : 0) | (w.writeback ? 8 : 0);
-    const src = w.source && Buffer.from(w.source.buffer, w.source.byteOffset, w.source.byteLength);
-    const [uid, gid] = w.owner ?? [-1, -1];
-    return fn(c, o, p, d, w.expected, w.path, src, w.mode, uid, gid, flags, encodeXattrs(w.xattrs));
-  };
+export function inflateHash(
+  compressed: Buffer,
+  out: Buffer,
+  prefix: Buffer,
+  digest: Buffer,
+  w?: InflateWrite,
+): Promise<number> {
+  const { inflateHash: fn } = requireOps(["inflateHash"], "pulled-object verification");
+  if (!w) return fn(compressed, out, prefix, digest);
+  const flags = (w.owner ? 1 : 0) | (w.chmod ? 2 : 0) | (w.mtimeZero ? 4 : 0) | (w.writeback ? 8 : 0);
+  const src = w.source && Buffer.from(w.source.buffer, w.source.byteOffset, w.source.byteLength);
+  const [uid, gid] = w.owner ?? [-1, -1];
+  const xattrs = encodeXattrs(w.xattrs);
+  return fn(compressed, out, prefix, digest, w.expected, w.path, src, w.mode, uid, gid, flags, xattrs);
 }
 
 // --- bsdiff's inner loop (native/bspatch_add.c)
 
-/** out[at + i] += old[from + i] (mod 256) for i < n, or undefined when the addon predates it. */
-export function bspatchAdder():
-  | ((out: Buffer, at: number, old: Buffer, from: number, n: number) => void)
-  | undefined {
-  const a = load();
-  return a.bspatchAdd ? a.bspatchAdd.bind(a) : undefined;
+/** out[at + i] += old[from + i] (mod 256) for i < n. */
+export function bspatchAdd(out: Buffer, at: number, old: Buffer, from: number, n: number): void {
+  requireOps(["bspatchAdd"], "the native bspatch").bspatchAdd(out, at, old, from, n);
 }
 
 // --- Streaming decoders (native/decoder.c)

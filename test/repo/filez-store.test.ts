@@ -20,7 +20,7 @@ import { CorruptObjectError } from "../../src/repo/archive-object.js";
 import { archiveFileHeader, contentChecksum, type FileMeta, S_IFREG } from "../../src/repo/objects.js";
 import { Repo, type RepoMode } from "../../src/repo/repo.js";
 import { Transaction } from "../../src/repo/transaction.js";
-import { getXattr, IH_EXISTS, IH_MISMATCH, inflateHasher, listXattrs } from "../../src/util/native.js";
+import { getXattr, IH_EXISTS, IH_MISMATCH, inflateHash, listXattrs } from "../../src/util/native.js";
 import { haveTools, ostree, scratch } from "../helpers.js";
 import { buildTree, ostreeCommit, ostreeInit } from "./fixture.js";
 
@@ -136,8 +136,6 @@ test("a .filez that is not the object it is named as is refused and leaves nothi
 });
 
 test("inflateHash agrees with zlib and SHA-256, writes only the expected object, never over a file", async (t) => {
-  const inflateHash = inflateHasher();
-  assert.ok(inflateHash, "the native helper has inflateHash");
   const dir = scratch(t);
   const { createHash } = await import("node:crypto");
   for (const size of [1, 1000, 65_536, 3 << 20]) {
