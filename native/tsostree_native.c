@@ -368,7 +368,8 @@ void register_checkout_ops(napi_env env, napi_value exports); /* checkout_ops.c 
 void register_checkout_tree(napi_env env, napi_value exports); /* checkout_tree.c */
 void register_copy_tree(napi_env env, napi_value exports);     /* copy_tree.c */
 void register_inflate_hash(napi_env env, napi_value exports);  /* inflate_hash.c */
-void register_bspatch_add(napi_env env, napi_value exports);   /* bspatch_add.c */
+void register_bspatch(napi_env env, napi_value exports);       /* bspatch.c */
+void register_assemble(napi_env env, napi_value exports);      /* assemble.c */
 void register_decoder(napi_env env, napi_value exports);      /* decoder.c */
 void register_encoder(napi_env env, napi_value exports);      /* encoder.c */
 
@@ -388,7 +389,8 @@ static napi_value init(napi_env env, napi_value exports) {
   register_checkout_tree(env, exports);
   register_copy_tree(env, exports);
   register_inflate_hash(env, exports);
-  register_bspatch_add(env, exports);
+  register_bspatch(env, exports);
+  register_assemble(env, exports);
   register_decoder(env, exports);
   register_encoder(env, exports);
   return exports;

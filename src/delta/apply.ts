@@ -66,15 +66,21 @@ function partError(i: number, e: unknown): never {
 }
 
 /** The PartTarget that stages into a transaction. */
-function transactionTarget(tx: Transaction): PartTarget {
+export function transactionTarget(tx: Transaction): PartTarget {
   const repo = tx.repo;
+  /** A read source: in bare modes the object file, which is the payload (read on the pool). */
+  const readSource = (csum: string): string | Buffer => {
+    const path = tx.store.pathOf(csum);
+    if (!path)
+      throw new DeltaFormatError(
+        `the delta reads object ${csum}, which is not in the repository (is the from-commit complete?)`,
+      );
+    return repo.isArchive ? tx.loadFile(csum).read() : path;
+  };
   return {
     has(type: ObjectType, csum: string): boolean {
       if (type === "file") return tx.store.has(csum);
       return repo.hasObject(csum, type) || existsSync(tx.store.stagedPath(csum, type));
-    },
-    readFile(csum: string): Buffer {
-      return tx.loadFile(csum).read();
     },
     writeMetadata(type: ObjectType, csum: string, bytes: Buffer): void {
       if (type !== "dirtree" && type !== "dirmeta")
@@ -82,9 +88,13 @@ function transactionTarget(tx: Transaction): PartTarget {
       const got = tx.writeMetadata(type, bytes);
       if (got !== csum) throw new DeltaVerifyError(`object ${csum}.${type} was stored as ${got}`);
     },
-    writeContent(csum: string, meta: FileMeta, payload: Buffer): void {
-      const got = tx.writeContentSync(meta, payload);
+    writeSymlink(csum: string, meta: FileMeta): void {
+      const got = tx.writeContentSync(meta, Buffer.alloc(0));
       if (got !== csum) throw new DeltaVerifyError(`object ${csum}.file was stored as ${got}`);
+    },
+    async writeAssembled(csum, meta, size, blob, pieces, sources): Promise<string> {
+      const assembly = { blob, pieces, sources: sources.map(readSource) };
+      return tx.writeContentAssembled(meta, size, assembly, csum);
     },
   };
 }
@@ -167,7 +177,7 @@ export async function applyStaticDelta(
       const header = sb.parts[i]!;
       const payload = await pending;
       try {
-        written.push(...executePart(header.objects, payload, target));
+        written.push(...(await executePart(header.objects, payload, target)));
       } catch (e) {
         partError(i, e);
       }

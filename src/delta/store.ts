@@ -81,7 +81,11 @@ function partFile(sb: Superblock, dir: string, i: number): Buffer {
 }
 
 /** `static-delta show` text, line for line as ostree 2022.7 prints it. */
-export function showDelta(repo: Repo, name: string, formatSize: (n: number) => string): string {
+export async function showDelta(
+  repo: Repo,
+  name: string,
+  formatSize: (n: number) => string,
+): Promise<string> {
   const { sb, dir } = readDelta(repo, name);
   const lines = [`Delta: ${name}`, "Signed: no"];
   lines.push(sb.from ? `From: ${sb.from}` : "From <scratch>");
@@ -103,7 +107,7 @@ export function showDelta(repo: Repo, name: string, formatSize: (n: number) => s
   lines.push(`Number of parts: ${sb.parts.length}`);
   let size = 0;
   let usize = 0;
-  sb.parts.forEach((p, i) => {
+  for (const [i, p] of sb.parts.entries()) {
     size += p.size;
     usize += p.usize;
     lines.push(`PartMeta${i}: nobjects=${p.objects.length} size=${p.size} usize=${p.usize}`);
@@ -112,9 +116,9 @@ export function showDelta(repo: Repo, name: string, formatSize: (n: number) => s
       `PartPayload${i}: nmodes=${payload.modes.length} nxattrs=${payload.xattrs.length} blobsize=${payload.blob.length} opsize=${payload.ops.length}`,
     );
     const counts: OpCounts = OP_NAMES.map(() => 0);
-    executePart(p.objects, payload, null, counts);
+    await executePart(p.objects, payload, null, counts);
     lines.push(`PartPayloadOps${i}: ${OP_NAMES.map((n, k) => `${n}=${counts[k]}`).join(" ")}`);
-  });
+  }
   lines.push(`Total Part Size: ${size} (${formatSize(size)})`);
   lines.push(`Total Part Uncompressed Size: ${usize} (${formatSize(usize)})`);
   lines.push(`Total Size: ${size + fsize} (${formatSize(size + fsize)})`);

@@ -103,8 +103,12 @@ export async function verifyFilez(
   if (code === IH_NOMEM) throw new RepoError(`${p.what}: out of memory while inflating it`);
   if (code < 0)
     throw new CorruptObjectError(`${p.what}: payload does not inflate (not a complete deflate stream)`);
-  if (code > IH_MISMATCH)
-    throw errnoError(errnoName(code & 0xffff), IH_STEPS[code >> 16] ?? "write", write?.path ?? expected);
+  if (code > IH_MISMATCH) throw writeFailure(code, write?.path ?? expected);
   const v = verified(p, data, digest.toString("hex"), expected);
   return write ? { ...v, written: code === 0 } : v;
+}
+
+/** The error for a native write that failed at a syscall (inflateHash's step << 16 | errno). */
+export function writeFailure(code: number, path: string): Error {
+  return errnoError(errnoName(code & 0xffff), IH_STEPS[code >> 16] ?? "write", path);
 }

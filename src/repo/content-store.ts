@@ -1,6 +1,7 @@
 // Writing one content object into a transaction's staging directory, in every repo mode. This runs
-// both on the main thread and inside the hashing workers (content-pool.ts), so it is synchronous and
-// keeps no state beyond a reusable read buffer. Objects are staged as staging/CHECKSUM.file: a
+// both on the main thread and inside the hashing workers (content-pool.ts), so it is synchronous
+// (pooled-store.ts has the stores whose payloads the native helper hashes and writes on the
+// pool) and keeps no state beyond a reusable read buffer. Objects are staged as staging/CHECKSUM.file: a
 // streamed one gets that name once complete, one held in memory is created under it (its checksum
 // is known first). Either way the transaction commits only after every write has finished, and
 // staging dirs are never reused, so a file cut short by a crash is never taken for an object.
@@ -28,7 +29,7 @@ import { threadId } from "node:worker_threads";
 import { deflateRawSync } from "node:zlib";
 import { isCreatorOwner, processUmask } from "../util/creds.js";
 import { getXattr, type InflateWrite, listXattrs, setXattr, startWriteback } from "../util/native.js";
-import { CorruptObjectError, verifyFilez } from "./archive-object.js";
+import { CorruptObjectError } from "./archive-object.js";
 import { ARCHIVE_LEVEL, CHUNK, ChunkSink } from "./chunk-sink.js";
 import { collectEvery } from "./gc-pacing.js";
 import {
@@ -101,11 +102,16 @@ export class ContentStore {
 
   /** True when the object is in the repo or already staged by this transaction. */
   has(csum: string): boolean {
+    return this.pathOf(csum) !== null;
+  }
+
+  /** The object's file in the repo or, staged by this transaction, in the staging dir; else null. */
+  pathOf(csum: string): string | null {
     // lstat, not exists: bare-mode symlink objects are symlinks, often dangling ones.
-    return (
-      lstatSync(this.objectPath(csum), NO_THROW) !== undefined ||
-      lstatSync(this.stagedPath(csum, this.ext), NO_THROW) !== undefined
-    );
+    const p = this.objectPath(csum);
+    if (lstatSync(p, NO_THROW)) return p;
+    const staged = this.stagedPath(csum, this.ext);
+    return lstatSync(staged, NO_THROW) ? staged : null;
   }
 
   /** Stores a regular file or symlink read from disk. */
@@ -127,26 +133,6 @@ export class ContentStore {
     } finally {
       closeSync(fd);
     }
-  }
-
-  /**
-   * Stores an archive-mode object (a pulled `.filez`) held whole in memory, once it is verified to
-   * be `expected` (else CorruptObjectError, and nothing is written). An archive repo keeps the
-   * bytes as they came, as ostree does. The inflating, hashing and writing run on the native
-   * helper's threads (verifyFilez), so several objects are stored at once while the caller
-   * goes on receiving; `filez` must not change until it settles.
-   */
-  async storeFilez(filez: Uint8Array, expected: string): Promise<StoreResult> {
-    const v = await verifyFilez(
-      filez,
-      expected,
-      (m) => this.prefix(m),
-      (meta, size) => this.nativeWrite(meta, size, expected, filez),
-    );
-    if (v.written !== undefined)
-      return { csum: v.csum, written: v.written, bytes: v.written ? v.data.length : 0 };
-    if ((v.meta.mode & S_IFMT) === S_IFLNK) return this.storeSymlink(v.meta);
-    return this.storeBuffer(v.meta, v.data, v.csum, filez);
   }
 
   /**
@@ -329,11 +315,11 @@ export class ContentStore {
   }
 
   /**
-   * Where the native helper stores a verified regular payload `csum` (storeFilez): as
+   * Where the native helper stores a verified regular payload `csum` (pooled-store.ts): as
    * storeBuffer would, created under its staged name with its final metadata. Null when the
    * object is in the repo already.
    */
-  private nativeWrite(meta: FileMeta, size: number, csum: string, filez: Uint8Array): InflateWrite | null {
+  poolWrite(meta: FileMeta, size: number, csum: string, filez: Uint8Array | null): InflateWrite | null {
     requireRegular(meta);
     if (lstatSync(this.objectPath(csum), NO_THROW)) return null;
     collectEvery(size);

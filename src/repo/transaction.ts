@@ -38,6 +38,7 @@ import {
   parseDirMeta,
   parseDirTree,
 } from "./objects.js";
+import { type Assembly, storeAssembled, storeFilez } from "./pooled-store.js";
 import { deleteRef, writeRef } from "./refs.js";
 import { type FileObject, ObjectMissingError, type Repo, RepoError } from "./repo.js";
 
@@ -158,12 +159,29 @@ export class Transaction {
   /**
    * Stores a pulled archive-mode object (`.filez` bytes) once it is verified to be `expected`;
    * rejects with CorruptObjectError, having written nothing, when it is not. The inflating,
-   * hashing and writing run on the native helper's threads (ContentStore.storeFilez), several at once.
+   * hashing and writing run on the native helper's threads (pooled-store.ts), several at once.
    */
   async writeFilez(filez: Buffer, expected: string): Promise<string> {
     this.requireOpen();
-    const r = await this.store.storeFilez(filez, expected);
+    const r = await storeFilez(this.store, filez, expected);
     this.countContent(r, undefined);
+    return r.csum;
+  }
+
+  /**
+   * Stores a regular file assembled from pieces (a delta's object: see pooled-store.ts) only if it
+   * hashes to `expected`; resolves the checksum it has (nothing is staged when that is not
+   * `expected`). The assembling, hashing and writing run on the native helper's threads.
+   */
+  async writeContentAssembled(
+    meta: FileMeta,
+    size: number,
+    assembly: Assembly,
+    expected: string,
+  ): Promise<string> {
+    this.requireOpen();
+    const r = await storeAssembled(this.store, meta, size, assembly, expected);
+    if (r.csum === expected) this.countContent(r, undefined);
     return r.csum;
   }
 

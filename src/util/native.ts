@@ -27,9 +27,18 @@ interface NativeAddon {
     flags: number,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
-  bspatchAdd?(out: Buffer, at: number, old: Buffer, from: number, n: number): void;
+  bspatch?(old: Buffer, patch: Buffer, out: Buffer): number;
   inflateHash?(
     compressed: Buffer,
+    out: Buffer,
+    prefix: Buffer,
+    digest: Buffer,
+    ...write: unknown[]
+  ): Promise<number>;
+  assembleHash?(
+    blob: Buffer,
+    pieces: Buffer,
+    sources: (string | Buffer)[],
     out: Buffer,
     prefix: Buffer,
     digest: Buffer,
@@ -263,20 +272,28 @@ export function checkoutDirMeta(plan: Buffer): Int32Array {
   return checkoutOps().checkoutDirMeta(plan);
 }
 
-// --- Verifying and storing pulled objects (native/inflate_hash.c)
+// --- Producing, verifying and storing content objects on the pool (native/object_job.h)
 
-/** inflateHash's failures: not a complete raw-deflate stream, more or fewer bytes than `out` holds, no memory. */
+/** inflateHash's failures: not a complete raw-deflate stream, more or fewer bytes than `out` holds; no memory. */
 export const IH_BAD = -1;
 export const IH_LONG = -2;
 export const IH_SHORT = -3;
 export const IH_NOMEM = -4;
+/** assembleHash's: a copy beyond its source's end, a bsdiff patch that ends early, has a control
+ * entry or an extra block out of range, pieces that do not fill `out`, a source that is not a file. */
+export const AS_SOURCE_EOF = -5;
+export const AS_PATCH_SHORT = -6;
+export const AS_PATCH_CONTROL = -7;
+export const AS_PATCH_EXTRA = -8;
+export const AS_PIECES = -9;
+export const AS_NOT_REGULAR = -10;
 /** … and, with a write: the file existed (nothing written), the digest is not the expected one. */
 export const IH_EXISTS = 1;
 export const IH_MISMATCH = 2;
-/** The syscalls of a write, by the step in a failure's upper 16 bits. */
-export const IH_STEPS = ["", "open", "write", "fchown", "fchmod", "fsetxattr", "futimens"];
+/** The syscalls of a write (and of reading a source), by the step in a failure's upper 16 bits. */
+export const IH_STEPS = ["", "open", "write", "fchown", "fchmod", "fsetxattr", "futimens", "open", "read"];
 
-/** Where a verified payload goes (see native/inflate_hash.c); files are created exclusively. */
+/** Where a verified payload goes (see native/object_job.h); files are created exclusively. */
 export interface InflateWrite {
   /** The digest the payload must have; anything else is not written. */
   expected: Buffer;
@@ -320,19 +337,80 @@ export function inflateHash(
   w?: InflateWrite,
 ): Promise<number> {
   const { inflateHash: fn } = requireOps(["inflateHash"], "pulled-object verification");
-  if (!w) return fn(compressed, out, prefix, digest);
+  return w ? fn(compressed, out, prefix, digest, ...writeArgs(w)) : fn(compressed, out, prefix, digest);
+}
+
+/** One piece of an assembled payload, in order (see native/assemble.c). */
+export type AssemblyPiece =
+  /** blob[offset, offset + length) */
+  | { kind: "blob"; offset: number; length: number }
+  /** bytes [offset, offset + length) of read source `source` */
+  | { kind: "source"; source: number; offset: number; length: number }
+  /** the bsdiff patch blob[offset, offset + length) applied to read source `source`: the rest */
+  | { kind: "patch"; source: number; offset: number; length: number };
+
+/** An assembly that failed for what its pieces say (an AS_ code), not for the system. */
+export class AssemblyError extends Error {
+  override name = "AssemblyError";
+  constructor(readonly code: number) {
+    super(ASSEMBLY_FAILURES[-code] ?? `assembly failed (${code})`);
+  }
+}
+const ASSEMBLY_FAILURES = [
+  ...["", "", "", "", ""],
+  "Unexpected EOF reading the read source of a delta write",
+  "bsdiff patch failed: the patch ends early",
+  "bsdiff patch failed: a control entry is out of range",
+  "bsdiff patch failed: an extra block is out of range",
+  "its pieces do not make up its size",
+  "its read source is not a regular file",
+];
+
+/** At most this many read sources per assembled payload. */
+export const ASSEMBLY_SOURCES = 8;
+const PIECE_KINDS = { blob: 0, source: 1, patch: 2 } as const;
+
+/**
+ * Assembles a payload into `out` (exactly its length) from `pieces` of `blob` and of the read
+ * `sources` (Buffers, or paths of regular files read on the pool), then SHA-256(prefix || out)
+ * into `digest` and (with `w`) the object stored if it is the expected one, all on a thread of
+ * the pool. Resolves 0, IH_EXISTS, IH_MISMATCH, IH_NOMEM, an AS_ code, or step << 16 | errno.
+ * The buffers must not change until it settles.
+ */
+export function assembleHash(
+  blob: Buffer,
+  pieces: AssemblyPiece[],
+  sources: (string | Buffer)[],
+  out: Buffer,
+  prefix: Buffer,
+  digest: Buffer,
+  w?: InflateWrite,
+): Promise<number> {
+  const { assembleHash: fn } = requireOps(["assembleHash"], "static delta application");
+  const records = new Float64Array(pieces.length * 4);
+  pieces.forEach((p, i) => {
+    records.set([PIECE_KINDS[p.kind], p.kind === "blob" ? 0 : p.source, p.offset, p.length], i * 4);
+  });
+  const encoded = Buffer.from(records.buffer);
+  return w
+    ? fn(blob, encoded, sources, out, prefix, digest, ...writeArgs(w))
+    : fn(blob, encoded, sources, out, prefix, digest);
+}
+
+/** A write's arguments as the native jobs take them. */
+function writeArgs(w: InflateWrite): unknown[] {
   const flags = (w.owner ? 1 : 0) | (w.chmod ? 2 : 0) | (w.mtimeZero ? 4 : 0) | (w.writeback ? 8 : 0);
   const src = w.source && Buffer.from(w.source.buffer, w.source.byteOffset, w.source.byteLength);
   const [uid, gid] = w.owner ?? [-1, -1];
-  const xattrs = encodeXattrs(w.xattrs);
-  return fn(compressed, out, prefix, digest, w.expected, w.path, src, w.mode, uid, gid, flags, xattrs);
+  return [w.expected, w.path, src, w.mode, uid, gid, flags, encodeXattrs(w.xattrs)];
 }
 
-// --- bsdiff's inner loop (native/bspatch_add.c)
+// --- bsdiff patches (native/bspatch.c)
 
-/** out[at + i] += old[from + i] (mod 256) for i < n. */
-export function bspatchAdd(out: Buffer, at: number, old: Buffer, from: number, n: number): void {
-  requireOps(["bspatchAdd"], "the native bspatch").bspatchAdd(out, at, old, from, n);
+/** Applies a bsdiff patch to `old`, filling `out` exactly: 0, or 1 (the patch ends early), 2 (a
+ * control entry is out of range), 3 (an extra block is out of range). */
+export function applyBspatch(old: Buffer, patch: Buffer, out: Buffer): number {
+  return requireOps(["bspatch"], "the native bspatch").bspatch(old, patch, out);
 }
 
 // --- Streaming decoders (native/decoder.c)

@@ -40,8 +40,8 @@ export function registerStaticDelta(program: Command): void {
   withRepo(sd.command("show"))
     .description("dump information on a delta")
     .argument("<delta>", "FROM-TO or TO, or a path to a superblock")
-    .action((name: string, o: { repo?: string }) => {
-      process.stdout.write(showDelta(openRepo(o), name, formatSize));
+    .action(async (name: string, o: { repo?: string }) => {
+      process.stdout.write(await showDelta(openRepo(o), name, formatSize));
     });
 
   withRepo(sd.command("delete"))
