@@ -12,7 +12,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -23,7 +22,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { syncfsPath, syncfsPathAsync } from "../util/atomic.js";
-import { FileLock } from "../util/lock.js";
+import type { FileLock } from "../util/lock.js";
 import { ContentPool } from "./content-pool.js";
 import { ContentStore, type SourceJob, type StoreResult } from "./content-store.js";
 import { fault } from "./fault.js";
@@ -41,6 +40,7 @@ import {
 import { type Assembly, storeAssembled, storeFilez } from "./pooled-store.js";
 import { deleteRef, writeRef } from "./refs.js";
 import { type FileObject, ObjectMissingError, type Repo, RepoError } from "./repo.js";
+import { allocateStagingDir } from "./staging-dir.js";
 
 export type MetadataType = "dirtree" | "dirmeta" | "commit";
 
@@ -446,34 +446,6 @@ export class Transaction {
 
 /** A staged object's file name: CHECKSUM.TYPE (temporary files start with a dot). */
 const STAGED_OBJECT = /^[0-9a-f]{64}\./;
-
-/** ostree's staging dir name: `staging-<boot id>-XXXXXX`, locked via a sibling `<name>-lock`. */
-async function allocateStagingDir(tmp: string): Promise<{ dir: string; lock: FileLock }> {
-  mkdirSync(tmp, { recursive: true, mode: 0o775 });
-  const prefix = `staging-${bootId()}-`;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const dir = mkdtempSync(join(tmp, prefix));
-    let lock: FileLock;
-    try {
-      lock = await FileLock.acquire(`${dir}-lock`, "exclusive", 0);
-    } catch {
-      // Another ostree grabbed the fresh dir to reuse it before we locked it; make another.
-      continue;
-    }
-    if (existsSync(dir)) return { dir, lock };
-    lock.release();
-  }
-  throw new TransactionError(`could not allocate a staging directory in ${tmp}`);
-}
-
-let cachedBootId: string | undefined;
-function bootId(): string {
-  if (cachedBootId === undefined) {
-    cachedBootId =
-      process.env.OSTREE_BOOTID ?? readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-  }
-  return cachedBootId;
-}
 
 /** Writing a commit revives it: drop a tombstone left by an earlier deletion, as ostree does. */
 function removeTombstone(repo: Repo, commit: string): void {
