@@ -15,11 +15,13 @@
 // CommonJS files cost ~5 ms of every `tsostree-pkg import`; so is undici's connection pool (pull).
 // What is bundled is compiled from V8's code cache.
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const require = createRequire(import.meta.url);
 const dist = join(root, "dist");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const BUNDLED = new Set(["commander", "tar-stream"]);
@@ -58,6 +60,37 @@ const lazyBuiltins = {
       "http2 = require('node:http2')",
       "http2 = { constants: {} }",
     );
+  },
+};
+
+// Node built-ins that only some commands, or only some paths of a command, use: bundled code gets
+// a stand-in whose exports load the built-in on first use. undici alone requires assert, http
+// (for one `instanceof`), zlib and worker_threads at start-up, and our modules import crypto,
+// streams and zlib for what only some commands do. The stand-in lists the built-in's exports as
+// this Node has them (the bundle is built by the Node that runs it).
+const LAZY_BUILTINS = /^node:(assert|crypto|http|os|stream|stream\/promises|worker_threads|zlib)$/;
+const lazyModules = {
+  name: "lazy-node-modules",
+  setup(b) {
+    b.onResolve({ filter: LAZY_BUILTINS }, (a) =>
+      a.namespace === "lazy-builtin"
+        ? { path: a.path, external: true }
+        : { path: a.path, namespace: "lazy-builtin" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (a) => {
+      const real = require(a.path);
+      const name = JSON.stringify(a.path);
+      const head = typeof real === "function" ? "function (...a) { return load()(...a); }" : "{}";
+      return {
+        contents: `"use strict";
+let m;
+const load = () => (m ??= require(${name}));
+module.exports = ${head};
+for (const k of ${JSON.stringify(Object.keys(real))})
+  Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });`,
+        loader: "js",
+      };
+    });
   },
 };
 
@@ -105,7 +138,7 @@ for (const entry of commands)
     format: "cjs",
     target: "node20",
     external,
-    plugins: [undiciIndexOnly, lazyBuiltins],
+    plugins: [undiciIndexOnly, lazyBuiltins, lazyModules],
     define: { "import.meta.url": "__bundleUrl" },
     // import() of an external (undici) becomes require(): a vm.Script has no dynamic-import loader.
     supported: { "dynamic-import": false },
