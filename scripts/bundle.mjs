@@ -40,26 +40,40 @@ const undiciIndexOnly = {
 // Node built-ins that bundled code loads at start-up but our commands never use there: commander
 // needs child_process only for executable subcommands (we have none), undici's pool needs http2
 // only for HTTP/2 (we never allow it; undici already copes with a missing http2, as in Node
-// builds without it). Loading them cost ~13 ms of every command's start.
+// builds without it). Loading them cost ~13 ms of every command's start. (Such a patch fails the
+// build when the line it replaces changed upstream.)
 const lazyBuiltins = {
   name: "lazy-builtins",
   setup(b) {
-    const patch = (filter, from, to) =>
+    /** Replaces each [from, to] in the files matching `filter`; fails the build if one is gone. */
+    const patch = (filter, ...pairs) =>
       b.onLoad({ filter }, (a) => {
-        const text = readFileSync(a.path, "utf8");
-        if (!text.includes(from)) throw new Error(`${a.path} changed: cannot make its ${from} lazy`);
-        return { contents: text.replace(from, to), loader: "js" };
+        let text = readFileSync(a.path, "utf8");
+        for (const [from, to] of pairs) {
+          if (!text.includes(from)) throw new Error(`${a.path} changed: cannot make its ${from} lazy`);
+          text = text.replace(from, to);
+        }
+        return { contents: text, loader: "js" };
       });
-    patch(
-      /commander[\\/]lib[\\/]command\.js$/,
+    patch(/commander[\\/]lib[\\/]command\.js$/, [
       "const childProcess = require('node:child_process');",
       "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
-    );
-    patch(
-      /undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/,
+    ]);
+    patch(/undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/, [
       "http2 = require('node:http2')",
       "http2 = { constants: {} }",
+    ]);
+    // undici reads node:http at start-up for one class and one number; the pull passes
+    // maxHeaderSize itself, and the class is looked up when a stream is destroyed.
+    patch(
+      /undici[\\/]lib[\\/]core[\\/]util\.js$/,
+      ["const { IncomingMessage } = require('node:http')", "const http = require('node:http')"],
+      ["constructor === IncomingMessage", "constructor === http.IncomingMessage"],
     );
+    patch(/undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/, [
+      "const getDefaultNodeMaxHeaderSize = http &&\n  http.maxHeaderSize &&\n  Number.isInteger(http.maxHeaderSize) &&\n  http.maxHeaderSize > 0\n  ? () => http.maxHeaderSize\n  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }",
+      "const getDefaultNodeMaxHeaderSize = () => http.maxHeaderSize",
+    ]);
   },
 };
 

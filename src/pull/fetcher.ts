@@ -242,6 +242,8 @@ export class Fetcher {
       const { default: Pool } = await import("undici/lib/dispatcher/pool.js");
       this.pool = new Pool(this.base.origin, {
         connections: this.opts.concurrency,
+        // Node's default, given so that undici does not load node:http to read it.
+        maxHeaderSize: 16 * 1024,
         keepAliveTimeout: 30_000,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
