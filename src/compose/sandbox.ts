@@ -5,8 +5,11 @@
 // written (DESIGN.md #4), and the upper dir is exactly the change set (upper.ts applies it).
 // bubblewrap 0.8 cannot mount an overlay itself, so a driver shell script runs in its own mount
 // namespace (`unshare -m`; unprivileged `unshare -Urm` with overlay's `userxattr`), mounts the
-// overlay once and runs every step through bwrap with the overlay as /, `usr/etc` as /etc and a
-// scratch /var whose package databases point back into /usr, stopping at the first failure.
+// overlay once and starts one bwrap with the overlay as /, `usr/etc` as /etc and a scratch /var
+// whose package databases point back into /usr; inside it, the tree's own /bin/sh runs the steps
+// one after the other (each with its own environment, stdin and log), stopping at the first
+// failure. One sandbox for all the steps: setting one up (its network namespace above all) costs
+// 7–14 ms.
 import { spawn, spawnSync } from "node:child_process";
 import {
   chownSync,
@@ -72,6 +75,8 @@ export interface SandboxResult {
 
 /** Where scripts and files given to the sandbox appear inside it. */
 export const SANDBOX_FILES = "/run/tsostree";
+/** Where the steps' stdin, output and exit status are, inside the sandbox. */
+const SANDBOX_LOG = "/run/tsostree-log";
 
 const PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -154,10 +159,15 @@ export async function runSandboxed(
       writeFileSync(join(scratch, "policy-rc.d"), "#!/bin/sh\nexit 101\n", { mode: 0o755 });
       skip.add(POLICY_RC_D);
     }
+    if (!inLower("bin/sh") && !inLower("usr/bin/sh"))
+      throw new SandboxError(
+        "the tree has no /bin/sh to run its packages' scripts with; install a shell in the base",
+      );
     const hasEtc = inLower("usr/etc");
     const lowerdir = lowers.map((_, i) => (i ? `lower${i}` : "lower")).join(":");
-    const driver = driverScript(steps, { scratch, unprivileged, policy, hasEtc, lowerdir });
+    const driver = driverScript({ scratch, unprivileged, policy, hasEtc, lowerdir });
     for (const [i, s] of steps.entries()) writeFileSync(join(scratch, "log", `in.${i}`), s.stdin ?? "");
+    writeFileSync(join(scratch, "steps.sh"), stepsScript(steps));
     writeFileSync(join(scratch, "driver.sh"), driver);
     const runner = unprivileged ? ["-Urm"] : ["-m", "--propagation", "private"];
     const { status, stderr } = await spawnCollect(
@@ -169,6 +179,10 @@ export async function runSandboxed(
       throw new SandboxError(`the script sandbox could not start (exit ${status}): ${lastLines(stderr, 5)}`);
     const results = collect(scratch, steps);
     const failed = results.find((r) => r.status !== 0) ?? null;
+    if (!failed && results.length < steps.length) {
+      const why = lastLines(readFileSync(join(scratch, "log", "sandbox"), "utf8"), 5) || "no output";
+      throw new SandboxError(`the script sandbox stopped before ${steps[results.length]!.label}: ${why}`);
+    }
     if (failed) return { results, failed, changes: null, memory };
     if (inspect) {
       await inspect(join(scratch, "upper"), { lower: lowers, skip });
@@ -203,10 +217,13 @@ export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function driverScript(
-  steps: SandboxStep[],
-  o: { scratch: string; unprivileged: boolean; policy: boolean; hasEtc: boolean; lowerdir: string },
-): string {
+function driverScript(o: {
+  scratch: string;
+  unprivileged: boolean;
+  policy: boolean;
+  hasEtc: boolean;
+  lowerdir: string;
+}): string {
   // Relative paths: overlay's option string cannot hold a comma or colon of an absolute path.
   // metacopy=off: a chmod must copy the data up too, or the upper file would have none. Renaming
   // a lower directory then fails with EXDEV (redirect_dir off; userxattr implies "nofollow"),
@@ -219,6 +236,7 @@ function driverScript(
     o.hasEtc ? `--bind ${at("mnt/usr/etc")} /etc` : "",
     `--dev /dev --proc /proc --tmpfs /tmp --tmpfs /run --bind ${at("var")} /var`,
     `--ro-bind ${at("files")} ${SANDBOX_FILES}`,
+    `--bind ${at("log")} ${SANDBOX_LOG} --ro-bind ${at("steps.sh")} ${SANDBOX_LOG}.sh`,
     o.policy ? `--ro-bind ${at("policy-rc.d")} /${POLICY_RC_D}` : "",
     "--unshare-net --unshare-ipc --unshare-pid --unshare-uts --unshare-cgroup-try --die-with-parent",
     "--cap-drop ALL",
@@ -226,22 +244,33 @@ function driverScript(
     "--clearenv",
     `--setenv PATH ${PATH}`,
     "--chdir /",
+    `-- /bin/sh ${SANDBOX_LOG}.sh`,
   ]
     .filter(Boolean)
     .join(" ");
-  const lines = [
-    "set -u",
-    `cd ${shq(o.scratch)} || exit 90`,
-    `mount -t overlay overlay -o ${opts} mnt || exit 91`,
-  ];
+  return `set -u
+cd ${shq(o.scratch)} || exit 90
+mount -t overlay overlay -o ${opts} mnt || exit 91
+${bw} </dev/null >log/sandbox 2>&1 || exit 0
+`;
+}
+
+/**
+ * The steps as the sandbox's /bin/sh runs them: each in a subshell with only PATH and its own
+ * environment exported, its stdin and output in the log directory; the first that fails ends the
+ * run (the missing exit statuses after it say which steps never ran).
+ */
+function stepsScript(steps: SandboxStep[]): string {
+  const lines = ["cd /"];
   steps.forEach((s, i) => {
-    const env = Object.entries(s.env)
-      .map(([k, v]) => `--setenv ${shq(k)} ${shq(v)}`)
-      .join(" ");
-    const argv = s.argv.map(shq).join(" ");
+    for (const k of Object.keys(s.env))
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+        throw new SandboxError(`${s.label}: ${JSON.stringify(k)} is not an environment variable name`);
+    const env = Object.entries(s.env).map(([k, v]) => `${k}=${shq(v)}`);
+    const log = `${SANDBOX_LOG}/`;
     lines.push(
-      `${bw} ${env} -- ${argv} <log/in.${i} >log/out.${i} 2>&1; echo $? >log/rc.${i}`,
-      `[ "$(cat log/rc.${i})" = 0 ] || exit 0`,
+      `(${env.length ? `export ${env.join(" ")}; ` : ""}exec ${s.argv.map(shq).join(" ")}) <${log}in.${i} >${log}out.${i} 2>&1`,
+      `rc=$?; echo $rc >${log}rc.${i}; [ $rc = 0 ] || exit 0`,
     );
   });
   return `${lines.join("\n")}\n`;

@@ -13,6 +13,7 @@ import {
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { runSandboxed } from "../../src/compose/sandbox.js";
+import { readTreeFile } from "../../src/compose/tree-file.js";
 import { checkoutTree } from "../../src/repo/checkout.js";
 import { MemoryTreeSink } from "../../src/repo/memory-sink.js";
 import { haveTools, needRoot, projectRoot, scratch } from "../helpers.js";
@@ -137,6 +138,36 @@ test("sandbox: a failing step stops the run and leaves the tree unchanged", asyn
   assert.match(r.failed!.output, /oops/);
   assert.equal(r.changes, null);
   assert.equal(tree.write(tx).tree, repo.loadCommit(base).rootTree, "tree unchanged");
+  tx.abort();
+});
+
+test("sandbox: the steps share one sandbox, each with only its own environment and stdin; a sandbox that stops early is an error", async (t) => {
+  if (!haveTools(t, "ostree", "bwrap", "unshare")) return;
+  const { tx, tree } = await openBase(t);
+  const show = 'echo "${FOO-unset}|${BAR-unset}|$(cat)" >';
+  const r = await runSandboxed(tx, tree, [
+    { label: "a", argv: ["/bin/sh", "-c", `${show} /etc/a`], env: { FOO: "a b'c" }, stdin: "in-a" },
+    { label: "b", argv: ["/bin/sh", "-c", `${show} /etc/b`], env: { BAR: "x" } },
+  ]);
+  assert.equal(r.failed, null);
+  assert.deepEqual(
+    r.results.map((x) => [x.label, x.status]),
+    [
+      ["a", 0],
+      ["b", 0],
+    ],
+  );
+  assert.equal(readTreeFile(tree, tx, "usr/etc/a")?.toString(), "a b'c|unset|in-a\n");
+  assert.equal(readTreeFile(tree, tx, "usr/etc/b")?.toString(), "unset|x|\n");
+  // A step that kills the shell running the steps: the next one never runs, and nothing applies.
+  await assert.rejects(
+    runSandboxed(tx, tree, [
+      { label: "killer", argv: ["/bin/sh", "-c", "echo k > /etc/k; kill -9 $PPID"], env: {} },
+      { label: "next", argv: ["/bin/sh", "-c", "echo never > /etc/never"], env: {} },
+    ]),
+    /the script sandbox stopped before killer/,
+  );
+  assert.equal(readTreeFile(tree, tx, "usr/etc/k"), null);
   tx.abort();
 });
 
