@@ -162,10 +162,12 @@ export class UrlSource implements ObjectSource {
   }
 
   async summary(): Promise<{ summary: Buffer; signature: Buffer | null } | null> {
-    const summary = await this.fetcher.getBytes("summary", MAX_METADATA_SIZE);
-    if (!summary) return null;
-    const signature = await this.fetcher.getBytes("summary.sig", MAX_METADATA_SIZE);
-    return { summary, signature };
+    // Both at once: one round trip instead of two.
+    const [summary, signature] = await Promise.all([
+      this.fetcher.getBytes("summary", MAX_METADATA_SIZE),
+      this.fetcher.getBytes("summary.sig", MAX_METADATA_SIZE),
+    ]);
+    return summary ? { summary, signature } : null;
   }
 
   async ref(name: string): Promise<string | null> {
