@@ -5,6 +5,7 @@
 // the part's blob, of read sources, bsdiff patches) that the target assembles, hashes and stores
 // on the thread pool: several objects are in flight at once. The interpreter holds no I/O of its
 // own: reading source objects and storing results are the target's.
+import { constants } from "node:buffer";
 import { createHash } from "node:crypto";
 import {
   contentChecksum,
@@ -64,6 +65,8 @@ interface OpenContent {
 /** Rebuilt objects in flight at once, and the bytes they may hold (one bigger object still goes). */
 const IN_FLIGHT = 8;
 const IN_FLIGHT_BYTES = 64 << 20;
+/** The biggest object that can be rebuilt in memory. */
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 /**
  * Executes `payload`'s operations producing `objects` into `target`; with no target, only counts
@@ -164,13 +167,11 @@ export async function executePart(
     const pieces = o.pieces;
     await launch(o.size, () => store(o, pieces));
   };
-  /** Accounts for `length` more bytes of the open object; false when it is not being rebuilt. */
-  const grow = (length: number): boolean => {
-    if (!open?.pieces) return false;
-    if (open.filled + length > open.size)
-      throw new DeltaFormatError(`writes overflow object ${open.obj.checksum} (size ${open.size})`);
-    open.filled += length;
-    return true;
+  /** Accounts for `length` more bytes of the open object (one being rebuilt). */
+  const grow = (o: OpenContent, length: number): void => {
+    if (o.filled + length > o.size)
+      throw new DeltaFormatError(`writes overflow object ${o.obj.checksum} (size ${o.size})`);
+    o.filled += length;
   };
   /** The open object's index of the read source (an operation that needs one). */
   const currentSource = (o: OpenContent): number => {
@@ -224,6 +225,8 @@ export async function executePart(
           if (obj.type !== "file") throw new DeltaFormatError(`open operation for a ${obj.type} object`);
           const meta = contentMeta();
           const size = r.varint();
+          if (size > MAX_LENGTH)
+            throw new DeltaFormatError(`object ${obj.checksum} claims an impossible size ${size}`);
           const rebuilt = target !== null && !target.has("file", obj.checksum);
           open = { obj, meta, size, pieces: rebuilt ? [] : null, sources: [], filled: 0 };
           break;
@@ -234,11 +237,11 @@ export async function executePart(
           if (!target || !open?.pieces) break;
           if (source) {
             const s = currentSource(open);
-            grow(size);
+            grow(open, size);
             open.pieces.push({ kind: "source", source: s, offset, length: size });
           } else {
             range(offset, size);
-            grow(size);
+            grow(open, size);
             open.pieces.push({ kind: "blob", offset, length: size });
           }
           break;
@@ -261,7 +264,7 @@ export async function executePart(
           range(offset, length);
           if (!target || !open?.pieces) break;
           const s = currentSource(open);
-          grow(open.size);
+          grow(open, open.size);
           open.pieces.push({ kind: "patch", source: s, offset, length });
           break;
         }

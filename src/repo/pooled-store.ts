@@ -3,14 +3,7 @@
 // pulled `.filez` inflated, a delta's object assembled from pieces.
 // Each is stored as ContentStore.storeBuffer would store it (ContentStore.poolWrite says where and
 // how), and only when it is the object it is expected to be.
-import {
-  AssemblyError,
-  type AssemblyPiece,
-  assembleHash,
-  IH_MISMATCH,
-  IH_NOMEM,
-  type InflateWrite,
-} from "../util/native.js";
+import { AssemblyError, type AssemblyPiece, assembleHash, IH_MISMATCH, IH_NOMEM } from "../util/native.js";
 import { verifyFilez, writeFailure } from "./archive-object.js";
 import type { ContentStore, StoreResult } from "./content-store.js";
 import { type FileMeta, S_IFLNK, S_IFMT, S_IFREG } from "./objects.js";
@@ -68,27 +61,17 @@ export async function storeAssembled(
   const digest = Buffer.allocUnsafe(32);
   const { blob, pieces, sources } = assembly;
   const code = await assembleHash(blob, pieces, sources, out, store.prefix(meta), digest, write ?? undefined);
-  if (code < 0 && code !== IH_NOMEM) throw new AssemblyError(code);
-  const r = settled(code, digest, size, write, expected);
-  // An archive repo compresses what the pool verified.
-  return archive && r.csum === expected ? store.storeBuffer(meta, out, r.csum) : r;
-}
-
-/** A pool job's code as a StoreResult, or the error it stands for. */
-function settled(
-  code: number,
-  digest: Buffer,
-  size: number,
-  write: InflateWrite | null,
-  expected: string,
-): StoreResult {
-  if (code < 0) throw new RepoError(`object ${expected}: out of memory while storing it`);
+  if (code === IH_NOMEM) throw new RepoError(`object ${expected}: out of memory while assembling it`);
+  if (code < 0) throw new AssemblyError(code);
   // Steps from 7 on are a read source's (native/assemble.c).
   if (code > IH_MISMATCH)
     throw writeFailure(
       code,
       code >> 16 >= 7 ? `a read source of object ${expected}` : (write?.path ?? expected),
     );
+  const csum = digest.toString("hex");
+  // An archive repo compresses what the pool verified.
+  if (archive && csum === expected) return store.storeBuffer(meta, out, csum);
   const written = code === 0 && write !== null;
-  return { csum: digest.toString("hex"), written, bytes: written ? size : 0 };
+  return { csum, written, bytes: written ? size : 0 };
 }
