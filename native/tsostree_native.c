@@ -370,6 +370,7 @@ void register_copy_tree(napi_env env, napi_value exports);     /* copy_tree.c */
 void register_inflate_hash(napi_env env, napi_value exports);  /* inflate_hash.c */
 void register_bspatch(napi_env env, napi_value exports);       /* bspatch.c */
 void register_assemble(napi_env env, napi_value exports);      /* assemble.c */
+void register_remove_tree(napi_env env, napi_value exports);   /* remove_tree.c */
 void register_decoder(napi_env env, napi_value exports);      /* decoder.c */
 void register_encoder(napi_env env, napi_value exports);      /* encoder.c */
 
@@ -391,6 +392,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_inflate_hash(env, exports);
   register_bspatch(env, exports);
   register_assemble(env, exports);
+  register_remove_tree(env, exports);
   register_decoder(env, exports);
   register_encoder(env, exports);
   return exports;

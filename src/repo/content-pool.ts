@@ -3,7 +3,7 @@
 // directories. Jobs travel in batches to keep message overhead low, each batch with the staging dir
 // it writes to. Few small jobs never start a worker at all: they are stored on the main thread.
 // (Pulled `.filez` objects do not come here: the native helper's threads store them, see
-// ContentStore.storeFilez.)
+// pooled-store.ts.)
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import {

@@ -4,9 +4,12 @@
 // `ostree/B/M/I` ref so that any prune (ours or ostree's) keeps it, and optionally prune.
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
 import { prune } from "../repo/prune.js";
 import { deleteRef, listRefs, writeRef } from "../repo/refs.js";
+import { errnoError, errnoName } from "../util/errno.js";
+import { removeTreeAt } from "../util/native.js";
 import { deploymentId } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { parseBootcsumDirName, parseDeployName } from "./layout.js";
@@ -18,18 +21,16 @@ export interface CleanupStats {
 }
 
 /**
- * rm -rf that also clears the immutable attribute ostree puts on deployment roots (our own
- * deployments in a sandbox never get it; see docs/sysroot.md).
+ * rm -rf (in C: native/remove_tree.c) that also clears the immutable attribute ostree puts on
+ * deployment roots (our own deployments in a sandbox never get it; see docs/sysroot.md).
  */
 export function removeTree(path: string): void {
-  try {
-    rmSync(path, { recursive: true, force: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "EPERM" && code !== "EACCES") throw e;
+  let err = removeTreeAt(path);
+  if (err === constants.errno.EPERM || err === constants.errno.EACCES) {
     spawnSync("chattr", ["-i", path], { stdio: "ignore" });
-    rmSync(path, { recursive: true, force: true });
+    err = removeTreeAt(path);
   }
+  if (err) throw errnoError(errnoName(err), "rm -rf", path);
 }
 
 function cleanupOtherBootversions(s: Sysroot): void {

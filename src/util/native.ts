@@ -28,6 +28,7 @@ interface NativeAddon {
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
   bspatch?(old: Buffer, patch: Buffer, out: Buffer): number;
+  removeTree?(path: string): number;
   inflateHash?(
     compressed: Buffer,
     out: Buffer,
@@ -403,6 +404,13 @@ function writeArgs(w: InflateWrite): unknown[] {
   const src = w.source && Buffer.from(w.source.buffer, w.source.byteOffset, w.source.byteLength);
   const [uid, gid] = w.owner ?? [-1, -1];
   return [w.expected, w.path, src, w.mode, uid, gid, flags, encodeXattrs(w.xattrs)];
+}
+
+// --- rm -rf (native/remove_tree.c)
+
+/** Removes `path` and everything under it, never following a symlink: 0, or the errno that stopped it. */
+export function removeTreeAt(path: string): number {
+  return requireOps(["removeTree"], "tree removal").removeTree(path);
 }
 
 // --- bsdiff patches (native/bspatch.c)

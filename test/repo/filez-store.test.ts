@@ -1,5 +1,5 @@
-// Storing pulled `.filez` objects (Transaction.writeFilez → ContentStore.storeFilez, inflated, hashed
-// and written on the native helper's threads): every object of an archive repo the real ostree
+// Storing pulled `.filez` objects (Transaction.writeFilez → storeFilez in pooled-store.ts: inflated,
+// hashed and written on the native helper's threads): every object of an archive repo the real ostree
 // wrote is stored exactly as `ostree pull-local` stores it (mode, owner, size, bytes, xattrs, mtime)
 // in every repo mode; anything that is not the object it is named as is refused and leaves nothing.
 import assert from "node:assert/strict";

@@ -1,0 +1,71 @@
+/* removeTree(path) -> errno: `rm -rf path` in C, 0 when done or when nothing was there. Entries are
+ * told apart by their d_type (an lstat only where the file system gives none), unlinked relative
+ * to their directory's descriptor, and directories are opened without following a symlink, so
+ * nothing outside `path` is ever touched; a symlink at `path` itself is removed, not followed.
+ * About twice the speed of Node's recursive rmSync, which lstats every entry and goes through
+ * JavaScript for each (a deployment of 18 k files: ~300 vs ~600 ms here). On failure (EPERM for
+ * an immutable directory, say) what could be removed is gone and the rest stays. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include "checkout_ops.h"
+
+static int empty_dir(int fd);
+
+/* Removes entry `name` of directory `dfd`: 0 or an errno. */
+static int remove_at(int dfd, const char *name, unsigned char type) {
+  if (type == DT_UNKNOWN) {
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : errno;
+    type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+  }
+  if (type != DT_DIR) return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? errno : 0;
+  int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : errno;
+  int err = empty_dir(fd);
+  if (err) return err;
+  return unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT ? errno : 0;
+}
+
+/* Removes everything in the directory `fd` (closed here): 0 or an errno. */
+static int empty_dir(int fd) {
+  DIR *d = fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  int err = 0;
+  /* Entries removed while reading may shift what a read returns: read again until a pass finds
+   * nothing left (a few passes; what still appears after them makes the rmdir fail). */
+  for (int found = 1, pass = 0; found && !err && pass < 4; pass++) {
+    found = 0;
+    rewinddir(d);
+    struct dirent *e;
+    while (!err && (errno = 0, e = readdir(d))) {
+      if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+      found = 1;
+      err = remove_at(dirfd(d), e->d_name, e->d_type);
+    }
+    if (!err && !e && errno) err = errno;
+  }
+  closedir(d);
+  return err;
+}
+
+static napi_value remove_tree(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1], result;
+  char path[PATH_CAP];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 ||
+      len >= sizeof path - 1) {
+    napi_throw_type_error(env, NULL, "removeTree(path)");
+    return NULL;
+  }
+  napi_create_int32(env, remove_at(AT_FDCWD, path, DT_UNKNOWN), &result);
+  return result;
+}
+
+void register_remove_tree(napi_env env, napi_value exports) {
+  co_register(env, exports, "removeTree", remove_tree);
+}

@@ -1,0 +1,87 @@
+// removeTree (native/remove_tree.c): rm -rf that never follows a symlink — a link to a directory
+// outside the tree is removed, not emptied; a link at the top is removed, not followed — that
+// removes what plain `rm -rf` removes (deep trees, read-only files, thousands of entries), is
+// quiet about a path that is not there, and says which path and errno when it cannot.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { removeTree } from "../../src/sysroot/cleanup.js";
+import { needRoot, scratch } from "../helpers.js";
+
+function tree(root: string, outside: string): void {
+  let deep = root;
+  for (let i = 0; i < 40; i++) deep = join(deep, `d${i}`);
+  mkdirSync(deep, { recursive: true });
+  writeFileSync(join(deep, "leaf"), "x");
+  mkdirSync(join(root, "many"));
+  for (let i = 0; i < 3000; i++) writeFileSync(join(root, "many", `f${i}`), "");
+  writeFileSync(join(root, "ro"), "read-only");
+  chmodSync(join(root, "ro"), 0o444);
+  symlinkSync(outside, join(root, "to-outside"));
+  symlinkSync("dangling", join(root, "dangling"));
+}
+
+test("removeTree removes a whole tree and nothing a symlink in it points to", (t) => {
+  const dir = scratch(t);
+  const outside = join(dir, "outside");
+  mkdirSync(outside);
+  writeFileSync(join(outside, "keep"), "keep");
+  const root = join(dir, "root");
+  tree(root, outside);
+  removeTree(root);
+  assert.equal(existsSync(root), false);
+  assert.deepEqual(readdirSync(outside), ["keep"]);
+  // The same tree as `rm -rf` sees it: both leave nothing.
+  const other = join(dir, "other");
+  tree(other, outside);
+  assert.equal(spawnSync("rm", ["-rf", other]).status, 0);
+  assert.equal(existsSync(other), false);
+  // A symlink at the top is removed, not followed; a missing path is no error.
+  symlinkSync(outside, join(dir, "top-link"));
+  removeTree(join(dir, "top-link"));
+  assert.equal(existsSync(join(dir, "top-link")), false);
+  assert.deepEqual(readdirSync(outside), ["keep"]);
+  removeTree(join(dir, "not-there"));
+});
+
+test("removeTree clears the immutable attribute ostree sets on deployment roots", (t) => {
+  if (!needRoot(t, "chattr +i")) return;
+  const dir = scratch(t);
+  const root = join(dir, "deployment");
+  mkdirSync(join(root, "usr"), { recursive: true });
+  writeFileSync(join(root, "usr/f"), "f");
+  if (spawnSync("chattr", ["+i", root]).status !== 0)
+    return t.skip("this file system has no immutable attribute");
+  removeTree(root);
+  assert.equal(existsSync(root), false);
+});
+
+test("removeTree names the path and the errno when it cannot remove", (t) => {
+  const dir = scratch(t);
+  const root = join(dir, "locked");
+  mkdirSync(join(root, "sub"), { recursive: true });
+  writeFileSync(join(root, "sub/f"), "f");
+  // A directory its owner cannot write: only root gets past that.
+  chmodSync(join(root, "sub"), 0o555);
+  const unprivileged =
+    process.getuid?.() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+  if (unprivileged.length) {
+    // As root: hand the tree to nobody and try as nobody.
+    spawnSync("chown", ["-R", "65534:65534", dir]);
+  }
+  const r = spawnSync(
+    unprivileged[0] ?? process.execPath,
+    [
+      ...unprivileged.slice(1),
+      ...(unprivileged.length ? [process.execPath] : []),
+      "--input-type=module",
+      "-e",
+      `import { removeTree } from ${JSON.stringify(join(import.meta.dirname, "../../src/sysroot/cleanup.js"))}; try { removeTree(${JSON.stringify(root)}); } catch (e) { console.log(e.code, e.message); }`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.match(r.stdout, /^EACCES EACCES: rm -rf '.*locked'/, r.stderr);
+  chmodSync(join(root, "sub"), 0o755);
+});
