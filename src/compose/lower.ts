@@ -5,12 +5,13 @@
 // merges the two into the layered tree. What a delta cannot express without whiteouts — a path of
 // the base the layered tree lacks, or a file that became a directory — makes the caller fall back to
 // a full checkout.
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkout, checkoutTree } from "../repo/checkout.js";
 import type { MemoryTreeSink } from "../repo/memory-sink.js";
 import { MutableTree, type TreeSource } from "../repo/mtree.js";
 import type { Repo } from "../repo/repo.js";
+import { removeTree } from "../util/remove-tree.js";
 
 interface Root {
   tree: string;
@@ -67,8 +68,7 @@ export async function baseLower(repo: Repo, base: string, userMode: boolean): Pr
 export function dropBaseLowers(repo: Repo, keep?: string): void {
   if (!existsSync(repo.tmpDir())) return;
   for (const old of readdirSync(repo.tmpDir()))
-    if (old.startsWith(PREFIX) && old !== keep)
-      rmSync(join(repo.tmpDir(), old), { recursive: true, force: true });
+    if (old.startsWith(PREFIX) && old !== keep) removeTree(join(repo.tmpDir(), old));
 }
 
 /**

@@ -23,7 +23,6 @@ import {
 import { readRef, validateRef, writeRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { parseSummary } from "../repo/summary.js";
-import type { Transaction } from "../repo/transaction.js";
 import { isPartialCommit } from "../repo/traverse.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { PullError, TransientError } from "./fetcher.js";

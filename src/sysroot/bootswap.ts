@@ -23,6 +23,7 @@ import { dirname, join } from "node:path";
 import { metadataGet } from "../repo/objects.js";
 import type { Repo } from "../repo/repo.js";
 import { fsyncDir, syncfsPath } from "../util/atomic.js";
+import { removeTree } from "../util/remove-tree.js";
 import { entryFileName, formatBootlink } from "./bls.js";
 import {
   type BootCounter,
@@ -30,7 +31,6 @@ import {
   entryFileWithCounter,
   parseEntryFile,
 } from "./boot-counting.js";
-import { removeTree } from "./cleanup.js";
 import { type Deployment, sameDeployment } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { KernelArgs } from "./kargs.js";

@@ -1,15 +1,8 @@
-// `ostree admin cleanup` (`_ostree_sysroot_cleanup_internal`): remove what the current boot entries
-// no longer reference — the other bootversion's loader and bootlink dirs, deployment directories
-// and their origins, unused /boot/ostree kernel dirs — then pin every deployed commit with an
-// `ostree/B/M/I` ref so that any prune (ours or ostree's) keeps it, and optionally prune.
-import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
-import { constants } from "node:os";
 import { join } from "node:path";
 import { prune } from "../repo/prune.js";
 import { deleteRef, listRefs, writeRef } from "../repo/refs.js";
-import { errnoError, errnoName } from "../util/errno.js";
-import { removeTreeAt } from "../util/native.js";
+import { removeTree } from "../util/remove-tree.js";
 import { deploymentId } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { parseBootcsumDirName, parseDeployName } from "./layout.js";
@@ -18,19 +11,6 @@ import type { Sysroot } from "./sysroot.js";
 export interface CleanupStats {
   deploymentsRemoved: string[];
   bootDirsRemoved: string[];
-}
-
-/**
- * rm -rf (in C: native/remove_tree.c) that also clears the immutable attribute ostree puts on
- * deployment roots (our own deployments in a sandbox never get it; see docs/sysroot.md).
- */
-export function removeTree(path: string): void {
-  let err = removeTreeAt(path);
-  if (err === constants.errno.EPERM || err === constants.errno.EACCES) {
-    spawnSync("chattr", ["-i", path], { stdio: "ignore" });
-    err = removeTreeAt(path);
-  }
-  if (err) throw errnoError(errnoName(err), "rm -rf", path);
 }
 
 function cleanupOtherBootversions(s: Sysroot): void {

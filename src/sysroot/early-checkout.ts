@@ -13,7 +13,7 @@ import { CheckoutError, checkout } from "../repo/checkout.js";
 import { applyCheckoutDiff } from "../repo/checkout-diff.js";
 import { PathNotFoundError } from "../repo/walk.js";
 import { syncfsPathAsync } from "../util/atomic.js";
-import { removeTree } from "./cleanup.js";
+import { removeTree } from "../util/remove-tree.js";
 import { allocateDeployserial, checkoutMode } from "./deploy.js";
 import { prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";

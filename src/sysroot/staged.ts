@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
+import { removeTree } from "../util/remove-tree.js";
 import { bumpMtime } from "./bootswap.js";
-import { cleanupSysroot, removeTree } from "./cleanup.js";
+import { cleanupSysroot } from "./cleanup.js";
 import { commitDeploymentList, finalizeDeployment, simpleDeploymentList } from "./deploy.js";
 import { type Deployment, sameDeployment } from "./deployment.js";
 import { faultPoint } from "./fault.js";

@@ -144,6 +144,7 @@ test("sandbox: a failing step stops the run and leaves the tree unchanged", asyn
 test("sandbox: the steps share one sandbox, each with only its own environment and stdin; a sandbox that stops early is an error", async (t) => {
   if (!haveTools(t, "ostree", "bwrap", "unshare")) return;
   const { tx, tree } = await openBase(t);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's parameter expansion
   const show = 'echo "${FOO-unset}|${BAR-unset}|$(cat)" >';
   const r = await runSandboxed(tx, tree, [
     { label: "a", argv: ["/bin/sh", "-c", `${show} /etc/a`], env: { FOO: "a b'c" }, stdin: "in-a" },

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { removeTree } from "../../src/sysroot/cleanup.js";
+import { removeTree } from "../../src/util/remove-tree.js";
 import { needRoot, scratch } from "../helpers.js";
 
 function tree(root: string, outside: string): void {
@@ -78,7 +78,7 @@ test("removeTree names the path and the errno when it cannot remove", (t) => {
       ...(unprivileged.length ? [process.execPath] : []),
       "--input-type=module",
       "-e",
-      `import { removeTree } from ${JSON.stringify(join(import.meta.dirname, "../../src/sysroot/cleanup.js"))}; try { removeTree(${JSON.stringify(root)}); } catch (e) { console.log(e.code, e.message); }`,
+      `import { removeTree } from ${JSON.stringify(join(import.meta.dirname, "../../src/util/remove-tree.js"))}; try { removeTree(${JSON.stringify(root)}); } catch (e) { console.log(e.code, e.message); }`,
     ],
     { encoding: "utf8" },
   );
