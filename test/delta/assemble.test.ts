@@ -4,7 +4,7 @@
 // symlink made from a source, a source that is not a regular file, bytes that hash to another
 // name — fails with the object named and stages nothing.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomInt } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -17,6 +17,7 @@ import { DeltaFormatError } from "../../src/delta/superblock.js";
 import { contentChecksum, type FileMeta, S_IFLNK, S_IFREG } from "../../src/repo/objects.js";
 import { Repo, type RepoMode } from "../../src/repo/repo.js";
 import { Transaction } from "../../src/repo/transaction.js";
+import { AS_PIECES, AS_SOURCE_EOF, type AssemblyPiece, assembleHash } from "../../src/util/native.js";
 import { needRoot, scratch } from "../helpers.js";
 
 const FILE: FileMeta = { uid: 0, gid: 0, mode: S_IFREG | 0o644, symlinkTarget: "", xattrs: [] };
@@ -173,4 +174,62 @@ test("a read source that is a symlink object is not followed (bare)", async (t) 
   const before = contents(repo);
   await assert.rejects(run(repo, name, p), /its read source is not a regular file for object/);
   assert.deepEqual(contents(repo), before);
+});
+
+test("assembleHash puts random pieces of the blob and of in-memory sources together as concatenation does", async () => {
+  const blob = randomBytes(4096);
+  const sources = [randomBytes(3000), randomBytes(10), Buffer.alloc(0)];
+  const prefix = randomBytes(37);
+  for (let round = 0; round < 200; round++) {
+    const pieces: AssemblyPiece[] = [];
+    const want: Buffer[] = [];
+    for (let n = randomInt(0, 6); n > 0; n--) {
+      const fromBlob = randomInt(2) === 0;
+      const src = fromBlob ? blob : sources[randomInt(sources.length)]!;
+      const offset = randomInt(src.length + 1);
+      const length = randomInt(src.length - offset + 1);
+      want.push(src.subarray(offset, offset + length));
+      pieces.push(
+        fromBlob
+          ? { kind: "blob", offset, length }
+          : { kind: "source", source: sources.indexOf(src), offset, length },
+      );
+    }
+    const expected = Buffer.concat(want);
+    const out = Buffer.alloc(expected.length);
+    const digest = Buffer.alloc(32);
+    assert.equal(await assembleHash(blob, pieces, sources, out, prefix, digest), 0, `round ${round}`);
+    assert.ok(out.equals(expected), `round ${round}`);
+    assert.equal(digest.toString("hex"), createHash("sha256").update(prefix).update(expected).digest("hex"));
+  }
+  // Beyond a source's end; pieces that overfill or underfill the output.
+  const out = Buffer.alloc(8);
+  const d = Buffer.alloc(32);
+  const src = (offset: number, length: number): AssemblyPiece[] => [
+    { kind: "source", source: 1, offset, length },
+  ];
+  assert.equal(await assembleHash(blob, src(5, 8), sources, out, prefix, d), AS_SOURCE_EOF);
+  assert.equal(
+    await assembleHash(blob, [{ kind: "blob", offset: 0, length: 9 }], sources, out, prefix, d),
+    AS_PIECES,
+  );
+  assert.equal(
+    await assembleHash(blob, [{ kind: "blob", offset: 0, length: 7 }], sources, out, prefix, d),
+    AS_PIECES,
+  );
+  assert.equal(
+    await assembleHash(blob, [{ kind: "blob", offset: 4090, length: 8 }], sources, out, prefix, d),
+    AS_PIECES,
+  );
+  assert.equal(
+    await assembleHash(
+      blob,
+      src(0, 8).map((p) => ({ ...p, source: 7 })),
+      sources,
+      out,
+      prefix,
+      d,
+    ),
+    AS_PIECES,
+  );
 });
