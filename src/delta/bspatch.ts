@@ -3,7 +3,7 @@
 // sign-magnitude little-endian integers (diff length, extra length, seek in the old file) — then
 // `diff length` bytes added bytewise to the old file, then `extra length` bytes copied as they are.
 // The new file's size comes from the `o` operation, not from the patch.
-import { applyBspatch } from "../util/native.js";
+import { applyBspatch, BSPATCH_FAILURES } from "../util/native.js";
 
 export class BspatchError extends Error {
   override name = "BspatchError";
@@ -26,20 +26,13 @@ export function offtout(n: number, b: Buffer, at: number): void {
   b[at + 7] = ((high >>> 8) & 0x7f) | (n < 0 ? 0x80 : 0);
 }
 
-const FAILURES = [
-  "",
-  "bsdiff patch failed: the patch ends early",
-  "bsdiff patch failed: a control entry is out of range",
-  "bsdiff patch failed: an extra block is out of range",
-];
-
 /**
  * Applies `patch` to `old`, filling `out` exactly; the loop is native/bspatch.c. A diff block
  * adds old bytes only where the old file has them (elsewhere they count as zeros).
  */
 export function bspatchInto(old: Buffer, patch: Buffer, out: Buffer): void {
   const code = applyBspatch(old, patch, out);
-  if (code !== 0) throw new BspatchError(FAILURES[code] ?? `bsdiff patch failed (${code})`);
+  if (code !== 0) throw new BspatchError(BSPATCH_FAILURES[code] ?? `bsdiff patch failed (${code})`);
 }
 
 /** Applies `patch` to `old`, producing exactly `newSize` bytes. */

@@ -1,9 +1,9 @@
 // Writing one content object into a transaction's staging directory, in every repo mode. This runs
 // both on the main thread and inside the hashing workers (content-pool.ts), so it is synchronous
-// (pooled-store.ts has the stores whose payloads the native helper hashes and writes on the
-// pool) and keeps no state beyond a reusable read buffer. Objects are staged as staging/CHECKSUM.file: a
-// streamed one gets that name once complete, one held in memory is created under it (its checksum
-// is known first). Either way the transaction commits only after every write has finished, and
+// (pooled-store.ts has the stores whose payloads the native helper hashes and writes on the pool)
+// and keeps no state beyond a reusable read buffer. Objects are staged as staging/CHECKSUM.file:
+// a streamed one gets that name once complete, one held in memory is created under it (its
+// checksum is known first). Either way the transaction commits only after every write has finished, and
 // staging dirs are never reused, so a file cut short by a crash is never taken for an object.
 import { createHash } from "node:crypto";
 import {

@@ -354,18 +354,23 @@ export type AssemblyPiece =
 export class AssemblyError extends Error {
   override name = "AssemblyError";
   constructor(readonly code: number) {
-    super(ASSEMBLY_FAILURES[-code] ?? `assembly failed (${code})`);
+    super(ASSEMBLY_FAILURES[code] ?? `assembly failed (${code})`);
   }
 }
-const ASSEMBLY_FAILURES = [
-  ...["", "", "", "", ""],
-  "Unexpected EOF reading the read source of a delta write",
-  "bsdiff patch failed: the patch ends early",
-  "bsdiff patch failed: a control entry is out of range",
-  "bsdiff patch failed: an extra block is out of range",
-  "its pieces do not make up its size",
-  "its read source is not a regular file",
-];
+/** bsdiff's failures, by native/bspatch.h's BS_ code. */
+export const BSPATCH_FAILURES: Record<number, string> = {
+  1: "bsdiff patch failed: the patch ends early",
+  2: "bsdiff patch failed: a control entry is out of range",
+  3: "bsdiff patch failed: an extra block is out of range",
+};
+const ASSEMBLY_FAILURES: Record<number, string> = {
+  [AS_SOURCE_EOF]: "Unexpected EOF reading the read source of a delta write",
+  [AS_PATCH_SHORT]: BSPATCH_FAILURES[1]!,
+  [AS_PATCH_CONTROL]: BSPATCH_FAILURES[2]!,
+  [AS_PATCH_EXTRA]: BSPATCH_FAILURES[3]!,
+  [AS_PIECES]: "its pieces do not make up its size",
+  [AS_NOT_REGULAR]: "its read source is not a regular file",
+};
 
 /** At most this many read sources per assembled payload. */
 export const ASSEMBLY_SOURCES = 8;
