@@ -3,7 +3,8 @@
 // sign-magnitude little-endian integers (diff length, extra length, seek in the old file) — then
 // `diff length` bytes added bytewise to the old file, then `extra length` bytes copied as they are.
 // The new file's size comes from the `o` operation, not from the patch.
-import { applyBspatch, BSPATCH_FAILURES } from "../util/native.js";
+import { applyBspatch } from "../util/native.js";
+import { BSPATCH_FAILURES } from "../util/object-job.js";
 
 export class BspatchError extends Error {
   override name = "BspatchError";

@@ -15,7 +15,7 @@ import {
   S_IFMT,
   S_IFREG,
 } from "../repo/objects.js";
-import { ASSEMBLY_SOURCES, AssemblyError, type AssemblyPiece } from "../util/native.js";
+import { ASSEMBLY_SOURCES, AssemblyError, type AssemblyPiece } from "../util/object-job.js";
 import { OP, OpReader, opIndex } from "./ops.js";
 import type { PartPayload } from "./part.js";
 import { DeltaFormatError, type DeltaObject } from "./superblock.js";

@@ -13,7 +13,7 @@ import {
   IH_STEPS,
   type InflateWrite,
   inflateHash,
-} from "../util/native.js";
+} from "../util/object-job.js";
 import { checksumPrefix, type FileMeta, parseArchiveFile, S_IFLNK, S_IFMT, S_IFREG } from "./objects.js";
 import { RepoError } from "./repo.js";
 

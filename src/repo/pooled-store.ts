@@ -3,7 +3,13 @@
 // pulled `.filez` inflated, a delta's object assembled from pieces.
 // Each is stored as ContentStore.storeBuffer would store it (ContentStore.poolWrite says where and
 // how), and only when it is the object it is expected to be.
-import { AssemblyError, type AssemblyPiece, assembleHash, IH_MISMATCH, IH_NOMEM } from "../util/native.js";
+import {
+  AssemblyError,
+  type AssemblyPiece,
+  assembleHash,
+  IH_MISMATCH,
+  IH_NOMEM,
+} from "../util/object-job.js";
 import { verifyFilez, writeFailure } from "./archive-object.js";
 import type { ContentStore, StoreResult } from "./content-store.js";
 import { type FileMeta, S_IFLNK, S_IFMT, S_IFREG } from "./objects.js";
@@ -41,7 +47,7 @@ export async function storeFilez(
 
 /**
  * Stores a regular file whose payload is assembled from pieces (a delta part's blob, read sources,
- * bsdiff patches: see util/native.ts) only if it hashes to `expected`; resolves the checksum it
+ * bsdiff patches: see util/object-job.ts) only if it hashes to `expected`; resolves the checksum it
  * has, having written nothing when that is not `expected`. Assembling, hashing and (in the bare
  * modes) writing run on the pool; rejects with AssemblyError when the pieces are wrong. `blob` and
  * Buffer sources must not change until it settles.

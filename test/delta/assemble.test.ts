@@ -17,7 +17,7 @@ import { DeltaFormatError } from "../../src/delta/superblock.js";
 import { contentChecksum, type FileMeta, S_IFLNK, S_IFREG } from "../../src/repo/objects.js";
 import { Repo, type RepoMode } from "../../src/repo/repo.js";
 import { Transaction } from "../../src/repo/transaction.js";
-import { AS_PIECES, AS_SOURCE_EOF, type AssemblyPiece, assembleHash } from "../../src/util/native.js";
+import { AS_PIECES, AS_SOURCE_EOF, type AssemblyPiece, assembleHash } from "../../src/util/object-job.js";
 import { needRoot, scratch } from "../helpers.js";
 
 const FILE: FileMeta = { uid: 0, gid: 0, mode: S_IFREG | 0o644, symlinkTarget: "", xattrs: [] };

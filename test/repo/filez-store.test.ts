@@ -20,7 +20,8 @@ import { CorruptObjectError } from "../../src/repo/archive-object.js";
 import { archiveFileHeader, contentChecksum, type FileMeta, S_IFREG } from "../../src/repo/objects.js";
 import { Repo, type RepoMode } from "../../src/repo/repo.js";
 import { Transaction } from "../../src/repo/transaction.js";
-import { getXattr, IH_EXISTS, IH_MISMATCH, inflateHash, listXattrs } from "../../src/util/native.js";
+import { getXattr, listXattrs } from "../../src/util/native.js";
+import { IH_EXISTS, IH_MISMATCH, inflateHash } from "../../src/util/object-job.js";
 import { haveTools, ostree, scratch } from "../helpers.js";
 import { buildTree, ostreeCommit, ostreeInit } from "./fixture.js";
 
