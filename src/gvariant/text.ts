@@ -269,7 +269,7 @@ export function printValue(t: GVType, v: GVValue, annotate = true): string {
         const b = v as Buffer;
         // Like g_variant_print: a NUL-terminated byte array without inner NULs is a b'bytestring'.
         if (b.length > 0 && b[b.length - 1] === 0 && b.indexOf(0) === b.length - 1)
-          return `b${quote(b.subarray(0, b.length - 1).toString("latin1"))}`;
+          return bytestring(b.subarray(0, b.length - 1));
         const body = Array.from(b, (x) => `0x${x.toString(16).padStart(2, "0")}`).join(", ");
         return b.length === 0 ? (annotate ? "@ay []" : "[]") : `[${annotate ? "byte " : ""}${body}]`;
       }
@@ -320,6 +320,27 @@ function printBasic(code: string, v: GVValue, annotate: boolean): string {
       return `${prefix(name)}${String(v)}`;
     }
   }
+}
+
+/** A bytestring as g_variant_print writes it: b'…' (b"…" when it holds a '), escaped by g_strescape. */
+function bytestring(b: Buffer): string {
+  const SHORT: Record<number, string> = {
+    8: "b",
+    12: "f",
+    10: "n",
+    13: "r",
+    9: "t",
+    11: "v",
+    92: "\\",
+    34: '"',
+  };
+  let out = "";
+  for (const x of b) {
+    if (SHORT[x]) out += `\\${SHORT[x]}`;
+    else if (x < 0x20 || x >= 0x7f) out += `\\${x.toString(8).padStart(3, "0")}`;
+    else out += String.fromCharCode(x);
+  }
+  return b.includes(0x27) ? `b"${out}"` : `b'${out}'`;
 }
 
 function quote(s: string): string {

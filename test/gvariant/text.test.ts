@@ -4,6 +4,7 @@ import {
   deserialize,
   isNormalForm,
   parseText,
+  parseType,
   printValue,
   serialize,
   Variant,
@@ -106,4 +107,16 @@ test("variants, maybes and fixed tuples round-trip", () => {
   }
   assert.equal(serialize("(yu)", [1, 2]).length, 8);
   assert.deepEqual(serialize("()", []), Buffer.from([0]));
+});
+
+test("bytestrings print as g_variant_print prints them (g_strescape, octal escapes)", () => {
+  const ay = parseType("ay");
+  // A commit checksum ending in its only NUL, as `ostree summary --view` printed it (GLib 2.74).
+  const csum = Buffer.from("af8c06483a116a3343e2379785713a218907fb3a392a68aa957b914a5d67a500", "hex");
+  assert.equal(
+    printValue(ay, csum),
+    "b'\\257\\214\\006H:\\021j3C\\3427\\227\\205q:!\\211\\007\\373:9*h\\252\\225{\\221J]g\\245'",
+  );
+  // With a ' inside: double quotes, and g_strescape escapes " and \ regardless.
+  assert.equal(printValue(ay, Buffer.from('it\'s "q"\\\n\x7f\0', "latin1")), 'b"it\'s \\"q\\"\\\\\\n\\177"');
 });
