@@ -161,6 +161,21 @@ napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_c
   return promise;
 }
 
+void co_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path) {
+  char text[PATH_CAP + 128];
+  napi_value e, msg, code, sys, p;
+  snprintf(text, sizeof text, "%s: %s '%s'", strerror(err), syscall, path);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &e);
+  napi_create_int32(env, err, &code);
+  napi_set_named_property(env, e, "errno", code);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys);
+  napi_set_named_property(env, e, "syscall", sys);
+  napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &p);
+  napi_set_named_property(env, e, "path", p);
+  napi_reject_deferred(env, deferred, e);
+}
+
 void co_register(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_property_descriptor p = {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL};
   napi_define_properties(env, exports, 1, &p);

@@ -37,6 +37,9 @@ int co_verdict(int dfd, const char *rel, const char *src, int flags);
 napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,
                             napi_async_complete_callback complete, void *data, napi_async_work *work,
                             napi_deferred *deferred);
+/* Rejects `deferred` with an Error like Node's fs errors: "STRERROR: SYSCALL 'PATH'", with errno,
+ * syscall and path. */
+void co_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path);
 /* Defines exports[name] = fn. */
 void co_register(napi_env env, napi_value exports, const char *name, napi_callback fn);
 napi_value co_checkout_start(napi_env env, napi_callback_info info);

@@ -123,23 +123,12 @@ static void execute(napi_env env, void *data) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   copy_job_t *j = data;
-  napi_value undef, err, msg, code, syscall, path;
   if (status == napi_ok && !j->err) {
+    napi_value undef;
     napi_get_undefined(env, &undef);
     napi_resolve_deferred(env, j->deferred, undef);
   } else {
-    char text[PATH_CAP + 128];
-    int e = j->err ? j->err : ECANCELED;
-    snprintf(text, sizeof text, "%s: %s '%s'", strerror(e), j->syscall ? j->syscall : "copy", j->path);
-    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_create_int32(env, e, &code);
-    napi_set_named_property(env, err, "errno", code);
-    napi_create_string_utf8(env, j->syscall ? j->syscall : "copy", NAPI_AUTO_LENGTH, &syscall);
-    napi_set_named_property(env, err, "syscall", syscall);
-    napi_create_string_utf8(env, j->path, NAPI_AUTO_LENGTH, &path);
-    napi_set_named_property(env, err, "path", path);
-    napi_reject_deferred(env, j->deferred, err);
+    co_reject_errno(env, j->deferred, j->err ? j->err : ECANCELED, j->syscall ? j->syscall : "copy", j->path);
   }
   napi_delete_async_work(env, j->work);
   free(j);

@@ -367,6 +367,7 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
 void register_checkout_ops(napi_env env, napi_value exports); /* checkout_ops.c */
 void register_checkout_tree(napi_env env, napi_value exports); /* checkout_tree.c */
 void register_copy_tree(napi_env env, napi_value exports);     /* copy_tree.c */
+void register_diff_tree(napi_env env, napi_value exports);     /* diff_tree.c */
 void register_inflate_hash(napi_env env, napi_value exports);  /* inflate_hash.c */
 void register_bspatch(napi_env env, napi_value exports);       /* bspatch.c */
 void register_assemble(napi_env env, napi_value exports);      /* assemble.c */
@@ -389,6 +390,7 @@ static napi_value init(napi_env env, napi_value exports) {
   register_checkout_ops(env, exports);
   register_checkout_tree(env, exports);
   register_copy_tree(env, exports);
+  register_diff_tree(env, exports);
   register_inflate_hash(env, exports);
   register_bspatch(env, exports);
   register_assemble(env, exports);

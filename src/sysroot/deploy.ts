@@ -17,7 +17,7 @@ import { writeDeployments } from "./bootswap.js";
 import { cleanupSysroot } from "./cleanup.js";
 import { type Deployment, deploymentPinned, newDeployment, sameDeployment } from "./deployment.js";
 import { knownBootcsum, startEarlyBootcsum } from "./early-bootcsum.js";
-import { mergeEtc, prepareEtc } from "./etc-merge.js";
+import { type EtcDiff, etcChanges, mergeEtc, prepareEtc } from "./etc-merge.js";
 import { faultPoint } from "./fault.js";
 import { KernelArgs, kargsFromProcCmdline } from "./kargs.js";
 import { findKernel } from "./kernel.js";
@@ -163,15 +163,24 @@ export async function initializeDeployment(
   }
 }
 
-/** The second half (sysroot_finalize_deployment): kargs and /etc from the merge deployment, /var. */
-export function finalizeDeployment(s: Sysroot, d: Deployment, merge: Deployment | null): void {
+/**
+ * The second half (sysroot_finalize_deployment): kargs and /etc from the merge deployment, /var.
+ * `changes`: the merge deployment's /etc changes when the caller started reading them already.
+ */
+export async function finalizeDeployment(
+  s: Sysroot,
+  d: Deployment,
+  merge: Deployment | null,
+  changes: Promise<EtcDiff> | null = null,
+): Promise<void> {
   const root = s.deploymentDir(d);
   const osdir = stateroot(s.path, d.osname);
   try {
     if (merge && d.bootconfig.get("options") === undefined)
       d.bootconfig.set("options", merge.bootconfig.get("options") ?? "");
     if (merge) {
-      const diff = mergeEtc(s.deploymentDir(merge), root);
+      const mergeRoot = s.deploymentDir(merge);
+      const diff = mergeEtc(mergeRoot, root, await (changes ?? etcChanges(mergeRoot)));
       log(
         `Copying /etc changes: ${diff.modified.length} modified, ${diff.removed.length} removed, ${diff.added.length} added`,
       );
@@ -202,8 +211,11 @@ export async function deployTree(
   kargs: string | null,
   fill: CheckoutFill | null = null,
 ): Promise<Deployment> {
+  // The merge deployment's /etc is compared with its usr/etc on a pool thread while this one
+  // checks out the new deployment.
+  const changes = merge ? etcChanges(s.deploymentDir(merge)) : null;
   const d = await initializeDeployment(s, osname, csum, origin, kargs, fill);
-  finalizeDeployment(s, d, merge);
+  await finalizeDeployment(s, d, merge, changes);
   return d;
 }
 

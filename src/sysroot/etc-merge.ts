@@ -8,13 +8,11 @@ import {
   chmodSync,
   chownSync,
   copyFileSync,
-  type Dirent,
   existsSync,
   lchownSync,
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -23,7 +21,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { copyTree, getXattr, listXattrs, setXattr } from "../util/native.js";
+import { copyTree, diffTreeRecords, getXattr, listXattrs, setXattr } from "../util/native.js";
 import { isAccountMerge, mergeAccountFile } from "./etc-accounts.js";
 
 export class EtcMergeError extends Error {
@@ -45,61 +43,35 @@ function lstatOrNull(p: string): Stats | null {
   }
 }
 
-function kind(st: Stats): string {
-  return st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : "o";
-}
-
-/** Same as ostree's checksum comparison with xattrs ignored: type, owner, mode, content/target. */
-function sameFile(a: string, sa: Stats, b: string, sb: Stats): boolean {
-  if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
-  if (sa.mode !== sb.mode || sa.uid !== sb.uid || sa.gid !== sb.gid) return false;
-  if (sa.isDirectory()) return true;
-  if (sa.isSymbolicLink()) return readlinkSync(a, "utf8") === readlinkSync(b, "utf8");
-  if (sa.size !== sb.size) return false;
-  return readFileSync(a).equals(readFileSync(b));
-}
-
-function sortedEntries(dir: string): Dirent[] {
-  return readdirSync(dir, { withFileTypes: true }).sort((x, y) =>
-    x.name < y.name ? -1 : x.name > y.name ? 1 : 0,
-  );
-}
-
-function addAll(root: string, rel: string, out: string[]): void {
-  for (const e of sortedEntries(join(root, rel))) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    out.push(r);
-    if (e.isDirectory()) addAll(root, r, out);
-  }
-}
-
-/** ostree_diff_dirs(IGNORE_XATTRS) between two directory trees; paths relative, sorted by name. */
-export function diffDirs(orig: string, modified: string, rel = "", out?: EtcDiff): EtcDiff {
-  const d = out ?? { modified: [], removed: [], added: [] };
-  const a = join(orig, rel);
-  const b = join(modified, rel);
-  for (const e of sortedEntries(a)) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    const sb = lstatOrNull(join(b, e.name));
-    if (!sb) {
-      d.removed.push(r);
-      continue;
-    }
-    const sa = lstatSync(join(a, e.name));
-    if (kind(sa) !== kind(sb)) {
-      d.modified.push(r);
-      continue;
-    }
-    if (!sameFile(join(a, e.name), sa, join(b, e.name), sb)) d.modified.push(r);
-    if (sa.isDirectory()) diffDirs(orig, modified, r, d);
-  }
-  for (const e of sortedEntries(b)) {
-    if (lstatOrNull(join(a, e.name))) continue;
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    d.added.push(r);
-    if (e.isDirectory()) addAll(modified, r, d.added);
+/**
+ * ostree_diff_dirs(IGNORE_XATTRS) between two directory trees, walked on a pool thread
+ * (native/diff_tree.c); paths relative, sorted by name.
+ */
+export async function diffDirs(orig: string, modified: string): Promise<EtcDiff> {
+  const records = await diffTreeRecords(orig, modified);
+  const d: EtcDiff = { modified: [], removed: [], added: [] };
+  for (let i = 0; i < records.length; ) {
+    const end = records.indexOf(0, i);
+    const list = records[i] === 0x4d ? d.modified : records[i] === 0x52 ? d.removed : d.added;
+    list.push(records.toString("utf8", i + 1, end));
+    i = end + 1;
   }
   return d;
+}
+
+/**
+ * The admin's changes to a deployment's /etc (its `etc` against its `usr/etc`; none when it lacks
+ * either), for mergeEtc. Handled if it fails before anyone waits for it: start it early.
+ */
+export function etcChanges(mergeRoot: string): Promise<EtcDiff> {
+  const origEtc = join(mergeRoot, "usr/etc");
+  const modifiedEtc = join(mergeRoot, "etc");
+  const p =
+    existsSync(origEtc) && existsSync(modifiedEtc)
+      ? diffDirs(origEtc, modifiedEtc)
+      : Promise.resolve({ modified: [], removed: [], added: [] });
+  p.catch(() => {});
+  return p;
 }
 
 function copyXattrs(src: string, dest: string): void {
@@ -186,14 +158,11 @@ function copyModified(modifiedEtc: string, newEtc: string, rel: string): void {
   copyPreserving(src, dest);
 }
 
-/** Replays the merge deployment's /etc changes onto the new deployment's /etc. */
-export function mergeEtc(mergeRoot: string, newRoot: string): EtcDiff {
-  const origEtc = join(mergeRoot, "usr/etc");
+/** Replays the merge deployment's /etc changes (`d`, from etcChanges) onto the new deployment's /etc. */
+export function mergeEtc(mergeRoot: string, newRoot: string, d: EtcDiff): EtcDiff {
   const modifiedEtc = join(mergeRoot, "etc");
   const newEtc = join(newRoot, "etc");
-  if (!existsSync(origEtc) || !existsSync(modifiedEtc) || !existsSync(newEtc))
-    return { modified: [], removed: [], added: [] };
-  const d = diffDirs(origEtc, modifiedEtc);
+  if (!existsSync(newEtc)) return { modified: [], removed: [], added: [] };
   for (const r of d.removed) rmSync(join(newEtc, r), { recursive: true, force: true });
   for (const r of d.modified)
     if (isAccountMerge(mergeRoot, newRoot, r)) mergeAccountFile(mergeRoot, newRoot, r);

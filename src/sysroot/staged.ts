@@ -58,7 +58,7 @@ export async function finalizeStaged(s: Sysroot): Promise<Deployment | null> {
   rmSync(stagedPath(s.path), { force: true });
   const current = s.deployments.filter((d) => !d.staged);
   const d: Deployment = { ...staged, staged: false };
-  finalizeDeployment(s, d, merge ?? null);
+  await finalizeDeployment(s, d, merge ?? null);
   const list = simpleDeploymentList(
     { deployments: current, booted: s.booted },
     d.osname,

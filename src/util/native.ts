@@ -27,6 +27,7 @@ interface NativeAddon {
     flags: number,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
+  diffTree?(orig: string, modified: string): Promise<Buffer>;
   bspatch?(old: Buffer, patch: Buffer, out: Buffer): number;
   removeTree?(path: string): number;
   inflateHash?(
@@ -265,9 +266,26 @@ export async function copyTree(src: string, dest: string): Promise<void> {
   try {
     await requireOps(["copyTree"], "the native tree copy").copyTree(src, dest);
   } catch (e) {
-    const err = e as Error & { errno?: number; syscall?: string; path?: string };
-    if (err.errno === undefined) throw e;
-    throw errnoError(errnoName(err.errno), err.syscall ?? "copy", err.path ?? src);
+    throw fsError(e, "copy", src);
+  }
+}
+
+/** A native job's rejection (errno, syscall, path) as Node's fs would have thrown it. */
+function fsError(e: unknown, syscall: string, path: string): unknown {
+  const err = e as Error & { errno?: number; syscall?: string; path?: string };
+  if (err.errno === undefined) return e;
+  return errnoError(errnoName(err.errno), err.syscall ?? syscall, err.path ?? path);
+}
+
+/**
+ * The differences between two directory trees on a thread of the pool (native/diff_tree.c):
+ * records of a kind byte ("M", "R", "A"), a relative path and a NUL. Fails as Node's fs calls do.
+ */
+export async function diffTreeRecords(orig: string, modified: string): Promise<Buffer> {
+  try {
+    return await requireOps(["diffTree"], "the native tree diff").diffTree(orig, modified);
+  } catch (e) {
+    throw fsError(e, "diff", orig);
   }
 }
 

@@ -1,8 +1,9 @@
 // The pure parts: kernel arguments, BLS entries, version ordering, bootlinks, origins, the
 // deployment-list policy of a new deployment, rollback order.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { BootConfig, compareBootConfigs, parseBootlink, strverscmp } from "../../src/sysroot/bls.js";
@@ -123,7 +124,7 @@ test("a new deployment replaces all but booted, merge, pinned and other stateroo
   );
 });
 
-test("the /etc diff reports modified, removed and added like ostree", (t) => {
+test("the /etc diff reports modified, removed and added like ostree", async (t) => {
   const dir = scratch(t);
   const orig = join(dir, "usr-etc");
   const live = join(dir, "etc");
@@ -135,10 +136,61 @@ test("the /etc diff reports modified, removed and added like ostree", (t) => {
   writeFileSync(join(orig, "sub/gone"), "x");
   mkdirSync(join(live, "newdir/deep"), { recursive: true });
   writeFileSync(join(live, "newdir/deep/f"), "n");
-  assert.deepEqual(diffDirs(orig, live), {
+  assert.deepEqual(await diffDirs(orig, live), {
     modified: ["mod"],
     removed: ["sub/gone"],
     added: ["newdir", "newdir/deep", "newdir/deep/f"],
+  });
+});
+
+test("the /etc diff compares type, mode, target and every byte, follows no symlink and reads no fifo", async (t) => {
+  const dir = scratch(t);
+  const orig = join(dir, "usr-etc");
+  const live = join(dir, "etc");
+  const outside = join(dir, "outside");
+  mkdirSync(join(outside, "d"), { recursive: true });
+  writeFileSync(join(outside, "d/secret"), "s");
+  const big = Buffer.alloc(200_000, 7);
+  for (const d of [orig, live]) {
+    mkdirSync(join(d, "sub"), { recursive: true });
+    writeFileSync(join(d, "big-same"), big);
+    writeFileSync(join(d, "mode"), "m");
+    spawnSync("mkfifo", [join(d, "fifo")]);
+  }
+  const changed = Buffer.from(big);
+  changed[150_000] = 8; // past the first read of 64 KiB
+  writeFileSync(join(orig, "big-diff"), big);
+  writeFileSync(join(live, "big-diff"), changed);
+  writeFileSync(join(orig, "shorter"), "abc");
+  writeFileSync(join(live, "shorter"), "ab");
+  chmodSync(join(live, "mode"), 0o600);
+  symlinkSync("a", join(orig, "link"));
+  symlinkSync("b", join(live, "link"));
+  writeFileSync(join(orig, "was-file"), "f");
+  mkdirSync(join(live, "was-file"));
+  writeFileSync(join(orig, "hard"), "h");
+  linkSync(join(orig, "hard"), join(live, "hard"));
+  // The same name as a directory in one tree and a symlink to a directory in the other: never followed.
+  mkdirSync(join(orig, "d"));
+  writeFileSync(join(orig, "d/secret"), "s");
+  symlinkSync(join(outside, "d"), join(live, "d"));
+  symlinkSync(join(outside, "d"), join(live, "new-link"));
+  const d = await diffDirs(orig, live);
+  assert.deepEqual(d, {
+    modified: ["big-diff", "d", "link", "mode", "shorter", "was-file"],
+    removed: [],
+    added: ["new-link"],
+  });
+  // Each side is the other's mirror image.
+  assert.deepEqual(await diffDirs(live, orig), {
+    modified: ["big-diff", "d", "link", "mode", "shorter", "was-file"],
+    removed: ["new-link"],
+    added: [],
+  });
+  await assert.rejects(diffDirs(join(dir, "missing"), live), (e: NodeJS.ErrnoException) => {
+    assert.equal(e.code, "ENOENT");
+    assert.match(e.message, /missing/);
+    return true;
   });
 });
 

@@ -202,12 +202,12 @@ export function registerAdmin(program: Command): void {
     .command("config-diff")
     .description("diff the current /etc against its defaults")
     .option("--os <osname>", "stateroot (default: the booted one)")
-    .action((o: Opts, cmd: Command) => {
+    .action(async (o: Opts, cmd: Command) => {
       const s = Sysroot.load(sysrootOf(cmd));
       const d = s.mergeDeployment(s.resolveOsname(o.os as string | undefined));
       if (!d) throw new SysrootError("No deployment to diff; deploy something first");
       const dir = s.deploymentDir(d);
-      const diff = diffDirs(`${dir}/usr/etc`, `${dir}/etc`);
+      const diff = await diffDirs(`${dir}/usr/etc`, `${dir}/etc`);
       let out = "";
       for (const p of diff.modified) out += `M    ${p}\n`;
       for (const p of diff.removed) out += `D    ${p}\n`;
