@@ -17,7 +17,10 @@
  *   hash to its name, or it is not a valid dirtree/dirmeta: the dirtree normal-form and name rules
  *   of src/repo/dirtree-reader.ts).
  *   metas: checkoutDirMeta's plan for every directory, children before parents; the caller runs
- *   it after creating the reported files. */
+ *   it after creating the reported files.
+ *   cancel (optional): a Buffer of at least 4 bytes; once the caller sets its first int32 to non-zero
+ *   the walk stops at the next file or directory, reporting ECANCELED (what it made stays, for the
+ *   caller to remove). */
 #define _GNU_SOURCE
 #include <openssl/evp.h>
 #include "checkout_ops.h"
@@ -45,6 +48,8 @@ typedef struct {
   uid_t euid;
   gid_t egid;
   int stop; /* a code that ends the walk was reported; -2 out of memory */
+  int32_t *cancel;
+  napi_ref cancel_ref;
   pairs_t codes;
   buf_t info, metas;
   int32_t nreports;
@@ -254,6 +259,13 @@ static int child_path(tree_job_t *j, char *path, size_t plen, const uint8_t *nam
   return 0;
 }
 
+/* Whether the caller asked the walk to stop (then reported, ending it). */
+static int cancelled(tree_job_t *j, const char *path) {
+  if (!j->cancel || !__atomic_load_n(j->cancel, __ATOMIC_RELAXED)) return 0;
+  report(j, ECANCELED, NULL, path, 1);
+  return 1;
+}
+
 /* Checks out dirtree `tree` into `path` (which exists; path has room to PATH_CAP), then queues
  * its dirmeta. */
 static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, const uint8_t *meta) {
@@ -283,7 +295,7 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
   src[j->objlen] = '/';
   size_t start = 0, prev = 0, prev_len = 0;
   int have_prev = 0;
-  for (size_t i = 0; i < nf && !j->stop; i++) {
+  for (size_t i = 0; i < nf && !j->stop && !cancelled(j, path); i++) {
     size_t end = read_off(ft + i * fw, fw);
     size_t ew = width_for(end - start);
     if (end - start < ew) goto corrupt_fd;
@@ -311,7 +323,7 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
   start = files_end;
   have_prev = 0;
   size_t fi = 0, fstart = 0;
-  for (size_t i = 0; i < nd && !j->stop; i++) {
+  for (size_t i = 0; i < nd && !j->stop && !cancelled(j, path); i++) {
     size_t end = files_end + read_off(dt + i * dw, dw);
     size_t ew = width_for(end - start);
     if (end - start < 2 * ew) goto corrupt;
@@ -408,6 +420,7 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, j->deferred, err);
   }
   napi_delete_async_work(env, j->work);
+  if (j->cancel_ref) napi_delete_reference(env, j->cancel_ref);
   free(j->codes.v);
   free(j->info.b);
   free(j->metas.b);
@@ -423,8 +436,8 @@ static int get_csum(napi_env env, napi_value v, uint8_t *out) {
 }
 
 static napi_value checkout_tree(napi_env env, napi_callback_info info) {
-  size_t argc = 5, dlen;
-  napi_value argv[5];
+  size_t argc = 6, dlen;
+  napi_value argv[6];
   int32_t flags;
   tree_job_t *j = calloc(1, sizeof *j);
   if (!j) {
@@ -438,14 +451,32 @@ static napi_value checkout_tree(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[3], j->dest, sizeof j->dest, &dlen) != napi_ok ||
       dlen + 2 >= sizeof j->dest || napi_get_value_int32(env, argv[4], &flags) != napi_ok) {
     free(j);
-    napi_throw_type_error(env, NULL, "checkoutTree(objectsDir, rootTree, rootMeta, dest, flags)");
+    napi_throw_type_error(env, NULL, "checkoutTree(objectsDir, rootTree, rootMeta, dest, flags[, cancel])");
     return NULL;
+  }
+  if (argc >= 6) {
+    void *flag;
+    size_t len;
+    napi_valuetype type;
+    napi_typeof(env, argv[5], &type);
+    if (type != napi_undefined) {
+      if (napi_get_buffer_info(env, argv[5], &flag, &len) != napi_ok || len < 4 ||
+          napi_create_reference(env, argv[5], 1, &j->cancel_ref) != napi_ok) {
+        free(j);
+        napi_throw_type_error(env, NULL, "checkoutTree: cancel must be a Buffer of 4 bytes or more");
+        return NULL;
+      }
+      j->cancel = flag;
+    }
   }
   j->flags = flags;
   j->euid = geteuid();
   j->egid = getegid();
   napi_value promise = co_queue_promise(env, "checkoutTree", execute, complete, j, &j->work, &j->deferred);
-  if (!promise) free(j);
+  if (!promise) {
+    if (j->cancel_ref) napi_delete_reference(env, j->cancel_ref);
+    free(j);
+  }
   return promise;
 }
 

@@ -156,6 +156,8 @@ async function plan(
   merge: Deployment,
   o: LayerOptions,
   local: LocalImport[],
+  /** Called once the base to layer onto is known (not for a plain base). */
+  onBase: (base: string) => void,
 ): Promise<LayerPlan> {
   const current = parseLayerRequest(from.origin);
   if (!current)
@@ -167,6 +169,7 @@ async function plan(
   const base = (await o.rebase?.(request, s, fromBase)) ?? request.baseCommit ?? fromBase;
   if (isPlainBase(request))
     return { base, kind: null, request, install: [], inactive: [], removed: [], requested: new Set() };
+  onBase(base);
   const facts = baseFacts(s.repo, base);
   const world = await loadLayerWorld({
     base: facts,
@@ -236,15 +239,21 @@ export async function layer(o: LayerOptions): Promise<LayerResult> {
     const from = startingDeployment(s, o.osname);
     const merge = s.mergeDeployment(from.osname) ?? from;
     const local = o.localFiles?.length ? await importLocalFiles(s.repo, o.localFiles) : [];
-    const p = await plan(s, from, merge, o, local);
-    if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
-    // The base's hardlink farm is written while the layered commit is assembled (early-checkout.ts).
-    const early = assembles(p) ? startEarlyCheckout(s, from.osname, p.base) : null;
+    // The base's hardlink farm, the part of the transaction that grows with the base, is written
+    // from the moment the base is known, while the request is solved and the layered commit
+    // assembled (early-checkout.ts); a request that fails or changes nothing stops it and removes
+    // what it made.
+    const farm: { early: EarlyCheckout | null } = { early: null };
+    const onBase = (base: string) => {
+      if (!o.dryRun) farm.early = startEarlyCheckout(s, from.osname, base);
+    };
     try {
+      const p = await plan(s, from, merge, o, local, onBase);
+      if (o.dryRun) return { plan: p, changed: false, imported: 0, update: updateSummary(s, from, p) };
       const { commit, imported } = await layeredCommit(s, from, p, o, progress);
-      return await deployLayered(s, from, merge, p, { commit, imported, early, progress });
+      return await deployLayered(s, from, merge, p, { commit, imported, early: farm.early, progress });
     } finally {
-      await discardEarlyCheckout(early);
+      await discardEarlyCheckout(farm.early);
     }
   });
 }

@@ -9,47 +9,11 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkout, checkoutTree } from "../repo/checkout.js";
 import type { MemoryTreeSink } from "../repo/memory-sink.js";
-import { MutableTree, type TreeSource } from "../repo/mtree.js";
+import type { MutableTree } from "../repo/mtree.js";
 import type { Repo } from "../repo/repo.js";
 import { removeTree } from "../util/remove-tree.js";
 
-interface Root {
-  tree: string;
-  meta: string;
-}
-
 const PREFIX = "tsostree-lower-";
-
-/**
- * The delta of `next` over `base` as a tree of its own (only changed entries; new subtrees attached
- * by checksum), or null when it would need whiteouts.
- */
-export function deltaTree(source: TreeSource, next: Root, base: Root): MutableTree | null {
-  const root = MutableTree.empty(next.meta, source);
-  return fill(source, next.tree, base.tree, root) ? root : null;
-}
-
-function fill(source: TreeSource, nextTree: string, baseTree: string, node: MutableTree): boolean {
-  const a = source.loadDirTree(nextTree);
-  const b = source.loadDirTree(baseTree);
-  const baseFiles = new Map(b.files);
-  const baseDirs = new Map(b.dirs.map(([n, t, m]) => [n, { t, m }]));
-  const nextNames = new Set([...a.files.map(([n]) => n), ...a.dirs.map(([n]) => n)]);
-  for (const [name] of [...b.files, ...b.dirs]) if (!nextNames.has(name)) return false;
-  for (const [name, csum] of a.files) {
-    if (baseDirs.has(name)) return false;
-    if (baseFiles.get(name) !== csum) node.replaceFile(name, csum);
-  }
-  for (const [name, t, m] of a.dirs) {
-    if (baseFiles.has(name)) return false;
-    const had = baseDirs.get(name);
-    if (had && had.t === t && had.m === m) continue;
-    const child = node.ensureChild(name, m);
-    if (!had) child.overlay(t, m);
-    else if (had.t !== t && !fill(source, t, had.t, child)) return false;
-  }
-  return true;
-}
 
 /**
  * The hardlink checkout of `base` under REPO/tmp, made now if missing (atomically: checkout renames
@@ -72,19 +36,19 @@ export function dropBaseLowers(repo: Repo, keep?: string): void {
 }
 
 /**
- * The lower layers for `next` (top first): [delta, base checkout] when the delta can express it, else
- * null (check out the whole tree instead). `deltaDir` must not exist.
+ * The lower layers for `tree` (top first): [delta, base checkout] when a tree of additions over
+ * `base` can express it (MutableTree.deltaOver: its dirtrees go to `memory`), else null (check out
+ * the whole tree instead). `deltaDir` must not exist.
  */
 export async function layeredLowers(
   repo: Repo,
   memory: MemoryTreeSink,
-  next: Root,
+  tree: MutableTree,
   base: string,
   deltaDir: string,
   userMode: boolean,
 ): Promise<string[] | null> {
-  const c = repo.loadCommit(base);
-  const delta = deltaTree(memory, next, { tree: c.rootTree, meta: c.rootMeta });
+  const delta = tree.deltaOver(repo.loadCommit(base).rootTree, memory);
   if (!delta) return null;
   const d = delta.write(memory);
   const lower = await baseLower(repo, base, userMode);

@@ -134,14 +134,14 @@ export async function runSandboxed(
       "scripts in a bare repository must run as root; run as root or use a bare-user repository",
     );
   const memory = new MemoryTreeSink(writer);
-  const root = tree.write(memory);
   mkdirSync(repo.tmpDir(), { recursive: true });
   const scratch = mkdtempSync(join(repo.tmpDir(), "scripts-"));
   try {
     let lowers = base
-      ? await layeredLowers(repo, memory, root, base, join(scratch, "lower"), unprivileged)
+      ? await layeredLowers(repo, memory, tree, base, join(scratch, "lower"), unprivileged)
       : null;
     if (!lowers) {
+      const root = tree.write(memory);
       await checkoutTree(repo, memory, root, join(scratch, "lower"), { userMode: unprivileged });
       lowers = [join(scratch, "lower")];
     }

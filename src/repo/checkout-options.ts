@@ -22,6 +22,11 @@ export interface CheckoutOptions {
   requireHardlinks?: boolean;
   /** With a subpath: succeed without writing anything when it does not exist (`--allow-noent`). */
   allowNoent?: boolean;
+  /**
+   * Aborting it stops a whole-tree walk in C where it is (a CheckoutError; what it made stays for the
+   * caller to remove); other checkouts only look at it before they start.
+   */
+  signal?: AbortSignal;
 }
 
 /**

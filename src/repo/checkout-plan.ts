@@ -75,15 +75,24 @@ function undone(codes: Int32Array, info: Buffer): Undone[] {
  * A whole tree checked out in C (native/checkout_tree.c) into `dest` (which exists): what it did
  * not do, in walk order, for the caller to handle as it handles a plan's (the first code other
  * than CO_CODE_COPY, CO_CODE_XATTRS and, with CO_COPY_OK, EXDEV/EMLINK ended the walk); then
- * `dirMetas` applies the directories' metadata, once the caller has created its files.
+ * `dirMetas` applies the directories' metadata, once the caller has created its files. Aborting
+ * `signal` stops the walk (an ECANCELED report).
  */
 export async function treeCheckout(
   objects: string,
   root: { tree: string; meta: string },
   dest: string,
   flags: number,
+  signal?: AbortSignal,
 ): Promise<{ undone: Undone[]; dirMetas(): void }> {
-  const r = await checkoutTree(objects, root.tree, root.meta, dest, flags);
+  let cancel: Buffer | undefined;
+  if (signal) {
+    const flag = Buffer.alloc(4);
+    cancel = flag;
+    if (signal.aborted) flag[0] = 1;
+    else signal.addEventListener("abort", () => flag.writeInt32LE(1), { once: true });
+  }
+  const r = await checkoutTree(objects, root.tree, root.meta, dest, flags, cancel);
   return {
     undone: undone(r.codes, r.info),
     dirMetas: () => runDirMetaPlan(r.metas),

@@ -28,6 +28,7 @@ import {
   utimesSync,
   writeSync,
 } from "node:fs";
+import { constants as os } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { errnoError, errnoName } from "../util/errno.js";
 import {
@@ -76,6 +77,7 @@ export {
   CorruptObjectError,
 } from "./checkout-options.js";
 
+const { ECANCELED } = os.errno;
 const EUID = process.geteuid?.() ?? -1;
 const EGID = process.getegid?.() ?? -1;
 
@@ -266,7 +268,7 @@ export class Checkout {
 
   /** A directory checked out whole by the native walk, into `path` (which exists). */
   async tree(entry: Extract<TreeEntry, { kind: "dir" }>, path: string): Promise<void> {
-    const r = await treeCheckout(this.objects, entry, path, this.linkFlags());
+    const r = await treeCheckout(this.objects, entry, path, this.linkFlags(), this.opts.signal);
     this.createUndone(r.undone);
     r.dirMetas();
   }
@@ -284,6 +286,7 @@ export class Checkout {
         throw new CorruptObjectError(
           `Corrupted ${code === CO_CODE_TREE_CORRUPT ? "dirtree" : "dirmeta"} object ${csum}; run fsck`,
         );
+      if (code === ECANCELED) throw new CheckoutError(`the checkout into ${dst} was cancelled`);
       if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
       if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
       if (code === CO_CODE_NOMETA)
@@ -468,6 +471,7 @@ async function checkoutEntry(
   opts: CheckoutOptions,
   what: string,
 ): Promise<void> {
+  if (opts.signal?.aborted) throw new CheckoutError(`the checkout into ${dest} was cancelled`);
   const target = resolve(dest);
   const merge = opts.union === true || opts.unionAdd === true;
   if (merge && exists(target)) {

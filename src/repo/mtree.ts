@@ -26,6 +26,13 @@ export class MutableTree {
   /** name → content checksum; null until loaded. */
   private files: Map<string, string> | null = null;
   private dirs: Map<string, MutableTree> | null = null;
+  /** The dirtree this node was loaded from (undefined: never loaded, or created empty). */
+  private origin: string | undefined;
+  /** Once loaded from `origin`: each name changed since, with what it was there (deltaOver). */
+  private touched: Map<string, "file" | "dir" | null> | null = null;
+  /** The dirtree and dirmeta this node was attached with (a node of a loaded parent: its counterpart there). */
+  private readonly attachedTree: string | null;
+  private readonly originMeta: string | null;
 
   private constructor(
     private source: TreeSource | null,
@@ -35,6 +42,8 @@ export class MutableTree {
     /** Checksum of the dirtree this node still equals; null once changed ("dirty"). */
     private tree: string | null,
   ) {
+    this.attachedTree = tree;
+    this.originMeta = meta;
     if (tree === null) {
       this.files = new Map();
       this.dirs = new Map();
@@ -81,6 +90,7 @@ export class MutableTree {
     if (existing) return existing;
     validateName(name);
     if (files.has(name)) throw new MutableTreeError(`Can't replace file with directory: ${name}`);
+    this.touch(name);
     const child = new MutableTree(this.source, this, metaCsum ?? this.meta, null);
     dirs.set(name, child);
     this.markDirty();
@@ -93,6 +103,7 @@ export class MutableTree {
     if (files.get(name) === csum) return;
     validateName(name);
     if (dirs.has(name)) throw new MutableTreeError(`Can't replace directory with file: ${name}`);
+    this.touch(name);
     files.set(name, csum);
     this.markDirty();
   }
@@ -100,6 +111,7 @@ export class MutableTree {
   /** Removes file or directory `name`; false when there was none. */
   removeChild(name: string): boolean {
     const { files, dirs } = this.loaded();
+    this.touch(name);
     const had = files.delete(name) || dirs.delete(name);
     if (had) this.markDirty();
     return had;
@@ -164,7 +176,7 @@ export class MutableTree {
   overlay(otherTreeCsum: string, metaCsum: string): void {
     this.setMetadata(metaCsum);
     if (this.tree === otherTreeCsum) return;
-    if (this.tree === null && this.files!.size === 0 && this.dirs!.size === 0) {
+    if (this.tree === null && this.touched === null && this.files!.size === 0 && this.dirs!.size === 0) {
       // Nothing here yet: become the other tree, lazily.
       this.files = null;
       this.dirs = null;
@@ -179,6 +191,7 @@ export class MutableTree {
       if (mine) mine.overlay(tree, meta);
       else {
         if (this.files!.has(name)) throw new MutableTreeError(`Can't replace file with directory: ${name}`);
+        this.touch(name);
         this.dirs!.set(name, new MutableTree(this.source, this, meta, tree));
         this.markDirty();
       }
@@ -199,6 +212,65 @@ export class MutableTree {
     return { tree: this.tree, meta: this.meta };
   }
 
+  /**
+   * What this tree has that dirtree `base` (with these contents and `meta` at the root) has not, as
+   * a tree of its own: new and changed files, new subtrees (attached by checksum, written to `sink`
+   * first when they are new) and the directories leading to them, with their current metadata. Null
+   * when a path of `base` is gone or changed type, which a tree of additions cannot express. A node
+   * loaded from exactly its counterpart in `base` is compared by the names changed since, without
+   * reading anything; others against the base's dirtree.
+   */
+  deltaOver(base: string, sink: TreeSink): MutableTree | null {
+    const out = MutableTree.empty(this.meta, this.source);
+    return this.fillDelta(base, out, sink) ? out : null;
+  }
+
+  private fillDelta(base: string, out: MutableTree, sink: TreeSink): boolean {
+    if (this.files === null && this.tree === base) return true;
+    const { files, dirs } = this.loaded();
+    const fast = this.origin === base;
+    let was = this.touched!;
+    const baseDirs = new Map<string, [string, string]>();
+    if (!fast) {
+      const b = this.requireSource().loadDirTree(base);
+      const baseFiles = new Map(b.files);
+      for (const [n, tree, meta] of b.dirs) baseDirs.set(n, [tree, meta]);
+      was = new Map();
+      for (const [n, csum] of b.files) if (files.get(n) !== csum) was.set(n, "file");
+      for (const n of baseDirs.keys()) if (!dirs.has(n)) was.set(n, "dir");
+      for (const n of files.keys()) if (!baseFiles.has(n) && !baseDirs.has(n)) was.set(n, null);
+      for (const n of dirs.keys()) if (!baseDirs.has(n) && !baseFiles.has(n)) was.set(n, null);
+    }
+    for (const [name, before] of was) {
+      const f = files.get(name);
+      const d = dirs.get(name);
+      if (f !== undefined) {
+        if (before === "dir") return false;
+        out.replaceFile(name, f);
+      } else if (d === undefined) {
+        if (before !== null) return false;
+      } else if (before === null) {
+        const r = d.write(sink);
+        out.ensureChild(name, r.meta).overlay(r.tree, r.meta);
+      } else if (before === "file" || fast) return false; // a file, or a directory replaced by another
+    }
+    for (const [name, d] of dirs) {
+      if (fast ? was.has(name) : was.get(name) === null) continue;
+      const [tree, meta] = fast ? [d.attachedTree!, d.originMeta] : baseDirs.get(name)!;
+      if (d.files === null && d.tree === tree && d.meta === meta) continue;
+      const child = out.ensureChild(name, d.meta);
+      if (!d.fillDelta(tree, child, sink)) return false;
+      if (d.meta === meta && child.files!.size === 0 && child.dirs!.size === 0) out.removeChild(name);
+    }
+    return true;
+  }
+
+  /** Notes what `name` was in the loaded dirtree before its first change (deltaOver). */
+  private touch(name: string): void {
+    const t = this.touched;
+    if (t && !t.has(name)) t.set(name, this.files!.has(name) ? "file" : this.dirs!.has(name) ? "dir" : null);
+  }
+
   private markDirty(): void {
     // Invariant: a changed node's ancestors are all changed, so the walk stops at the first one.
     for (let n: MutableTree | null = this; n && n.tree !== null; n = n.parent) {
@@ -210,6 +282,8 @@ export class MutableTree {
   private loaded(): { files: Map<string, string>; dirs: Map<string, MutableTree> } {
     if (this.files && this.dirs) return { files: this.files, dirs: this.dirs };
     const t = this.requireSource().loadDirTree(this.tree!);
+    this.origin = this.tree!;
+    this.touched = new Map();
     this.files = new Map(t.files);
     this.dirs = new Map(
       t.dirs.map(([name, tree, meta]) => [name, new MutableTree(this.source, this, meta, tree)]),

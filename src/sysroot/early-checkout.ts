@@ -29,6 +29,8 @@ export interface EarlyCheckout {
   taken: boolean;
   /** Whether its /etc was made from usr/etc (the base has usr/etc and no /etc of its own). */
   etcMade: boolean;
+  /** Stops the checkout where it is (discardEarlyCheckout). */
+  readonly abort: AbortController;
 }
 
 /** Starts checking out `base` for a deployment in `osname`; null when the stateroot has no deploy dir. */
@@ -44,15 +46,21 @@ export function startEarlyCheckout(s: Sysroot, osname: string, base: string): Ea
   // The walk runs in C on a pool thread (checkout_tree.c), then /etc is copied from usr/etc
   // (copy_tree.c), then what they wrote starts going to disk (syncfs on the pool, so the deploy's
   // own syncfs has little left): nothing of it on this thread.
-  const e: EarlyCheckout = { base, dir, ready: Promise.resolve(false), taken: false, etcMade: false };
-  e.ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true })
+  const abort = new AbortController();
+  const e: EarlyCheckout = { base, dir, ready: Promise.resolve(false), taken: false, etcMade: false, abort };
+  const signal = abort.signal;
+  e.ready = checkout(s.repo, base, dir, { ...checkoutMode(s), union: true, intoEmpty: true, signal })
     .then(async () => {
+      signal.throwIfAborted();
       // A base shipping a lone /etc keeps it: the deploy moves and copies it as ostree does.
       if (existsSync(join(dir, "etc")) || !existsSync(join(dir, "usr/etc"))) return;
       await prepareEtc(dir);
       e.etcMade = true;
     })
-    .then(() => syncfsPathAsync(dir))
+    .then(() => {
+      signal.throwIfAborted();
+      return syncfsPathAsync(dir);
+    })
     .then(
       () => true,
       () => {
@@ -98,8 +106,9 @@ export async function takeEarlyCheckout(
   return true;
 }
 
-/** Removes an early checkout no deploy took (once its checkout is done). */
+/** Removes an early checkout no deploy took, stopping it first where it is. */
 export async function discardEarlyCheckout(e: EarlyCheckout | null): Promise<void> {
   if (!e || e.taken) return;
+  e.abort.abort();
   if (await e.ready) removeTree(e.dir);
 }

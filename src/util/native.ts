@@ -25,6 +25,7 @@ interface NativeAddon {
     rootMeta: Buffer,
     dest: string,
     flags: number,
+    cancel?: Buffer,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
   diffTree?(orig: string, modified: string): Promise<Buffer>;
@@ -245,7 +246,8 @@ export interface TreeResult extends CheckoutResult {
 /**
  * A whole hardlink checkout on a thread of the pool: the dirtrees read, verified and parsed in C
  * (native/checkout_tree.c), every mkdir and link made; `dest` exists. The caller creates the
- * reported files and then runs `metas` with checkoutDirMeta.
+ * reported files and then runs `metas` with checkoutDirMeta. Setting `cancel`'s first int32 to
+ * non-zero stops the walk (an ECANCELED report).
  */
 export function checkoutTree(
   objects: string,
@@ -253,9 +255,11 @@ export function checkoutTree(
   rootMeta: string,
   dest: string,
   flags: number,
+  cancel?: Buffer,
 ): Promise<TreeResult> {
   const ops = requireOps(["checkoutTree"], "the native tree checkout");
-  return ops.checkoutTree(objects, Buffer.from(rootTree, "hex"), Buffer.from(rootMeta, "hex"), dest, flags);
+  const tree = Buffer.from(rootTree, "hex");
+  return ops.checkoutTree(objects, tree, Buffer.from(rootMeta, "hex"), dest, flags, cancel);
 }
 
 /**
