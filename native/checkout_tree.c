@@ -18,6 +18,9 @@
  *   of src/repo/dirtree-reader.ts).
  *   metas: checkoutDirMeta's plan for every directory, children before parents; the caller runs
  *   it after creating the reported files.
+ *   skip (optional, "" for none): a directory, relative to dest, that another call checks out at the
+ *   same time (on another pool thread): the caller made it and its parents, so the walk neither
+ *   makes nor enters it, and takes its parents as it finds them.
  *   cancel (optional): a Buffer of at least 4 bytes; once the caller sets its first int32 to non-zero
  *   the walk stops at the next file or directory, reporting ECANCELED (what it made stays, for the
  *   caller to remove). */
@@ -50,6 +53,8 @@ typedef struct {
   int stop; /* a code that ends the walk was reported; -2 out of memory */
   int32_t *cancel;
   napi_ref cancel_ref;
+  char skip[PATH_CAP]; /* dest + "/" + the skipped directory, or "" */
+  size_t skiplen;
   pairs_t codes;
   buf_t info, metas;
   int32_t nreports;
@@ -344,8 +349,13 @@ static void walk(tree_job_t *j, char *path, size_t plen, const uint8_t *tree, co
       fstart = fend;
     }
     if (child_path(j, path, plen, b + start, nlen, NULL)) break;
-    if (mkdir(path, 0700) < 0) report(j, errno, NULL, path, 1);
-    else walk(j, path, plen + 1 + nlen, b + str_end, b + tree_end);
+    size_t clen = plen + 1 + nlen;
+    int skipped = j->skiplen == clen && !memcmp(path, j->skip, clen);
+    int above = j->skiplen > clen && j->skip[clen] == '/' && !memcmp(path, j->skip, clen);
+    if (!skipped) { /* (else another call's) */
+      if (mkdir(path, 0700) < 0 && !(above && errno == EEXIST)) report(j, errno, NULL, path, 1);
+      else walk(j, path, clen, b + str_end, b + tree_end);
+    }
     path[plen] = 0;
     start = end;
   }
@@ -436,8 +446,8 @@ static int get_csum(napi_env env, napi_value v, uint8_t *out) {
 }
 
 static napi_value checkout_tree(napi_env env, napi_callback_info info) {
-  size_t argc = 6, dlen;
-  napi_value argv[6];
+  size_t argc = 7, dlen;
+  napi_value argv[7];
   int32_t flags;
   tree_job_t *j = calloc(1, sizeof *j);
   if (!j) {
@@ -451,7 +461,7 @@ static napi_value checkout_tree(napi_env env, napi_callback_info info) {
       napi_get_value_string_utf8(env, argv[3], j->dest, sizeof j->dest, &dlen) != napi_ok ||
       dlen + 2 >= sizeof j->dest || napi_get_value_int32(env, argv[4], &flags) != napi_ok) {
     free(j);
-    napi_throw_type_error(env, NULL, "checkoutTree(objectsDir, rootTree, rootMeta, dest, flags[, cancel])");
+    napi_throw_type_error(env, NULL, "checkoutTree(objectsDir, rootTree, rootMeta, dest, flags[, cancel[, skip]])");
     return NULL;
   }
   if (argc >= 6) {
@@ -468,6 +478,17 @@ static napi_value checkout_tree(napi_env env, napi_callback_info info) {
       }
       j->cancel = flag;
     }
+  }
+  if (argc >= 7) {
+    size_t n = 0;
+    char rel[PATH_CAP];
+    if (napi_get_value_string_utf8(env, argv[6], rel, sizeof rel, &n) != napi_ok || dlen + 1 + n >= PATH_CAP) {
+      if (j->cancel_ref) napi_delete_reference(env, j->cancel_ref);
+      free(j);
+      napi_throw_type_error(env, NULL, "checkoutTree: skip must be a relative path");
+      return NULL;
+    }
+    if (n) j->skiplen = (size_t)snprintf(j->skip, sizeof j->skip, "%s/%s", j->dest, rel);
   }
   j->flags = flags;
   j->euid = geteuid();

@@ -5,6 +5,8 @@
 // Through Node each of these syscalls cost several times the syscall itself; batched, the walk
 // only parses dirtrees and appends bytes, and on two cores the syscalls overlap with it.
 
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { errnoError, errnoName } from "../util/errno.js";
 import {
   type CheckoutRun,
@@ -76,7 +78,8 @@ function undone(codes: Int32Array, info: Buffer): Undone[] {
  * not do, in walk order, for the caller to handle as it handles a plan's (the first code other
  * than CO_CODE_COPY, CO_CODE_XATTRS and, with CO_COPY_OK, EXDEV/EMLINK ended the walk); then
  * `dirMetas` applies the directories' metadata, once the caller has created its files. Aborting
- * `signal` stops the walk (an ECANCELED report).
+ * `signal` stops the walk (an ECANCELED report); `skip` is a directory under `dest` that another
+ * call checks out (made, with its parents, by the caller).
  */
 export async function treeCheckout(
   objects: string,
@@ -84,6 +87,7 @@ export async function treeCheckout(
   dest: string,
   flags: number,
   signal?: AbortSignal,
+  skip?: string,
 ): Promise<{ undone: Undone[]; dirMetas(): void }> {
   let cancel: Buffer | undefined;
   if (signal) {
@@ -92,10 +96,52 @@ export async function treeCheckout(
     if (signal.aborted) flag[0] = 1;
     else signal.addEventListener("abort", () => flag.writeInt32LE(1), { once: true });
   }
-  const r = await checkoutTree(objects, root.tree, root.meta, dest, flags, cancel);
+  const r = await checkoutTree(objects, root.tree, root.meta, dest, flags, cancel, skip);
   return {
     undone: undone(r.codes, r.info),
     dirMetas: () => runDirMetaPlan(r.metas),
+  };
+}
+
+/** Where an OS tree keeps most of its files (documentation, locales, manual pages, data). */
+const SPLIT = ["usr", "share"];
+
+/**
+ * treeCheckout on two pool threads when the tree has a usr/share: that directory (about half of a
+ * Debian or Fedora tree's files) is checked out by a second walk beside the walk of the rest, which
+ * skips it; hardlinking is kernel work that two cores share. `dirTree` reads a dirtree object.
+ */
+export async function splitTreeCheckout(
+  objects: string,
+  root: { tree: string; meta: string },
+  dest: string,
+  flags: number,
+  dirTree: (csum: string) => { dirs: [string, string, string][] },
+  signal?: AbortSignal,
+): Promise<{ undone: Undone[]; dirMetas(): void }> {
+  let at: { tree: string; meta: string } | undefined = root;
+  for (const name of SPLIT) {
+    const d: [string, string, string] | undefined = dirTree(at.tree).dirs.find(([n]) => n === name);
+    at = d && { tree: d[1], meta: d[2] };
+    if (!at) return treeCheckout(objects, root, dest, flags, signal);
+  }
+  const rel = SPLIT.join("/");
+  mkdirSync(join(dest, rel), { recursive: true, mode: 0o700 });
+  const parts = await Promise.allSettled([
+    treeCheckout(objects, at, join(dest, rel), flags, signal),
+    treeCheckout(objects, root, dest, flags, signal, rel),
+  ]);
+  const failed = parts.find((p) => p.status === "rejected");
+  if (failed) throw failed.reason;
+  const [sub, rest] = parts.map(
+    (p) => (p as PromiseFulfilledResult<Awaited<ReturnType<typeof treeCheckout>>>).value,
+  );
+  return {
+    undone: [...sub!.undone, ...rest!.undone],
+    dirMetas() {
+      sub!.dirMetas();
+      rest!.dirMetas();
+    },
   };
 }
 

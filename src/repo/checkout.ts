@@ -55,7 +55,7 @@ import {
   CorruptObjectError,
   hardlinkPolicy,
 } from "./checkout-options.js";
-import { CheckoutPlan, treeCheckout, type Undone } from "./checkout-plan.js";
+import { CheckoutPlan, splitTreeCheckout, type Undone } from "./checkout-plan.js";
 import { visitDirTree } from "./dirtree-reader.js";
 import {
   type DirMeta,
@@ -268,7 +268,8 @@ export class Checkout {
 
   /** A directory checked out whole by the native walk, into `path` (which exists). */
   async tree(entry: Extract<TreeEntry, { kind: "dir" }>, path: string): Promise<void> {
-    const r = await treeCheckout(this.objects, entry, path, this.linkFlags(), this.opts.signal);
+    const read = (csum: string) => this.loadDirTree(csum);
+    const r = await splitTreeCheckout(this.objects, entry, path, this.linkFlags(), read, this.opts.signal);
     this.createUndone(r.undone);
     r.dirMetas();
   }

@@ -26,6 +26,7 @@ interface NativeAddon {
     dest: string,
     flags: number,
     cancel?: Buffer,
+    skip?: string,
   ): Promise<TreeResult>;
   copyTree?(src: string, dest: string): Promise<void>;
   diffTree?(orig: string, modified: string): Promise<Buffer>;
@@ -247,7 +248,8 @@ export interface TreeResult extends CheckoutResult {
  * A whole hardlink checkout on a thread of the pool: the dirtrees read, verified and parsed in C
  * (native/checkout_tree.c), every mkdir and link made; `dest` exists. The caller creates the
  * reported files and then runs `metas` with checkoutDirMeta. Setting `cancel`'s first int32 to
- * non-zero stops the walk (an ECANCELED report).
+ * non-zero stops the walk (an ECANCELED report). `skip`: a directory under `dest` another call
+ * checks out (the caller made it and its parents).
  */
 export function checkoutTree(
   objects: string,
@@ -256,10 +258,11 @@ export function checkoutTree(
   dest: string,
   flags: number,
   cancel?: Buffer,
+  skip = "",
 ): Promise<TreeResult> {
   const ops = requireOps(["checkoutTree"], "the native tree checkout");
   const tree = Buffer.from(rootTree, "hex");
-  return ops.checkoutTree(objects, tree, Buffer.from(rootMeta, "hex"), dest, flags, cancel);
+  return ops.checkoutTree(objects, tree, Buffer.from(rootMeta, "hex"), dest, flags, cancel, skip);
 }
 
 /**

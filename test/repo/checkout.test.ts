@@ -1,13 +1,13 @@
 // Our checkout writes the same tree as `ostree checkout`, in every mode combination, and fails
 // without leaving anything behind.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { checkout } from "../../src/repo/checkout.js";
 import { Repo } from "../../src/repo/repo.js";
 import { haveTools, ostree, scratch, sh, tsostree } from "../helpers.js";
-import { buildRepo } from "./fixture.js";
+import { buildRepo, ostreeCommit, ostreeInit } from "./fixture.js";
 import { describeTree } from "./treewalk.js";
 
 const cases: [string, string[], { userMode?: boolean }][] = [
@@ -35,6 +35,40 @@ for (const [mode, flags, opts] of cases) {
     assert.equal(statSync(join(ours, "usr")).mtimeMs, statSync(join(theirs, "usr")).mtimeMs);
   });
 }
+
+test("usr/share, checked out by a second walk beside the rest, and a cancelled checkout", async (t) => {
+  if (!haveTools(t, "ostree")) return;
+  const dir = scratch(t);
+  const tree = join(dir, "tree");
+  for (const d of ["usr/bin", "usr/share/doc/pkg", "usr/share/man/man1", "usr/lib", "etc"])
+    mkdirSync(join(tree, d), { recursive: true });
+  for (let i = 0; i < 40; i++) writeFileSync(join(tree, "usr/share/doc/pkg", `f${i}`), `doc ${i}\n`);
+  writeFileSync(join(tree, "usr/share/top"), "top\n");
+  writeFileSync(join(tree, "usr/share/man/man1/x.1"), "man\n");
+  writeFileSync(join(tree, "usr/bin/x"), "#!/bin/sh\n");
+  writeFileSync(join(tree, "usr/lib/libx.so"), "elf\n");
+  writeFileSync(join(tree, "etc/x.conf"), "conf\n");
+  chmodSync(join(tree, "usr/share"), 0o750);
+  chmodSync(join(tree, "usr"), 0o711);
+  const repo = join(dir, "repo");
+  ostreeInit(repo, "bare-user");
+  ostreeCommit(repo, "test", tree, "share");
+  const theirs = join(dir, "theirs");
+  assert.equal(ostree(["checkout", `--repo=${repo}`, "-U", "test", theirs]).status, 0);
+  const ours = join(dir, "ours");
+  await checkout(Repo.open(repo), "test", ours, { userMode: true });
+  assert.deepEqual(describeTree(ours), describeTree(theirs));
+  assert.ok(statSync(join(ours, "usr/share/doc/pkg/f1")).nlink >= 2);
+  // Aborted before it starts: nothing is written.
+  const abort = new AbortController();
+  abort.abort();
+  const none = join(dir, "none");
+  await assert.rejects(
+    checkout(Repo.open(repo), "test", none, { userMode: true, signal: abort.signal }),
+    /cancelled/,
+  );
+  assert.equal(existsSync(none), false);
+});
 
 test("hardlink checkout shares inodes with the repo; subpath and union modes", async (t) => {
   if (!haveTools(t, "ostree", "setfattr")) return;
