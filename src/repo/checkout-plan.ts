@@ -6,6 +6,7 @@
 // only parses dirtrees and appends bytes, and on two cores the syscalls overlap with it.
 
 import { mkdirSync } from "node:fs";
+import { constants as os } from "node:os";
 import { join } from "node:path";
 import { errnoError, errnoName } from "../util/errno.js";
 import {
@@ -16,6 +17,7 @@ import {
   checkoutStart,
   checkoutTree,
 } from "../util/native.js";
+import { CheckoutError } from "./checkout-options.js";
 
 /** Longest path the helper accepts (PATH_MAX with its NUL). */
 const PATH_CAP = 4096;
@@ -97,6 +99,8 @@ export async function treeCheckout(
     else signal.addEventListener("abort", () => flag.writeInt32LE(1), { once: true });
   }
   const r = await checkoutTree(objects, root.tree, root.meta, dest, flags, cancel, skip);
+  for (let k = 1; k < r.codes.length; k += 2)
+    if (r.codes[k] === os.errno.ECANCELED) throw new CheckoutError(`the checkout into ${dest} was cancelled`);
   return {
     undone: undone(r.codes, r.info),
     dirMetas: () => runDirMetaPlan(r.metas),

@@ -28,7 +28,6 @@ import {
   utimesSync,
   writeSync,
 } from "node:fs";
-import { constants as os } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { errnoError, errnoName } from "../util/errno.js";
 import {
@@ -77,7 +76,6 @@ export {
   CorruptObjectError,
 } from "./checkout-options.js";
 
-const { ECANCELED } = os.errno;
 const EUID = process.geteuid?.() ?? -1;
 const EGID = process.getegid?.() ?? -1;
 
@@ -287,7 +285,6 @@ export class Checkout {
         throw new CorruptObjectError(
           `Corrupted ${code === CO_CODE_TREE_CORRUPT ? "dirtree" : "dirmeta"} object ${csum}; run fsck`,
         );
-      if (code === ECANCELED) throw new CheckoutError(`the checkout into ${dst} was cancelled`);
       if (csum === null) throw errnoError(errnoName(code), "mkdir", dst);
       if (code === CO_CODE_MISSING) throw new ObjectMissingError(csum, "file");
       if (code === CO_CODE_NOMETA)
@@ -417,14 +414,7 @@ export class Checkout {
   }
 }
 
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (p: string): boolean => lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 
 /**
  * Checks out `rev` (optionally only `opts.subpath`) into `dest`. Without a union mode `dest` must
