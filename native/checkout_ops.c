@@ -104,45 +104,102 @@ static int32_t le32(const uint8_t *b) {
   return (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24);
 }
 
-static napi_value checkout_dir_meta(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint8_t *plan;
-  size_t len;
-  char path[PATH_CAP];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_buffer_info(env, argv[0], (void **)&plan, &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "checkoutDirMeta(plan)");
-    return NULL;
-  }
+/* Runs a plan of directory-metadata records into `out` ([index, errno, step] of the first failure):
+ * 0, -1 for a malformed plan, -2 out of memory. */
+static int run_dir_metas(const uint8_t *plan, size_t len, pairs_t *out) {
   static const struct timespec zero[2] = {{0, 0}, {0, 0}};
-  pairs_t out = {0};
+  char path[PATH_CAP];
   int32_t index = 0;
   for (size_t pos = 0; pos < len; index++) {
-    if (plan[pos++] != 'M' || pos + 12 > len) goto bad_plan;
+    if (plan[pos++] != 'M' || pos + 12 > len) return -1;
     uint32_t mode = (uint32_t)le32(plan + pos);
     int32_t uid = le32(plan + pos + 4), gid = le32(plan + pos + 8);
     pos += 12;
-    if (co_read_path(plan, len, &pos, path, PATH_CAP)) goto bad_plan;
+    if (co_read_path(plan, len, &pos, path, PATH_CAP)) return -1;
     int step = -1;
     if (uid != -1 && lchown(path, (uid_t)uid, (gid_t)gid) < 0) step = 0;
     else if (chmod(path, mode & 07777) < 0) step = 1;
     else if (utimensat(AT_FDCWD, path, zero, 0) < 0) step = 2;
     if (step < 0) continue;
     int err = errno;
-    if (co_push(&out, index, err) || co_push(&out, step, 0)) {
-      free(out.v);
-      napi_throw_error(env, NULL, "checkoutDirMeta: out of memory");
-      return NULL;
-    }
-    out.n--; /* [index, errno, step] */
+    if (co_push(out, index, err) || co_push(out, step, 0)) return -2;
+    out->n--; /* [index, errno, step] */
     break;
   }
-  return co_int32_array(env, &out);
-bad_plan:
+  return 0;
+}
+
+static napi_value checkout_dir_meta(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint8_t *plan;
+  size_t len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_buffer_info(env, argv[0], (void **)&plan, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "checkoutDirMeta(plan)");
+    return NULL;
+  }
+  pairs_t out = {0};
+  int rc = run_dir_metas(plan, len, &out);
+  if (!rc) return co_int32_array(env, &out);
   free(out.v);
-  napi_throw_error(env, NULL, "checkoutDirMeta: malformed plan");
+  napi_throw_error(env, NULL, rc == -1 ? "checkoutDirMeta: malformed plan" : "checkoutDirMeta: out of memory");
   return NULL;
+}
+
+typedef struct {
+  uint8_t *plan;
+  size_t len;
+  pairs_t out;
+  int rc;
+  napi_async_work work;
+  napi_deferred deferred;
+} meta_job_t;
+
+static void meta_execute(napi_env env, void *data) {
+  (void)env;
+  meta_job_t *j = data;
+  j->rc = run_dir_metas(j->plan, j->len, &j->out);
+}
+
+static void meta_complete(napi_env env, napi_status status, void *data) {
+  meta_job_t *j = data;
+  napi_value result = NULL, msg, err;
+  if (status == napi_ok && !j->rc) result = co_int32_array(env, &j->out);
+  else free(j->out.v);
+  if (result) napi_resolve_deferred(env, j->deferred, result);
+  else {
+    napi_create_string_utf8(env, j->rc == -1 ? "checkoutDirMeta: malformed plan" : "checkoutDirMeta failed",
+                            NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, j->deferred, err);
+  }
+  napi_delete_async_work(env, j->work);
+  free(j->plan);
+  free(j);
+}
+
+/* checkoutDirMetaAsync(plan) -> Promise<Int32Array>: checkoutDirMeta on a pool thread (the plan is copied). */
+static napi_value checkout_dir_meta_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *plan;
+  size_t len;
+  meta_job_t *j = calloc(1, sizeof *j);
+  if (!j || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_buffer_info(env, argv[0], &plan, &len) != napi_ok || !(j->plan = malloc(len ? len : 1))) {
+    free(j);
+    napi_throw_type_error(env, NULL, "checkoutDirMetaAsync(plan)");
+    return NULL;
+  }
+  memcpy(j->plan, plan, len);
+  j->len = len;
+  napi_value promise = co_queue_promise(env, "checkoutDirMetaAsync", meta_execute, meta_complete, j, &j->work, &j->deferred);
+  if (!promise) {
+    free(j->plan);
+    free(j);
+  }
+  return promise;
 }
 
 napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,
@@ -187,6 +244,7 @@ void register_checkout_ops(napi_env env, napi_value exports) {
       {"checkoutPush", NULL, co_checkout_push, NULL, NULL, NULL, napi_default, NULL},
       {"checkoutFinish", NULL, co_checkout_finish, NULL, NULL, NULL, napi_default, NULL},
       {"checkoutDirMeta", NULL, checkout_dir_meta, NULL, NULL, NULL, napi_default, NULL},
+      {"checkoutDirMetaAsync", NULL, checkout_dir_meta_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

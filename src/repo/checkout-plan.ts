@@ -12,6 +12,7 @@ import { errnoError, errnoName } from "../util/errno.js";
 import {
   type CheckoutRun,
   checkoutDirMeta,
+  checkoutDirMetaAsync,
   checkoutFinish,
   checkoutPush,
   checkoutStart,
@@ -90,7 +91,7 @@ export async function treeCheckout(
   flags: number,
   signal?: AbortSignal,
   skip?: string,
-): Promise<{ undone: Undone[]; dirMetas(): void }> {
+): Promise<TreeCheckout> {
   let cancel: Buffer | undefined;
   if (signal) {
     const flag = Buffer.alloc(4);
@@ -101,10 +102,14 @@ export async function treeCheckout(
   const r = await checkoutTree(objects, root.tree, root.meta, dest, flags, cancel, skip);
   for (let k = 1; k < r.codes.length; k += 2)
     if (r.codes[k] === os.errno.ECANCELED) throw new CheckoutError(`the checkout into ${dest} was cancelled`);
-  return {
-    undone: undone(r.codes, r.info),
-    dirMetas: () => runDirMetaPlan(r.metas),
-  };
+  return { undone: undone(r.codes, r.info), metas: r.metas };
+}
+
+/** What a native tree walk left to its caller: files to create, then the directories' metadata plan. */
+export interface TreeCheckout {
+  undone: Undone[];
+  /** Apply with applyDirMetaPlan once the undone files exist. */
+  metas: Buffer;
 }
 
 /** Where an OS tree keeps most of its files (documentation, locales, manual pages, data). */
@@ -122,7 +127,7 @@ export async function splitTreeCheckout(
   flags: number,
   dirTree: (csum: string) => { dirs: [string, string, string][] },
   signal?: AbortSignal,
-): Promise<{ undone: Undone[]; dirMetas(): void }> {
+): Promise<TreeCheckout> {
   let at: { tree: string; meta: string } | undefined = root;
   for (const name of SPLIT) {
     const d: [string, string, string] | undefined = dirTree(at.tree).dirs.find(([n]) => n === name);
@@ -137,16 +142,9 @@ export async function splitTreeCheckout(
   ]);
   const failed = parts.find((p) => p.status === "rejected");
   if (failed) throw failed.reason;
-  const [sub, rest] = parts.map(
-    (p) => (p as PromiseFulfilledResult<Awaited<ReturnType<typeof treeCheckout>>>).value,
-  );
-  return {
-    undone: [...sub!.undone, ...rest!.undone],
-    dirMetas() {
-      sub!.dirMetas();
-      rest!.dirMetas();
-    },
-  };
+  const [sub, rest] = parts.map((p) => (p as PromiseFulfilledResult<TreeCheckout>).value);
+  // usr/share's records first: children before parents.
+  return { undone: [...sub!.undone, ...rest!.undone], metas: Buffer.concat([sub!.metas, rest!.metas]) };
 }
 
 /**
@@ -154,7 +152,15 @@ export async function splitTreeCheckout(
  * throws a Node-style error, with the record's path, for the first failure.
  */
 function runDirMetaPlan(plan: Buffer): void {
-  const failed = checkoutDirMeta(plan);
+  dirMetaFailure(plan, checkoutDirMeta(plan));
+}
+
+/** runDirMetaPlan on a pool thread. */
+export async function applyDirMetaPlan(plan: Buffer): Promise<void> {
+  dirMetaFailure(plan, await checkoutDirMetaAsync(plan));
+}
+
+function dirMetaFailure(plan: Buffer, failed: Int32Array): void {
   if (failed.length === 0) return;
   let at = 0;
   for (let i = 0; i < failed[0]!; i++) at += 15 + plan.readUInt16LE(at + 13);

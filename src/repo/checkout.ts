@@ -54,7 +54,7 @@ import {
   CorruptObjectError,
   hardlinkPolicy,
 } from "./checkout-options.js";
-import { CheckoutPlan, splitTreeCheckout, type Undone } from "./checkout-plan.js";
+import { applyDirMetaPlan, CheckoutPlan, splitTreeCheckout, type Undone } from "./checkout-plan.js";
 import { visitDirTree } from "./dirtree-reader.js";
 import {
   type DirMeta,
@@ -269,7 +269,7 @@ export class Checkout {
     const read = (csum: string) => this.loadDirTree(csum);
     const r = await splitTreeCheckout(this.objects, entry, path, this.linkFlags(), read, this.opts.signal);
     this.createUndone(r.undone);
-    r.dirMetas();
+    await applyDirMetaPlan(r.metas);
   }
 
   /** What a native run left: files to create, directory xattrs to set, or the error that ended it. */

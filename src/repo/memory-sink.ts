@@ -11,6 +11,8 @@ import type { StagingScope, Transaction } from "./transaction.js";
 
 export class MemoryTreeSink implements TreeSink, TreeSource, CheckoutSource {
   private readonly trees = new Map<string, Buffer>();
+  /** The subdirectories' dirtrees of a dirtree held here, as MutableTree.write told them. */
+  private readonly subtrees = new Map<string, string[]>();
   private readonly tx: Transaction;
 
   /** `under`: where dirtrees not held here come from (the transaction, or a scope of it). */
@@ -21,6 +23,12 @@ export class MemoryTreeSink implements TreeSink, TreeSource, CheckoutSource {
   writeMetadata(_type: "dirtree", bytes: Buffer): string {
     const csum = createHash("sha256").update(bytes).digest("hex");
     if (!this.trees.has(csum)) this.trees.set(csum, Buffer.from(bytes));
+    return csum;
+  }
+
+  writeDirTree(bytes: Buffer, subtrees: string[]): string {
+    const csum = this.writeMetadata("dirtree", bytes);
+    this.subtrees.set(csum, subtrees);
     return csum;
   }
 
@@ -90,7 +98,7 @@ export class MemoryTreeSink implements TreeSink, TreeSource, CheckoutSource {
       const b = this.trees.get(csum);
       if (!b || seen.has(csum)) return;
       seen.add(csum);
-      for (const [, tree] of parseDirTree(b).dirs) visit(tree);
+      for (const tree of this.subtrees.get(csum) ?? parseDirTree(b).dirs.map(([, t]) => t)) visit(tree);
       sink.writeMetadata("dirtree", b);
       n++;
     };

@@ -14,6 +14,8 @@ export interface TreeSource {
 /** What write() needs: somewhere to put dirtree objects. */
 export interface TreeSink {
   writeMetadata(type: "dirtree", bytes: Buffer): string;
+  /** Preferred when present: a dirtree with the checksums of its subdirectories' dirtrees. */
+  writeDirTree?(bytes: Buffer, subtrees: string[]): string;
 }
 
 export class MutableTreeError extends RepoError {
@@ -208,7 +210,13 @@ export class MutableTree {
       const r = child.write(sink);
       dirs.push([name, r.tree, r.meta]);
     }
-    this.tree = sink.writeMetadata("dirtree", serializeDirTree({ files: [...this.files!], dirs }));
+    const bytes = serializeDirTree({ files: [...this.files!], dirs });
+    this.tree = sink.writeDirTree
+      ? sink.writeDirTree(
+          bytes,
+          dirs.map(([, tree]) => tree),
+        )
+      : sink.writeMetadata("dirtree", bytes);
     return { tree: this.tree, meta: this.meta };
   }
 

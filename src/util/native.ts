@@ -19,6 +19,7 @@ interface NativeAddon {
   checkoutPush?(run: CheckoutRun, plan: Buffer): void;
   checkoutFinish?(run: CheckoutRun, cancel: boolean): CheckoutResult;
   checkoutDirMeta?(plan: Buffer): Int32Array;
+  checkoutDirMetaAsync?(plan: Buffer): Promise<Int32Array>;
   checkoutTree?(
     objects: string,
     rootTree: Buffer,
@@ -299,6 +300,11 @@ export async function diffTreeRecords(orig: string, modified: string): Promise<B
 /** Directory metadata (lchown, chmod, mtime 0) for a plan of records; [] or [index, errno, step]. */
 export function checkoutDirMeta(plan: Buffer): Int32Array {
   return checkoutOps().checkoutDirMeta(plan);
+}
+
+/** checkoutDirMeta on a thread of the pool (the plan is copied). */
+export function checkoutDirMetaAsync(plan: Buffer): Promise<Int32Array> {
+  return requireOps(["checkoutDirMetaAsync"], "the pooled directory metadata").checkoutDirMetaAsync(plan);
 }
 
 // --- rm -rf (native/remove_tree.c)
