@@ -108,11 +108,20 @@ export class Matcher {
     return out;
   }
 
-  /** Everything the roots need through Pre-Depends, Depends and Recommends, as state versions. */
-  reachable(roots: PkgVersion[], stateOf: (hit: PkgVersion) => PkgVersion | undefined): Set<PkgVersion> {
+  /**
+   * Everything the roots need through Pre-Depends, Depends and Recommends, as state versions (the
+   * roots last in the list are followed first). With `want`, the walk may stop once all of those
+   * are reached: then only they are sure to be in the result.
+   */
+  reachable(
+    roots: PkgVersion[],
+    stateOf: (hit: PkgVersion) => PkgVersion | undefined,
+    want?: ReadonlySet<PkgVersion>,
+  ): Set<PkgVersion> {
     const reached = new Set<PkgVersion>(roots);
+    let missing = want ? [...want].filter((p) => !reached.has(p)).length : -1;
     const queue = [...roots];
-    while (queue.length) {
+    while (queue.length && missing !== 0) {
       const r = (queue.pop() as PkgVersion).relations;
       for (const dep of [...(r["pre-depends"] ?? []), ...(r.depends ?? []), ...(r.recommends ?? [])])
         for (const hit of this.inStateSatisfying(dep)) {
@@ -120,6 +129,7 @@ export class Matcher {
           if (q && !reached.has(q)) {
             reached.add(q);
             queue.push(q);
+            if (want?.has(q)) missing--;
           }
         }
     }

@@ -33,6 +33,8 @@ export class Solver {
   private readonly userSlots = new Set<string>();
   private readonly original = new Map<string, PkgVersion>();
   private readonly overrides = new Map<string, PkgVersion>();
+  /** Each version's Conflicts and Breaks atoms (settleConflicts reads every installed one per new package). */
+  private readonly negativeAtoms = new Map<PkgVersion, Atom[]>();
   private readonly m: Matcher;
   /** Choices known to fail in the dependency group being redone (see deps()). */
   private banned = new Set<PkgVersion>();
@@ -175,9 +177,12 @@ export class Solver {
   }
 
   private negatives(v: PkgVersion): Atom[] {
-    const out: Atom[] = [];
+    let out = this.negativeAtoms.get(v);
+    if (out) return out;
+    out = [];
     for (const kind of ["conflicts", "breaks"] as const)
       for (const dep of v.relations[kind] ?? []) if (dep.kind === "atom") out.push(dep.atom);
+    this.negativeAtoms.set(v, out);
     return out;
   }
 
@@ -434,10 +439,20 @@ export class Solver {
    * conflict) are not installed: apt unmarks such garbage before it acts.
    */
   private sweepOrphans(): void {
+    // Only new packages can be garbage: the walk stops once it has reached them all, starting
+    // from the requested ones (last in `roots`, followed first), which usually reach them at once.
+    const fresh = new Set<PkgVersion>();
     const roots: PkgVersion[] = [];
-    for (const [slot, p] of this.state)
-      if (p && (this.original.has(slot) || this.userSlots.has(slot) || p.essential)) roots.push(p);
-    const reached = this.m.reachable(roots, (hit) => this.state.get(this.u.dialect.slot(hit)) ?? undefined);
+    const requested: PkgVersion[] = [];
+    for (const [slot, p] of this.state) {
+      if (!p) continue;
+      if (!this.original.has(slot)) fresh.add(p);
+      if (this.userSlots.has(slot)) requested.push(p);
+      else if (this.original.has(slot) || p.essential) roots.push(p);
+    }
+    if (fresh.size === 0) return;
+    const stateOf = (hit: PkgVersion) => this.state.get(this.u.dialect.slot(hit)) ?? undefined;
+    const reached = this.m.reachable([...roots, ...requested], stateOf, fresh);
     for (const [slot, p] of [...this.state])
       if (p && !this.original.has(slot) && !reached.has(p)) this.state.delete(slot);
   }
