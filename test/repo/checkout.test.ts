@@ -59,6 +59,22 @@ test("usr/share, checked out by a second walk beside the rest, and a cancelled c
   await checkout(Repo.open(repo), "test", ours, { userMode: true });
   assert.deepEqual(describeTree(ours), describeTree(theirs));
   assert.ok(statSync(join(ours, "usr/share/doc/pkg/f1")).nlink >= 2);
+  // Aborted while the walk runs (the native jobs are queued when checkout() returns): it stops
+  // where it is with the error, what it made left for the caller.
+  for (let i = 0; i < 2000; i++) writeFileSync(join(tree, "usr/share/doc/pkg", `g${i}`), `more ${i}\n`);
+  ostreeCommit(repo, "big", tree, "many");
+  const into = join(dir, "into");
+  mkdirSync(into);
+  const stop = new AbortController();
+  const running = checkout(Repo.open(repo), "big", into, {
+    userMode: true,
+    union: true,
+    intoEmpty: true,
+    signal: stop.signal,
+  });
+  stop.abort();
+  await assert.rejects(running, /cancelled/);
+  assert.ok(!existsSync(join(into, "usr/share/doc/pkg/g1999")));
   // Aborted before it starts: nothing is written.
   const abort = new AbortController();
   abort.abort();
