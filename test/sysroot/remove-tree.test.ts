@@ -46,6 +46,30 @@ test("removeTree removes a whole tree and nothing a symlink in it points to", (t
   removeTree(join(dir, "not-there"));
 });
 
+test("removeTree takes usr/share on a second thread and still follows no symlink", (t) => {
+  const dir = scratch(t);
+  const outside = join(dir, "outside");
+  mkdirSync(join(outside, "share"), { recursive: true });
+  writeFileSync(join(outside, "share/keep"), "keep");
+  const root = join(dir, "deployment");
+  tree(join(root, "usr/share/doc"), outside);
+  tree(join(root, "usr/lib"), outside);
+  tree(join(root, "etc"), outside);
+  writeFileSync(join(root, "usr/top"), "t");
+  removeTree(root);
+  assert.equal(existsSync(root), false);
+  // usr/share or usr as symlinks out of the tree: the links go, what they point to stays.
+  for (const link of ["usr/share", "usr"]) {
+    const other = join(dir, `other-${link.replace("/", "-")}`);
+    mkdirSync(join(other, link, ".."), { recursive: true });
+    symlinkSync(link === "usr" ? outside : join(outside, "share"), join(other, link));
+    writeFileSync(join(other, "file"), "f");
+    removeTree(other);
+    assert.equal(existsSync(other), false);
+  }
+  assert.deepEqual(readdirSync(join(outside, "share")), ["keep"]);
+});
+
 test("removeTree clears the immutable attribute ostree sets on deployment roots", (t) => {
   if (!needRoot(t, "chattr +i")) return;
   const dir = scratch(t);
