@@ -102,6 +102,46 @@ static napi_value remove_tree(napi_env env, napi_callback_info info) {
   return result;
 }
 
+typedef struct {
+  char path[PATH_CAP];
+  int err;
+  napi_async_work work;
+  napi_deferred deferred;
+} remove_job_t;
+
+static void remove_execute(napi_env env, void *data) {
+  (void)env;
+  remove_job_t *j = data;
+  j->err = remove_tree_path(j->path);
+}
+
+static void remove_complete(napi_env env, napi_status status, void *data) {
+  remove_job_t *j = data;
+  napi_value v;
+  napi_create_int32(env, status == napi_ok ? j->err : ECANCELED, &v);
+  napi_resolve_deferred(env, j->deferred, v);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* removeTreeAsync(path) -> Promise<errno>: removeTree on a pool thread. */
+static napi_value remove_tree_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1];
+  remove_job_t *j = calloc(1, sizeof *j);
+  if (!j || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], j->path, sizeof j->path, &len) != napi_ok || len == 0 ||
+      len >= sizeof j->path - 1) {
+    free(j);
+    napi_throw_type_error(env, NULL, "removeTreeAsync(path)");
+    return NULL;
+  }
+  napi_value promise = co_queue_promise(env, "removeTreeAsync", remove_execute, remove_complete, j, &j->work, &j->deferred);
+  if (!promise) free(j);
+  return promise;
+}
+
 void register_remove_tree(napi_env env, napi_value exports) {
   co_register(env, exports, "removeTree", remove_tree);
+  co_register(env, exports, "removeTreeAsync", remove_tree_async);
 }

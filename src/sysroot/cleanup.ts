@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { prune } from "../repo/prune.js";
 import { deleteRef, listRefs, writeRef } from "../repo/refs.js";
-import { removeTree } from "../util/remove-tree.js";
+import { removeTreeAsync } from "../util/remove-tree.js";
 import { deploymentId } from "./deployment.js";
 import { faultPoint } from "./fault.js";
 import { parseBootcsumDirName, parseDeployName } from "./layout.js";
@@ -27,7 +27,9 @@ function cleanupOtherBootversions(s: Sysroot): void {
     rmSync(join(s.path, rel), { recursive: true, force: true });
 }
 
-function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): void {
+/** Starts removing the deployments no list entry has (on the pool); returns the removals. */
+function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): Promise<void>[] {
+  const removals: Promise<void>[] = [];
   const active = new Set(s.deployments.map((d) => `${d.osname}/${deploymentId(d)}`));
   const activeBoot = new Set(s.deployments.map((d) => d.bootcsum));
   const deployRoot = join(s.path, "ostree/deploy");
@@ -43,14 +45,15 @@ function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): void {
       if (s.booted && s.booted.osname === os && s.booted.csum === csum && s.booted.deployserial === serial)
         continue;
       rmSync(join(dir, `${name}.origin`), { force: true });
-      removeTree(join(dir, name));
+      const removal = removeTreeAsync(join(dir, name));
+      removal.catch(() => {}); // awaited by cleanupSysroot
+      removals.push(removal);
       rmSync(join(deployRoot, os, "backing", name), { recursive: true, force: true });
       stats.deploymentsRemoved.push(`${os}/${name}`);
     }
   }
-  faultPoint("deployments-removed");
   const bootOstree = join(s.path, "boot/ostree");
-  if (!existsSync(bootOstree)) return;
+  if (!existsSync(bootOstree)) return removals;
   for (const name of readdirSync(bootOstree)) {
     const parsed = parseBootcsumDirName(name);
     if (!parsed || !lstatSync(join(bootOstree, name)).isDirectory()) continue;
@@ -58,6 +61,7 @@ function cleanupOldDeployments(s: Sysroot, stats: CleanupStats): void {
     rmSync(join(bootOstree, name), { recursive: true, force: true });
     stats.bootDirsRemoved.push(name);
   }
+  return removals;
 }
 
 /** Keeps `ostree/B/M/I` = deployment I's commit, and drops the refs of other (sub)bootversions. */
@@ -85,15 +89,25 @@ export function generateDeploymentRefs(s: Sysroot): void {
 export async function cleanupSysroot(s: Sysroot, opts: { prune?: boolean } = {}): Promise<CleanupStats> {
   const stats: CleanupStats = { deploymentsRemoved: [], bootDirsRemoved: [] };
   cleanupOtherBootversions(s);
-  cleanupOldDeployments(s, stats);
-  generateDeploymentRefs(s);
-  faultPoint("refs-written");
-  if (opts.prune) {
-    const r = await prune(s.repo, { refsOnly: true, depth: 0 });
-    if (r.freedBytes > 0 && !process.env.TSOSTREE_QUIET)
-      process.stdout.write(`Freed objects: ${formatSize(r.freedBytes)}\n`);
-    faultPoint("pruned");
+  // The old deployments' directories are removed on the pool while this thread writes the refs
+  // and prunes: both grow with the base, and the one is kernel work, the other JavaScript.
+  const removed = Promise.allSettled(cleanupOldDeployments(s, stats));
+  try {
+    generateDeploymentRefs(s);
+    faultPoint("refs-written");
+    if (opts.prune) {
+      const r = await prune(s.repo, { refsOnly: true, depth: 0 });
+      if (r.freedBytes > 0 && !process.env.TSOSTREE_QUIET)
+        process.stdout.write(`Freed objects: ${formatSize(r.freedBytes)}\n`);
+      faultPoint("pruned");
+    }
+  } catch (e) {
+    await removed; // never leave a removal running behind a failure
+    throw e;
   }
+  const failed = (await removed).find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  faultPoint("deployments-removed");
   return stats;
 }
 

@@ -33,6 +33,7 @@ interface NativeAddon {
   diffTree?(orig: string, modified: string): Promise<Buffer>;
   bspatch?(old: Buffer, patch: Buffer, out: Buffer): number;
   removeTree?(path: string): number;
+  removeTreeAsync?(path: string): Promise<number>;
   inflateHash?(
     compressed: Buffer,
     out: Buffer,
@@ -312,6 +313,11 @@ export function checkoutDirMetaAsync(plan: Buffer): Promise<Int32Array> {
 /** Removes `path` and everything under it, never following a symlink: 0, or the errno that stopped it. */
 export function removeTreeAt(path: string): number {
   return requireOps(["removeTree"], "tree removal").removeTree(path);
+}
+
+/** removeTreeAt on a thread of the pool. */
+export function removeTreeAtAsync(path: string): Promise<number> {
+  return requireOps(["removeTreeAsync"], "tree removal on the pool").removeTreeAsync(path);
 }
 
 // --- bsdiff patches (native/bspatch.c)

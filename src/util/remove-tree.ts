@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { constants } from "node:os";
 import { errnoError, errnoName } from "./errno.js";
-import { removeTreeAt } from "./native.js";
+import { removeTreeAt, removeTreeAtAsync } from "./native.js";
 
 /**
  * rm -rf (in C: native/remove_tree.c) that also clears the immutable attribute ostree puts on
@@ -16,4 +16,11 @@ export function removeTree(path: string): void {
     err = removeTreeAt(path);
   }
   if (err) throw errnoError(errnoName(err), "rm -rf", path);
+}
+
+/** removeTree on a pool thread, for removals this thread has other work to do beside. */
+export async function removeTreeAsync(path: string): Promise<void> {
+  // What the pool could not remove (an immutable root, say) goes the synchronous way, which
+  // clears the attribute or says why not.
+  if ((await removeTreeAtAsync(path)) !== 0) removeTree(path);
 }

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { removeTree } from "../../src/util/remove-tree.js";
+import { removeTree, removeTreeAsync } from "../../src/util/remove-tree.js";
 import { needRoot, scratch } from "../helpers.js";
 
 function tree(root: string, outside: string): void {
@@ -68,6 +68,26 @@ test("removeTree takes usr/share on a second thread and still follows no symlink
     assert.equal(existsSync(other), false);
   }
   assert.deepEqual(readdirSync(join(outside, "share")), ["keep"]);
+});
+
+test("removeTreeAsync removes on the pool what removeTree removes, an immutable root too", async (t) => {
+  const dir = scratch(t);
+  const outside = join(dir, "outside");
+  mkdirSync(outside);
+  writeFileSync(join(outside, "keep"), "keep");
+  const root = join(dir, "deployment");
+  tree(join(root, "usr/share"), outside);
+  tree(join(root, "etc"), outside);
+  await removeTreeAsync(root);
+  assert.equal(existsSync(root), false);
+  assert.deepEqual(readdirSync(outside), ["keep"]);
+  await removeTreeAsync(join(dir, "not-there"));
+  if (process.getuid?.() !== 0) return;
+  mkdirSync(join(root, "usr/share"), { recursive: true });
+  writeFileSync(join(root, "usr/share/f"), "f");
+  if (spawnSync("chattr", ["+i", root]).status !== 0) return;
+  await removeTreeAsync(root);
+  assert.equal(existsSync(root), false);
 });
 
 test("removeTree clears the immutable attribute ostree sets on deployment roots", (t) => {
