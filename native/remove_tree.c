@@ -88,16 +88,23 @@ static int remove_tree_path(const char *path) {
   return err ? err : last;
 }
 
-static napi_value remove_tree(napi_env env, napi_callback_info info) {
+/* The path argument of both entries into `path`; 0, or -1 after throwing a TypeError naming `usage`. */
+static int path_arg(napi_env env, napi_callback_info info, char path[PATH_CAP], const char *usage) {
   size_t argc = 1, len;
-  napi_value argv[1], result;
-  char path[PATH_CAP];
+  napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 ||
-      len >= sizeof path - 1) {
-    napi_throw_type_error(env, NULL, "removeTree(path)");
-    return NULL;
+      napi_get_value_string_utf8(env, argv[0], path, PATH_CAP, &len) != napi_ok || len == 0 ||
+      len >= PATH_CAP - 1) {
+    napi_throw_type_error(env, NULL, usage);
+    return -1;
   }
+  return 0;
+}
+
+static napi_value remove_tree(napi_env env, napi_callback_info info) {
+  napi_value result;
+  char path[PATH_CAP];
+  if (path_arg(env, info, path, "removeTree(path)")) return NULL;
   napi_create_int32(env, remove_tree_path(path), &result);
   return result;
 }
@@ -126,14 +133,13 @@ static void remove_complete(napi_env env, napi_status status, void *data) {
 
 /* removeTreeAsync(path) -> Promise<errno>: removeTree on a pool thread. */
 static napi_value remove_tree_async(napi_env env, napi_callback_info info) {
-  size_t argc = 1, len;
-  napi_value argv[1];
   remove_job_t *j = calloc(1, sizeof *j);
-  if (!j || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], j->path, sizeof j->path, &len) != napi_ok || len == 0 ||
-      len >= sizeof j->path - 1) {
+  if (!j) {
+    napi_throw_error(env, NULL, "removeTreeAsync: out of memory");
+    return NULL;
+  }
+  if (path_arg(env, info, j->path, "removeTreeAsync(path)")) {
     free(j);
-    napi_throw_type_error(env, NULL, "removeTreeAsync(path)");
     return NULL;
   }
   napi_value promise = co_queue_promise(env, "removeTreeAsync", remove_execute, remove_complete, j, &j->work, &j->deferred);
