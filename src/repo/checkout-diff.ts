@@ -6,6 +6,7 @@
 // unlink + link (or copy), never written in place: they share inodes with the object store.
 import { accessSync, chmodSync, constants, lstatSync, rmSync } from "node:fs";
 import { Checkout, CheckoutError, type CheckoutOptions } from "./checkout.js";
+import { compareBytes, visitDirTree } from "./dirtree-reader.js";
 import { resolveRev } from "./refs.js";
 import type { Repo } from "./repo.js";
 import { lookupPath, rootEntry } from "./walk.js";
@@ -48,6 +49,51 @@ export async function applyCheckoutDiff(
 
 type DirEntry = { tree: string; meta: string };
 
+/** A dirtree entry as offsets into the dirtree's bytes: name b[name, nameEnd); csum, or tree and meta. */
+interface RawEntry {
+  dir: boolean;
+  name: number;
+  nameEnd: number;
+  csum: number;
+  meta: number;
+}
+
+/** A dirtree's files and directories in one list, in name order (the order of each array). */
+function rawEntries(b: Buffer): RawEntry[] {
+  const files: RawEntry[] = [];
+  const dirs: RawEntry[] = [];
+  visitDirTree(b, {
+    file: (_b, name, nameEnd, csum) => files.push({ dir: false, name, nameEnd, csum, meta: -1 }),
+    dir: (_b, name, nameEnd, tree, meta) => dirs.push({ dir: true, name, nameEnd, csum: tree, meta }),
+  });
+  if (!dirs.length) return files;
+  if (!files.length) return dirs;
+  const out: RawEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < files.length || j < dirs.length) {
+    if (j === dirs.length || (i < files.length && compareNames(b, files[i]!, b, dirs[j]!) < 0))
+      out.push(files[i++]!);
+    else out.push(dirs[j++]!);
+  }
+  return out;
+}
+
+/** strcmp of two entries' names, each in its dirtree's bytes. */
+function compareNames(a: Buffer, x: RawEntry, b: Buffer, y: RawEntry): number {
+  return compareBytes(a, x.name, x.nameEnd, b, y.name, y.nameEnd);
+}
+
+function sameChecksum(a: Buffer, x: number, c: Buffer, y: number): boolean {
+  for (let i = 0; i < 32; i++) if (a[x + i] !== c[y + i]) return false;
+  return true;
+}
+
+/**
+ * Brings the directory at `path` from `a` to `b`: a merge of the two dirtrees' sorted entries, on
+ * their bytes (names and checksums become strings only for what changed: a package adds a handful
+ * of entries to directories of thousands).
+ */
 function update(
   repo: Repo,
   co: Checkout,
@@ -60,28 +106,50 @@ function update(
   stats.dirs++;
   if (a.tree !== b.tree) {
     writable(path);
-    const oldTree = repo.loadDirTree(a.tree);
-    const newTree = repo.loadDirTree(b.tree);
-    const oldFiles = new Map(oldTree.files);
-    const oldDirs = new Map(oldTree.dirs.map(([n, t, m]) => [n, { tree: t, meta: m }]));
-    const newNames = new Set([...newTree.files.map(([n]) => n), ...newTree.dirs.map(([n]) => n)]);
-    for (const name of [...oldFiles.keys(), ...oldDirs.keys()])
-      if (!newNames.has(name)) remove(`${path}/${name}`, stats);
-    for (const [name, csum] of newTree.files) {
-      if (oldFiles.get(name) === csum) continue;
-      // A directory of that name goes first; a file is replaced by the link itself (union).
-      if (oldDirs.has(name)) remove(`${path}/${name}`, stats);
-      co.file(csum, `${path}/${name}`);
-      stats.placed++;
-    }
-    for (const [name, tree, meta] of newTree.dirs) {
-      const old = oldDirs.get(name);
-      if (old) {
-        update(repo, co, stats, `${path}/${name}`, old, { tree, meta });
-        continue;
+    const ob = repo.readMetadataBytes(a.tree, "dirtree");
+    const nb = repo.readMetadataBytes(b.tree, "dirtree");
+    const olds = rawEntries(ob);
+    const news = rawEntries(nb);
+    const at = (buf: Buffer, e: RawEntry) => `${path}/${buf.toString("utf8", e.name, e.nameEnd)}`;
+    const hex = (buf: Buffer, off: number) => buf.toString("hex", off, off + 32);
+    const place = (e: RawEntry) => {
+      if (e.dir) {
+        const name = nb.toString("utf8", e.name, e.nameEnd);
+        co.dir(
+          { kind: "dir", name, path: "", tree: hex(nb, e.csum), meta: hex(nb, e.meta) },
+          `${path}/${name}`,
+          false,
+        );
+        return;
       }
-      if (oldFiles.has(name)) remove(`${path}/${name}`, stats);
-      co.dir({ kind: "dir", name, path: "", tree, meta }, `${path}/${name}`, false);
+      // A file replaces the link that is there itself (union).
+      co.file(hex(nb, e.csum), at(nb, e));
+      stats.placed++;
+    };
+    let i = 0;
+    let j = 0;
+    while (i < olds.length || j < news.length) {
+      const c = i === olds.length ? 1 : j === news.length ? -1 : compareNames(ob, olds[i]!, nb, news[j]!);
+      if (c < 0) remove(at(ob, olds[i++]!), stats);
+      else if (c > 0) place(news[j++]!);
+      else {
+        const o = olds[i++]!;
+        const n = news[j++]!;
+        if (o.dir && n.dir) {
+          if (!sameChecksum(ob, o.csum, nb, n.csum) || !sameChecksum(ob, o.meta, nb, n.meta))
+            update(
+              repo,
+              co,
+              stats,
+              at(nb, n),
+              { tree: hex(ob, o.csum), meta: hex(ob, o.meta) },
+              { tree: hex(nb, n.csum), meta: hex(nb, n.meta) },
+            );
+        } else if (o.dir !== n.dir) {
+          remove(at(ob, o), stats);
+          place(n);
+        } else if (!sameChecksum(ob, o.csum, nb, n.csum)) place(n);
+      }
     }
   }
   // Entries changed (the mtime moved) or the metadata did: as a checkout leaves it.

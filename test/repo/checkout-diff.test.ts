@@ -96,3 +96,32 @@ for (const [mode, opts] of cases) {
     assert.equal(s.removed, 1, JSON.stringify(s)); // hl2
   });
 }
+
+test("only the changed names are touched where files and directories interleave in byte order", async (t) => {
+  if (!haveTools(t, "ostree")) return;
+  const dir = scratch(t);
+  const path = join(dir, "repo");
+  sh("ostree", ["init", `--repo=${path}`, "--mode=bare-user"]);
+  // Byte (strcmp) order, which dirtrees keep: "B" < "a" < "a-b" < "a.d" < "é" < "\uFFFD" < "😀"
+  // (JavaScript's string order puts the emoji, a surrogate pair, before U+FFFD).
+  const names = ["B", "a", "a-b", "a.d", "é", "\uFFFD", "😀", "z"];
+  const tree = join(dir, "tree");
+  mkdirSync(tree);
+  for (const [i, name] of names.entries()) {
+    if (i % 2) writeFileSync(join(tree, name), `${name}\n`, { flag: "w" });
+    else mkdirSync(join(tree, name, "inner"), { recursive: true });
+  }
+  const from = ostreeCommit(path, "test", tree, "from");
+  // Beside every entry, a new one; and the emoji directory gains a file.
+  for (const name of names) writeFileSync(join(tree, `${name}0`), "new\n");
+  writeFileSync(join(tree, "😀", "inner", "f"), "f\n");
+  const to = ostreeCommit(path, "test", tree, "to");
+  const repo = Repo.open(path);
+  const changed = join(dir, "changed");
+  await checkout(repo, from, changed, { userMode: true });
+  const stats = await applyCheckoutDiff(repo, from, to, changed, { userMode: true });
+  assert.deepEqual(stats, { dirs: 3, placed: names.length + 1, removed: 0 });
+  const fresh = join(dir, "fresh");
+  await checkout(repo, to, fresh, { userMode: true });
+  assert.deepEqual(describe(changed), describe(fresh));
+});
