@@ -43,7 +43,8 @@ function runCommand(name) {
   try {
     cachedData = readFileSync(cacheFile);
   } catch {}
-  const script = new Script(Module.wrap(readFileSync(bundle, "utf8")), { filename: bundle, cachedData });
+  // latin1: the bundle is ASCII (scripts/bundle.mjs), read straight into a one-byte string.
+  const script = new Script(Module.wrap(readFileSync(bundle, "latin1")), { filename: bundle, cachedData });
   // Only a run that succeeded writes it: a mistyped command word leaves no cache behind.
   if (!cachedData || script.cachedDataRejected)
     process.once("exit", (code) => code === 0 && saveCache(script, cacheFile));

@@ -228,9 +228,15 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     if (seen.has(key)) return;
     seen.add(key);
     queue.push(async () => {
-      await ensureMetadata(meta, "dirmeta", false);
-      if (old === tree) return;
-      const bytes = (await ensureMetadata(tree, "dirtree", true))!;
+      if (old === tree) {
+        await ensureMetadata(meta, "dirmeta", false);
+        return;
+      }
+      // Both at once, as ostree asks for them: a round trip per directory level, not two.
+      const [, bytes] = await Promise.all([
+        ensureMetadata(meta, "dirmeta", false),
+        ensureMetadata(tree, "dirtree", true) as Promise<Buffer>,
+      ]);
       const t = parseDirTree(bytes);
       const before = old ? repo.loadDirTree(old) : null;
       const had = new Set(before?.files.map(([, c]) => c));
@@ -263,15 +269,21 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
       progress,
     });
 
-  /** Fetches the commit object and its detached metadata (a 404 on the latter is fine). */
+  /**
+   * Fetches the commit object and its detached metadata (a 404 on the latter is fine), side by side
+   * as ostree does: one round trip, not two.
+   */
   const fetchCommit = async (csum: string): Promise<{ bytes: Buffer; detached: Buffer | null } | null> => {
+    const detached = source.metadata(csum, "commitmeta");
+    // Its failure counts only once the commit is there: no unhandled rejection before.
+    detached.catch(() => {});
     const bytes = await source.metadata(csum, "commit", (b) => {
       if (sha256(b) !== csum)
         throw new TransientError(`${csum}.commit from ${source.description} is corrupt`);
     });
     if (!bytes) return null;
     progress.metadataFetched++;
-    return { bytes, detached: await source.metadata(csum, "commitmeta") };
+    return { bytes, detached: await detached };
   };
 
   /**
@@ -331,6 +343,22 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     fetchedCommits.set(csum, bytes);
     // The marker goes first: from here on, a crash leaves a commit that says it is incomplete.
     markCommitPartial(repo, csum);
+    const walk = () => {
+      if (opts.commitMetadataOnly) return;
+      if (!opts.subpaths?.length) {
+        // The ref's previous commit (complete, or currentRef would not have named it).
+        const before = top?.name ? previous.get(top.name) : null;
+        walkTree(commit.rootTree, commit.rootMeta, null, before ? repo.loadCommit(before).rootTree : null);
+        completeCommits.push(csum);
+      } else
+        for (const p of opts.subpaths) {
+          const parts = p.split("/").filter((x) => x);
+          walkTree(commit.rootTree, commit.rootMeta, parts.length ? parts : null);
+        }
+    };
+    // Without a delta the tree's first requests go out before the commit is written: the write
+    // overlaps their round trip (its objects may land before it; the marker is already there).
+    if (!delta) walk();
     if (!present && !delta) await writer.use((tx) => tx.writeMetadata("commit", bytes));
     writeMeta();
     if (delta) {
@@ -347,18 +375,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
           seen.add(c);
           queue.push(() => ensureContent(c), "low");
         }
-    }
-    if (!opts.commitMetadataOnly) {
-      if (!opts.subpaths?.length) {
-        // The ref's previous commit (complete, or currentRef would not have named it).
-        const before = top?.name ? previous.get(top.name) : null;
-        walkTree(commit.rootTree, commit.rootMeta, null, before ? repo.loadCommit(before).rootTree : null);
-        completeCommits.push(csum);
-      } else
-        for (const p of opts.subpaths) {
-          const parts = p.split("/").filter((x) => x);
-          walkTree(commit.rootTree, commit.rootMeta, parts.length ? parts : null);
-        }
+      walk();
     }
     if (depth !== 0) await pullParent(commit.parent, depth);
   };

@@ -142,3 +142,21 @@ test("the bundle's code cache is written once per command word and survives a co
   assert.equal(second.stdout, first.stdout);
   assert.notEqual(readFileSync(cache, "utf8").slice(0, 19), "not a V8 code cache");
 });
+
+test("the command bundles are ASCII, so that run-bundle.cjs may read them as latin1", (t) => {
+  for (const name of ["tsostree", "tsostree-pkg"]) {
+    const bundle = join(projectRoot, "dist", "bundle", "bin", `${name}.cjs`);
+    const modules = join(projectRoot, "dist", "src", "cli", `${name}.js`);
+    if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(modules).mtimeMs)
+      return skipOrFail(t, "the bundle is missing or older than tsc's output: run npm run build");
+    const bytes = readFileSync(bundle);
+    const at = bytes.findIndex((b) => b > 0x7f);
+    assert.equal(at, -1, `${name}.cjs has a non-ASCII byte at ${at}`);
+  }
+  // A string with non-ASCII characters in the source (the booted mark of `status`) is escaped in
+  // the bundle, not dropped with the comments' characters.
+  const source = readFileSync(join(projectRoot, "src", "compose", "status.ts"), "utf8");
+  assert.match(source, /"●"/);
+  const pkg = readFileSync(join(projectRoot, "dist", "bundle", "bin", "tsostree-pkg.cjs"), "latin1");
+  assert.match(pkg, /"\\u25CF"/);
+});
