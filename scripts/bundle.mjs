@@ -37,11 +37,11 @@ const undiciIndexOnly = {
     b.onResolve({ filter: /^undici$/ }, (a) => ({ path: a.path, external: true }));
   },
 };
-// Node built-ins that bundled code loads at start-up but our commands never use there: commander
-// needs child_process only for executable subcommands (we have none), undici's pool needs http2
-// only for HTTP/2 (we never allow it; undici already copes with a missing http2, as in Node
-// builds without it). Loading them cost ~13 ms of every command's start. (Such a patch fails the
-// build when the line it replaces changed upstream.)
+// Node built-ins that bundled code loads at start-up but our commands never use there: undici's pool
+// needs http2 only for HTTP/2 (we never allow it; undici already copes with a missing http2, as in
+// Node builds without it), and node:http only for a class and a number. (Such a patch fails the
+// build when the line it replaces changed upstream.) commander's child_process, needed only for
+// executable subcommands (we have none), is one of the lazy built-ins below.
 const lazyBuiltins = {
   name: "lazy-builtins",
   setup(b) {
@@ -55,10 +55,6 @@ const lazyBuiltins = {
         }
         return { contents: text, loader: "js" };
       });
-    patch(/commander[\\/]lib[\\/]command\.js$/, [
-      "const childProcess = require('node:child_process');",
-      "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };",
-    ]);
     patch(/undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/, [
       "http2 = require('node:http2')",
       "http2 = { constants: {} }",
@@ -80,9 +76,12 @@ const lazyBuiltins = {
 // Node built-ins that only some commands, or only some paths of a command, use: bundled code gets
 // a stand-in whose exports load the built-in on first use. undici alone requires assert, http
 // (for one `instanceof`), zlib and worker_threads at start-up, and our modules import crypto,
-// streams and zlib for what only some commands do. The stand-in lists the built-in's exports as
-// this Node has them (the bundle is built by the Node that runs it).
-const LAZY_BUILTINS = /^node:(assert|crypto|http|os|stream|stream\/promises|worker_threads|zlib)$/;
+// streams and zlib for what only some commands do, child_process for the tools some commands run
+// (2 ms) and tls for the root certificates an extra CA is added to (4 ms, with net). The stand-in
+// lists the built-in's exports as this Node has them (the bundle is built by the Node that runs
+// it).
+const LAZY_BUILTINS =
+  /^node:(assert|child_process|crypto|http|os|stream|stream\/promises|tls|worker_threads|zlib)$/;
 const lazyModules = {
   name: "lazy-node-modules",
   setup(b) {

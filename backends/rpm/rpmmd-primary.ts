@@ -1,10 +1,11 @@
 // Streaming parser for rpm-md primary.xml (and filelists.xml): saxes events straight into compact
 // package records, so a Fedora-sized primary never exists as a DOM.
-import { SaxesParser } from "saxes";
+
 import type { PackageLocation } from "../../src/packages/index.js";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";
 import { interner, packageChecksum, ScanUnsupported, scanPrimary } from "./rpmmd-scan.js";
+import { xmlParser } from "./xml-parser.js";
 
 export class RpmMdError extends Error {
   override name = "RpmMdError";
@@ -46,7 +47,7 @@ export function parsePrimary(xml: string, baseUrl: string, what: string): RpmRec
 
 function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[] {
   const out: RpmRecord[] = [];
-  const parser = new SaxesParser({ xmlns: false });
+  const parser = xmlParser();
   let cur: RpmRecord | undefined;
   let depKind: keyof NonNullable<RpmRecord["entries"]> | undefined;
   let text = "";
@@ -138,7 +139,7 @@ function parsePrimaryXml(xml: string, baseUrl: string, what: string): RpmRecord[
 export function mergeFilelists(records: RpmRecord[], xml: string, what: string): void {
   const byKey = new Map<string, RpmRecord>();
   for (const r of records) byKey.set(`${r.name}\0${r.arch}\0${r.epoch}:${r.version}-${r.release}`, r);
-  const parser = new SaxesParser({ xmlns: false });
+  const parser = xmlParser();
   let cur: RpmRecord | undefined;
   let name = "";
   let arch = "";

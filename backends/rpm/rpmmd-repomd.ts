@@ -1,6 +1,7 @@
 // rpm-md's repomd.xml: where each metadata file is and the checksums it must have.
-import { SaxesParser } from "saxes";
+
 import { RpmMdError } from "./rpmmd-primary.js";
+import { xmlParser } from "./xml-parser.js";
 
 export interface RepomdData {
   type: string;
@@ -12,7 +13,7 @@ export interface RepomdData {
 
 export function parseRepomd(xml: string, what: string): Map<string, RepomdData> {
   const out = new Map<string, RepomdData>();
-  const parser = new SaxesParser({ xmlns: false });
+  const parser = xmlParser();
   let cur: Partial<RepomdData> | undefined;
   let el: string | undefined;
   let algo = "";
