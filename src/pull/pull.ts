@@ -160,16 +160,38 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
   const verified: VerifiedSignatures[] = [];
   const deltas: PullResult["deltas"] = [];
 
+  /**
+   * Metadata fetches in flight, by checksum and type: a dirtree (or dirmeta) that two directories
+   * share is asked for once even when both get to it before it is stored.
+   */
+  const inFlight = new Map<string, Promise<Buffer>>();
+
   /** A metadata object: fetched and verified unless present; returns its bytes when asked. */
   const ensureMetadata = async (
     csum: string,
     type: MetadataKind,
     needBytes: boolean,
   ): Promise<Buffer | null> => {
+    const key = `${csum}.${type}`;
+    const pending = inFlight.get(key);
+    if (pending) {
+      const bytes = await pending;
+      return needBytes ? bytes : null;
+    }
     if (writer.has(csum, type)) {
       if (!needBytes) return null;
       return type === "dirtree" ? writer.readMetadata(csum, type) : null;
     }
+    const fetched = fetchMetadata(csum, type);
+    inFlight.set(key, fetched);
+    try {
+      return await fetched;
+    } finally {
+      inFlight.delete(key);
+    }
+  };
+
+  const fetchMetadata = async (csum: string, type: MetadataKind): Promise<Buffer> => {
     progress.requested++;
     const bytes = await source.metadata(csum, type, (b) => {
       if (sha256(b) !== csum)

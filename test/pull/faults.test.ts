@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -189,4 +189,47 @@ test("a streamed object (too big to read whole) cut, then corrupted half-way: fe
   assert.equal(JSON.parse(r.stdout).retries, 2);
   fsckClean(repo);
   assert.equal(lsR(repo, "origin:main"), lsR(srv, "main"));
+});
+
+test("a slow server: a dirtree that directories of different modes share is fetched once", async (t) => {
+  if (!haveTools(t, "ostree", "nginx")) return;
+  const dir = scratch(t);
+  // Six directories with the same content (one dirtree), three modes (three dirmetas): walked side
+  // by side, each reaches the shared dirtree before it is stored.
+  const tree = join(dir, "tree");
+  for (let i = 0; i < 6; i++) {
+    mkdirSync(join(tree, `a${i}`, "sub"), { recursive: true });
+    writeFileSync(join(tree, `a${i}`, "x"), "same\n");
+    writeFileSync(join(tree, `a${i}`, "sub", "y"), "same too\n");
+    chmodSync(join(tree, `a${i}`), [0o755, 0o700, 0o750][i % 3]!);
+  }
+  const srv = join(dir, "srv");
+  ok(["init", `--repo=${srv}`, "--mode=archive"]);
+  const commit = ok([`--repo=${srv}`, "commit", "--branch=main", `--tree=dir=${tree}`]).trim();
+  ok([`--repo=${srv}`, "summary", "-u"]);
+  const nginx = await startNginx(srv, join(dir, "nginx"));
+  const proxy = await startProxy(nginx);
+  t.after(async () => {
+    await proxy.stop();
+    await nginx.stop();
+  });
+  proxy.fault = (path) => (path.endsWith(".dirtree") || path.endsWith(".dirmeta") ? { delayMs: 50 } : "pass");
+  const repo = join(dir, "client");
+  assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
+  assert.equal(
+    tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", proxy.url]).status,
+    0,
+  );
+  const r = await pullAsync(repo);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).refs[0].commit, commit);
+  const objects = proxy.requests.filter(isObject);
+  assert.deepEqual(
+    objects.filter((p, i) => objects.indexOf(p) !== i),
+    [],
+    "an object was asked for twice",
+  );
+  // 0755 (the root, a0, a3 and every sub), 0700 and 0750.
+  assert.equal(objects.filter((p) => p.endsWith(".dirmeta")).length, 3);
+  fsckClean(repo);
 });
