@@ -13,10 +13,8 @@ import { haveTools, scratch, tsostree, tsostreeBin } from "../helpers.js";
 import { fsckClean, lsR, ok, serverRepo } from "./fixture.js";
 import { type FaultProxy, startNginx, startProxy } from "./server.js";
 
-async function setup(t: import("node:test").TestContext) {
-  const dir = scratch(t);
-  const srv = join(dir, "srv");
-  const commit = serverRepo(dir, srv);
+/** nginx serving `srv`, the fault proxy in front of it, and an empty client repo pulling through it. */
+async function serve(t: import("node:test").TestContext, dir: string, srv: string) {
   const nginx = await startNginx(srv, join(dir, "nginx"));
   const proxy = await startProxy(nginx);
   t.after(async () => {
@@ -29,7 +27,14 @@ async function setup(t: import("node:test").TestContext) {
     tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", proxy.url]).status,
     0,
   );
-  return { dir, srv, commit, proxy, repo };
+  return { proxy, repo };
+}
+
+async function setup(t: import("node:test").TestContext) {
+  const dir = scratch(t);
+  const srv = join(dir, "srv");
+  const commit = serverRepo(dir, srv);
+  return { dir, srv, commit, ...(await serve(t, dir, srv)) };
 }
 
 /** The client pull, asynchronously (the proxy runs in this process, so spawnSync would deadlock). */
@@ -169,21 +174,10 @@ test("a streamed object (too big to read whole) cut, then corrupted half-way: fe
   const srv = join(dir, "srv");
   ok(["init", `--repo=${srv}`, "--mode=archive"]);
   ok([`--repo=${srv}`, "commit", "--branch=main", `--tree=dir=${tree}`, "-s", "s"]);
-  const nginx = await startNginx(srv, join(dir, "nginx"));
-  const proxy = await startProxy(nginx);
-  t.after(async () => {
-    await proxy.stop();
-    await nginx.stop();
-  });
+  const { proxy, repo } = await serve(t, dir, srv);
   // The only .filez: cut on the first request, corrupted on the second, whole on the third.
   proxy.fault = (path, n) =>
     !path.endsWith(".filez") ? "pass" : n === 0 ? "cut" : n === 1 ? "corrupt" : "pass";
-  const repo = join(dir, "client");
-  assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
-  assert.equal(
-    tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", proxy.url]).status,
-    0,
-  );
   const r = await pullAsync(repo);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).retries, 2);
@@ -207,19 +201,8 @@ test("a slow server: a dirtree that directories of different modes share is fetc
   ok(["init", `--repo=${srv}`, "--mode=archive"]);
   const commit = ok([`--repo=${srv}`, "commit", "--branch=main", `--tree=dir=${tree}`]).trim();
   ok([`--repo=${srv}`, "summary", "-u"]);
-  const nginx = await startNginx(srv, join(dir, "nginx"));
-  const proxy = await startProxy(nginx);
-  t.after(async () => {
-    await proxy.stop();
-    await nginx.stop();
-  });
+  const { proxy, repo } = await serve(t, dir, srv);
   proxy.fault = (path) => (path.endsWith(".dirtree") || path.endsWith(".dirmeta") ? { delayMs: 50 } : "pass");
-  const repo = join(dir, "client");
-  assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
-  assert.equal(
-    tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", proxy.url]).status,
-    0,
-  );
   const r = await pullAsync(repo);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).refs[0].commit, commit);
