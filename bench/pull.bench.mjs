@@ -3,7 +3,8 @@
 // (bench/trees.mjs) into empty bare-user repos, then an update between two commits that differ by
 // one package's files (coreutils, every file changed) into copies of a repo holding the first,
 // without and with a static delta made by `ostree static-delta generate`. Every timed run pulls into
-// a fresh directory and nothing is deleted until the end. Prints wall time (median of BENCH_RUNS,
+// a fresh directory, after an untimed `sync` (no run pays for the write-back of the one before, as
+// in the layer bench), and nothing is deleted until the end. Prints wall time (median of BENCH_RUNS,
 // default 3), the ratio (bar ≤ 1.0), bytes on the wire (HTTP bodies, from nginx's access log) and
 // requests, and tsostree's peak RSS (/usr/bin/time; bar < 150 MB). Needs `npm run build` first.
 import { spawnSync } from "node:child_process";
@@ -61,6 +62,7 @@ function timedPull(name, repo, log, extra = []) {
   const rss = `${repo}.rss`;
   const from = lstatSync(log).size;
   const [cmd, ...pre] = TOOLS[name];
+  spawnSync("sync");
   const t0 = process.hrtime.bigint();
   const r = spawnSync(
     "/usr/bin/time",
