@@ -1,6 +1,5 @@
 // Streaming parser for rpm-md primary.xml (and filelists.xml): saxes events straight into compact
 // package records, so a Fedora-sized primary never exists as a DOM.
-
 import type { PackageLocation } from "../../src/packages/index.js";
 import type { VersionOp } from "../../src/packages/model.js";
 import type { RpmEntry, RpmRecord } from "./rpmmd-packageset.js";

@@ -1,5 +1,4 @@
 // rpm-md's repomd.xml: where each metadata file is and the checksums it must have.
-
 import { RpmMdError } from "./rpmmd-primary.js";
 import { xmlParser } from "./xml-parser.js";
 
