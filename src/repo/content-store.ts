@@ -112,6 +112,11 @@ export class ContentStore {
     return this.pathOf(csum) !== null;
   }
 
+  /** Whether the object is staged in this store's staging dir (not whether it is in the repo). */
+  isStaged(csum: string): boolean {
+    return lstatSync(this.stagedPath(csum, this.ext), NO_THROW) !== undefined;
+  }
+
   /** The object's file in the repo or, staged by this transaction, in the staging dir; else null. */
   pathOf(csum: string): string | null {
     // lstat, not exists: bare-mode symlink objects are symlinks, often dangling ones.

@@ -132,8 +132,8 @@ export class Repo {
 
   hasObject(csum: string, type: ObjectType): boolean {
     try {
-      lstatSync(this.objectPath(csum, type));
-      return true;
+      // No exception for the common miss (a pull asks this of every object it has not got yet).
+      return lstatSync(this.objectPath(csum, type), { throwIfNoEntry: false }) !== undefined;
     } catch {
       return false;
     }
