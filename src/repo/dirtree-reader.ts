@@ -71,7 +71,7 @@ function checkName(b: Buffer, start: number, strEnd: number): void {
 /**
  * strcmp of the bytes a[as, ae) and b[bs, be) (dirtree names, in one dirtree or two): negative,
  * zero or positive. (Buffer#compare would do, but validates its four offsets in JavaScript on every
- * call: a third of a dirtree's parse.)
+ * call: a fifth to a quarter of a dirtree's parse.)
  */
 export function compareBytes(a: Buffer, as: number, ae: number, b: Buffer, bs: number, be: number): number {
   const n = Math.min(ae - as, be - bs);
