@@ -111,6 +111,9 @@ function compare(label, dir, nginx, log, opts = {}) {
   const o = ok(samples.ostree) ? last(samples.ostree) : null;
   const t = ok(samples.tsostree) ? last(samples.tsostree) : null;
   const peak = ok(samples.tsostree) ? Math.max(...samples.tsostree.map((x) => x.rssKiB)) : 0;
+  // Every run in order, as the layer bench prints them: this machine's speed moves between runs.
+  const each = (a) => a.map((x) => (x ? Math.round(x.ms) : "failed")).join("/");
+  console.error(`  ${label}: runs ostree ${each(samples.ostree)}, tsostree ${each(samples.tsostree)} ms`);
   console.error(
     `  ${label}: ostree ${o ? `${mb(o.bytes)} MB in ${o.requests} requests${o.deltaParts ? ` (${o.deltaParts} delta files)` : ""}, ${Math.round(o.rssKiB / 1024)} MB RSS` : "failed"}; ` +
       `tsostree ${t ? `${mb(t.bytes)} MB in ${t.requests} requests${t.deltaParts ? ` (${t.deltaParts} delta files)` : " (no delta used)"}, ${Math.round(peak / 1024)} MB RSS` : "failed"}`,
