@@ -1,9 +1,9 @@
 // Fetching repository metadata over http(s) and file: URLs, with conditional requests so that a
 // fresh cache costs one round trip and no body.
 import { readFileSync, statSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
 import type { Dispatcher } from "undici";
+import { extraCaCertificates } from "../util/extra-ca.js";
 
 export class FetchError extends Error {
   override name = "FetchError";
@@ -73,25 +73,13 @@ export async function fetchUrl(url: string, validators: Validators = {}): Promis
 
 let extraCa: Promise<Dispatcher | undefined> | undefined;
 
-/**
- * HTTPS requests trust the certificates in TSOSTREE_EXTRA_CA_CERTS next to Node's own roots: the
- * bin/ launchers move NODE_EXTRA_CA_CERTS there, because Node would otherwise parse that bundle at
- * every start (bin/launch), and this restores what Node would have trusted with it.
- */
+/** An undici dispatcher that trusts the extra certificates (util/extra-ca.ts), if there are any. */
 function extraCaDispatcher(): Promise<Dispatcher | undefined> {
   extraCa ??= (async () => {
-    const file = process.env.TSOSTREE_EXTRA_CA_CERTS;
-    if (!file) return undefined;
-    let pem: string;
-    try {
-      pem = readFileSync(file, "utf8");
-    } catch (e) {
-      // Node's own behaviour for an unreadable NODE_EXTRA_CA_CERTS: a warning, then its usual roots.
-      process.emitWarning(`Ignoring extra certs from ${file}: ${(e as Error).message}`);
-      return undefined;
-    }
+    const ca = extraCaCertificates();
+    if (!ca) return undefined;
     const { Agent } = await import("undici");
-    return new Agent({ connect: { ca: [...rootCertificates, pem] } });
+    return new Agent({ connect: { ca } });
   })();
   return extraCa;
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Pool } from "undici";
 import { RepoError } from "../repo/repo.js";
+import { extraCaCertificates } from "../util/extra-ca.js";
 import { get, WholeBody } from "./http-body.js";
 
 /**
@@ -70,6 +71,12 @@ function isTransient(e: unknown): boolean {
   if (e instanceof TransientError) return true;
   const code = (e as { code?: string })?.code;
   return code !== undefined && TRANSIENT_CODES.has(code);
+}
+
+/** A TLS verification failure (OpenSSL's X509 codes as Node reports them, or a name mismatch). */
+function isCertificateError(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? "";
+  return /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code);
 }
 
 /** Reads a response body of the announced length (null: unknown). */
@@ -142,6 +149,10 @@ export class Fetcher {
           if (isTransient(e))
             throw new PullError(
               `fetching ${this.describe(rel)} failed after ${attempt + 1} attempts: ${(e as Error).message}`,
+            );
+          if (isCertificateError(e))
+            throw new PullError(
+              `${this.describe(rel)}: the server's TLS certificate is not trusted (${(e as Error).message}); add the CA that signed it with NODE_EXTRA_CA_CERTS=FILE, or for a test server set tls-permissive=true on the remote`,
             );
           throw e;
         }
@@ -240,6 +251,7 @@ export class Fetcher {
     if (!this.pool) {
       // The pool module alone (see undici-pool.d.ts), not undici's index.
       const { default: Pool } = await import("undici/lib/dispatcher/pool.js");
+      const ca = this.base.protocol === "https:" ? extraCaCertificates() : null;
       this.pool = new Pool(this.base.origin, {
         connections: this.opts.concurrency,
         // Node's default, given so that undici does not load node:http to read it.
@@ -247,7 +259,8 @@ export class Fetcher {
         keepAliveTimeout: 30_000,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
-        connect: { rejectUnauthorized: !this.opts.tlsPermissive },
+        // NODE_EXTRA_CA_CERTS's certificates, which the launcher hands on (util/extra-ca.ts).
+        connect: { rejectUnauthorized: !this.opts.tlsPermissive, ...(ca ? { ca } : {}) },
       });
     }
     return this.pool;

@@ -2,10 +2,11 @@
 // HTTPS requests still trust those certificates (src/packages/fetch.ts), checked against a local
 // HTTPS server whose certificate only that extra CA signs.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
+  readFile,
   readFileSync,
   rmSync,
   statSync,
@@ -16,7 +17,8 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, projectRoot, scratch, skipOrFail } from "../helpers.js";
+import { haveTools, projectRoot, scratch, skipOrFail, tsostree } from "../helpers.js";
+import { serverRepo } from "../pull/fixture.js";
 
 test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, through symlinks", (t) => {
   const dir = scratch(t);
@@ -41,9 +43,8 @@ test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, thro
   assert.equal(v.stderr, "");
 });
 
-test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_CERTS", async (t) => {
-  if (!haveTools(t, "openssl")) return;
-  const dir = scratch(t);
+/** A test CA (DIR/ca.pem) and a certificate it signed for 127.0.0.1 and localhost (srv.key, srv.pem). */
+function testCa(dir: string): { key: Buffer; cert: Buffer; ca: string } {
   const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   ssl(
     "req",
@@ -90,9 +91,19 @@ test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_C
     "-out",
     "srv.pem",
   );
-  const server = createServer(
-    { key: readFileSync(join(dir, "srv.key")), cert: readFileSync(join(dir, "srv.pem")) },
-    (_req, res) => res.end("signed by the extra CA"),
+  return {
+    key: readFileSync(join(dir, "srv.key")),
+    cert: readFileSync(join(dir, "srv.pem")),
+    ca: join(dir, "ca.pem"),
+  };
+}
+
+test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_CERTS", async (t) => {
+  if (!haveTools(t, "openssl")) return;
+  const dir = scratch(t);
+  const tls = testCa(dir);
+  const server = createServer({ key: tls.key, cert: tls.cert }, (_req, res) =>
+    res.end("signed by the extra CA"),
   );
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   t.after(() => server.close());
@@ -114,10 +125,7 @@ test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_C
     await new Promise((ok) => child.on("close", ok));
     return out.trim();
   };
-  assert.equal(
-    await fetchWith({ TSOSTREE_EXTRA_CA_CERTS: join(dir, "ca.pem") }),
-    "200 signed by the extra CA",
-  );
+  assert.equal(await fetchWith({ TSOSTREE_EXTRA_CA_CERTS: tls.ca }), "200 signed by the extra CA");
   // Without it the server is not trusted: the check above can fail.
   assert.match(await fetchWith({}), /^failed .*certificate/);
 });
@@ -159,4 +167,43 @@ test("the command bundles are ASCII, so that run-bundle.cjs may read them as lat
   assert.match(source, /"●"/);
   const pkg = readFileSync(join(projectRoot, "dist", "bundle", "bin", "tsostree-pkg.cjs"), "latin1");
   assert.match(pkg, /"\\u25CF"/);
+});
+
+test("a pull over HTTPS through the launcher trusts NODE_EXTRA_CA_CERTS; an untrusted server is named", async (t) => {
+  if (!haveTools(t, "openssl", "ostree")) return;
+  const dir = scratch(t);
+  const tls = testCa(dir);
+  const srv = join(dir, "srv");
+  const commit = serverRepo(dir, srv);
+  // A static file server over HTTPS in this process: the pulls run as children, asynchronously.
+  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) =>
+    readFile(join(srv, decodeURIComponent(new URL(req.url ?? "/", "https://x").pathname)), (e, b) =>
+      e ? res.writeHead(404).end() : res.end(b),
+    ),
+  );
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  t.after(() => server.close());
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { NODE_EXTRA_CA_CERTS: _n, TSOSTREE_EXTRA_CA_CERTS: _t, ...base } = process.env;
+  const pullWith = async (name: string, env: NodeJS.ProcessEnv) => {
+    const repo = join(dir, name);
+    assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
+    assert.equal(tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", url]).status, 0);
+    const child = spawn(join(projectRoot, "bin", "tsostree"), [`--repo=${repo}`, "pull", "origin", "main"], {
+      env: { ...base, ...env },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const status = await new Promise<number | null>((ok) => child.on("close", ok));
+    return { status, stderr, ref: join(repo, "refs/remotes/origin/main") };
+  };
+  const trusted = await pullWith("trusted", { NODE_EXTRA_CA_CERTS: tls.ca });
+  assert.equal(trusted.status, 0, trusted.stderr);
+  assert.equal(readFileSync(trusted.ref, "utf8"), `${commit}\n`);
+  const untrusted = await pullWith("untrusted", {});
+  assert.equal(untrusted.status, 1, untrusted.stderr);
+  assert.match(untrusted.stderr, /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS=FILE/);
+  assert.equal(existsSync(untrusted.ref), false);
 });
