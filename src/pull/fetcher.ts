@@ -40,6 +40,8 @@ export interface FetcherOptions {
   /** Headers and idle-body timeout in ms (default 30 s). */
   timeoutMs?: number;
   tlsPermissive?: boolean;
+  /** A PEM file of the certificates to trust instead of the system's (ostree's `tls-ca-path`). */
+  tlsCaPath?: string;
 }
 
 export interface FetchStats {
@@ -108,7 +110,10 @@ export class Fetcher {
   private active = 0;
   private waiting: (() => void)[] = [];
   private readonly base: URL;
-  private readonly opts: Required<Omit<FetcherOptions, "tlsPermissive">> & { tlsPermissive: boolean };
+  private readonly opts: Required<Omit<FetcherOptions, "tlsPermissive" | "tlsCaPath">> & {
+    tlsPermissive: boolean;
+    tlsCaPath?: string;
+  };
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
@@ -120,6 +125,7 @@ export class Fetcher {
       backoffMs: opts.backoffMs ?? 100,
       timeoutMs: opts.timeoutMs ?? 30_000,
       tlsPermissive: opts.tlsPermissive ?? false,
+      tlsCaPath: opts.tlsCaPath,
     };
   }
 
@@ -152,7 +158,7 @@ export class Fetcher {
             );
           if (isCertificateError(e))
             throw new PullError(
-              `${this.describe(rel)}: the server's TLS certificate is not trusted (${(e as Error).message}); add the CA that signed it with NODE_EXTRA_CA_CERTS=FILE, or for a test server set tls-permissive=true on the remote`,
+              `${this.describe(rel)}: the server's TLS certificate is not trusted (${(e as Error).message}); add the CA that signed it to the remote (tls-ca-path=FILE) or with NODE_EXTRA_CA_CERTS=FILE, or for a test server set tls-permissive=true`,
             );
           throw e;
         }
@@ -251,7 +257,7 @@ export class Fetcher {
     if (!this.pool) {
       // The pool module alone (see undici-pool.d.ts), not undici's index.
       const { default: Pool } = await import("undici/lib/dispatcher/pool.js");
-      const ca = this.base.protocol === "https:" ? extraCaCertificates() : null;
+      const ca = this.base.protocol === "https:" ? this.trusted() : null;
       this.pool = new Pool(this.base.origin, {
         connections: this.opts.concurrency,
         // Node's default, given so that undici does not load node:http to read it.
@@ -264,6 +270,19 @@ export class Fetcher {
       });
     }
     return this.pool;
+  }
+
+  /** The certificates to trust: the remote's tls-ca-path instead of the system's, or the extra ones. */
+  private trusted(): string[] | null {
+    const file = this.opts.tlsCaPath;
+    if (!file) return extraCaCertificates();
+    try {
+      return [readFileSync(file, "utf8")];
+    } catch (e) {
+      throw new PullError(
+        `tls-ca-path ${file}: ${(e as Error).message}; give the remote the path of a PEM file of the CA certificates to trust`,
+      );
+    }
   }
 
   private async acquire(): Promise<void> {

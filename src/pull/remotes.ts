@@ -32,6 +32,8 @@ export interface Remote {
   /** `gpgkeypath`: extra keyring files or directories. */
   gpgKeyPath?: string;
   tlsPermissive: boolean;
+  /** `tls-ca-path`: the certificates to trust instead of the system's (a PEM file). */
+  tlsCaPath?: string;
   collectionId?: string;
   /** Every key of the group, as written. */
   options: Record<string, string>;
@@ -85,6 +87,7 @@ function remoteFrom(kf: KeyFile, group: string, name: string, file: string): Rem
     ed25519File: kf.get(group, "verification-ed25519-file"),
     gpgKeyPath: kf.get(group, "gpgkeypath"),
     tlsPermissive: boolOf(kf, group, "tls-permissive", false),
+    tlsCaPath: kf.get(group, "tls-ca-path"),
     collectionId: kf.get(group, "collection-id"),
     options,
     file,

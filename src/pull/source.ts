@@ -221,6 +221,7 @@ export function remoteSource(remote: Remote, opts: FetcherOptions = {}): UrlSour
     ...opts,
     contentUrl: remote.contentUrl,
     tlsPermissive: remote.tlsPermissive,
+    tlsCaPath: remote.tlsCaPath,
   });
 }
 

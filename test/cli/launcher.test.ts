@@ -169,7 +169,7 @@ test("the command bundles are ASCII, so that run-bundle.cjs may read them as lat
   assert.match(pkg, /"\\u25CF"/);
 });
 
-test("a pull over HTTPS through the launcher trusts NODE_EXTRA_CA_CERTS; an untrusted server is named", async (t) => {
+test("a pull over HTTPS trusts NODE_EXTRA_CA_CERTS through the launcher and a remote's tls-ca-path; an untrusted server is named", async (t) => {
   if (!haveTools(t, "openssl", "ostree")) return;
   const dir = scratch(t);
   const tls = testCa(dir);
@@ -185,10 +185,11 @@ test("a pull over HTTPS through the launcher trusts NODE_EXTRA_CA_CERTS; an untr
   t.after(() => server.close());
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { NODE_EXTRA_CA_CERTS: _n, TSOSTREE_EXTRA_CA_CERTS: _t, ...base } = process.env;
-  const pullWith = async (name: string, env: NodeJS.ProcessEnv) => {
+  const pullWith = async (name: string, env: NodeJS.ProcessEnv, options: string[] = []) => {
     const repo = join(dir, name);
     assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
-    assert.equal(tsostree([`--repo=${repo}`, "remote", "add", "--no-gpg-verify", "origin", url]).status, 0);
+    const add = ["remote", "add", "--no-gpg-verify", ...options, "origin", url];
+    assert.equal(tsostree([`--repo=${repo}`, ...add]).status, 0);
     const child = spawn(join(projectRoot, "bin", "tsostree"), [`--repo=${repo}`, "pull", "origin", "main"], {
       env: { ...base, ...env },
     });
@@ -202,8 +203,19 @@ test("a pull over HTTPS through the launcher trusts NODE_EXTRA_CA_CERTS; an untr
   const trusted = await pullWith("trusted", { NODE_EXTRA_CA_CERTS: tls.ca });
   assert.equal(trusted.status, 0, trusted.stderr);
   assert.equal(readFileSync(trusted.ref, "utf8"), `${commit}\n`);
+  // ostree's tls-ca-path: the remote's own CA file, instead of the system's.
+  const ownCa = await pullWith("own-ca", {}, [`--set=tls-ca-path=${tls.ca}`]);
+  assert.equal(ownCa.status, 0, ownCa.stderr);
+  assert.equal(readFileSync(ownCa.ref, "utf8"), `${commit}\n`);
   const untrusted = await pullWith("untrusted", {});
   assert.equal(untrusted.status, 1, untrusted.stderr);
-  assert.match(untrusted.stderr, /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS=FILE/);
+  assert.match(
+    untrusted.stderr,
+    /TLS certificate is not trusted .*tls-ca-path=FILE.*NODE_EXTRA_CA_CERTS=FILE/,
+  );
   assert.equal(existsSync(untrusted.ref), false);
+  // A tls-ca-path that does not exist: said so, nothing fetched.
+  const missing = await pullWith("missing-ca", {}, [`--set=tls-ca-path=${join(dir, "nope.pem")}`]);
+  assert.equal(missing.status, 1, missing.stderr);
+  assert.match(missing.stderr, /tls-ca-path .*nope\.pem: ENOENT.*PEM file/);
 });
