@@ -265,7 +265,7 @@ export class Fetcher {
         keepAliveTimeout: 30_000,
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
-        // NODE_EXTRA_CA_CERTS's certificates, which the launcher hands on (util/extra-ca.ts).
+        // The remote's tls-ca-path, or Node's roots and NODE_EXTRA_CA_CERTS's (util/extra-ca.ts).
         connect: { rejectUnauthorized: !this.opts.tlsPermissive, ...(ca ? { ca } : {}) },
       });
     }
