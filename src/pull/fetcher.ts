@@ -42,6 +42,9 @@ export interface FetcherOptions {
   tlsPermissive?: boolean;
   /** A PEM file of the certificates to trust instead of the system's (ostree's `tls-ca-path`). */
   tlsCaPath?: string;
+  /** The client certificate and its key, PEM files (ostree's `tls-client-cert-path`/`-key-path`). */
+  tlsClientCertPath?: string;
+  tlsClientKeyPath?: string;
 }
 
 export interface FetchStats {
@@ -81,6 +84,15 @@ function isCertificateError(e: unknown): boolean {
   return /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code);
 }
 
+/** A PEM file a remote option names; an unreadable one is refused naming the option. */
+function readPem(option: string, file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    throw new PullError(`${option} ${file}: ${(e as Error).message}; give the remote the path of a PEM file`);
+  }
+}
+
 /** Reads a response body of the announced length (null: unknown). */
 export type BodyConsumer<T> = (body: AsyncIterable<Buffer>, length: number | null) => Promise<T>;
 
@@ -110,10 +122,10 @@ export class Fetcher {
   private active = 0;
   private waiting: (() => void)[] = [];
   private readonly base: URL;
-  private readonly opts: Required<Omit<FetcherOptions, "tlsPermissive" | "tlsCaPath">> & {
-    tlsPermissive: boolean;
-    tlsCaPath?: string;
-  };
+  private readonly opts: Required<
+    Omit<FetcherOptions, "tlsPermissive" | "tlsCaPath" | "tlsClientCertPath" | "tlsClientKeyPath">
+  > &
+    Pick<FetcherOptions, "tlsCaPath" | "tlsClientCertPath" | "tlsClientKeyPath"> & { tlsPermissive: boolean };
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
@@ -126,6 +138,8 @@ export class Fetcher {
       timeoutMs: opts.timeoutMs ?? 30_000,
       tlsPermissive: opts.tlsPermissive ?? false,
       tlsCaPath: opts.tlsCaPath,
+      tlsClientCertPath: opts.tlsClientCertPath,
+      tlsClientKeyPath: opts.tlsClientKeyPath,
     };
   }
 
@@ -257,7 +271,9 @@ export class Fetcher {
     if (!this.pool) {
       // The pool module alone (see undici-pool.d.ts), not undici's index.
       const { default: Pool } = await import("undici/lib/dispatcher/pool.js");
-      const ca = this.base.protocol === "https:" ? this.trusted() : null;
+      const https = this.base.protocol === "https:";
+      const ca = https ? this.trusted() : null;
+      const client = https ? this.clientCertificate() : null;
       this.pool = new Pool(this.base.origin, {
         connections: this.opts.concurrency,
         // Node's default, given so that undici does not load node:http to read it.
@@ -266,7 +282,7 @@ export class Fetcher {
         headersTimeout: this.opts.timeoutMs,
         bodyTimeout: this.opts.timeoutMs,
         // The remote's tls-ca-path, or Node's roots and NODE_EXTRA_CA_CERTS's (util/extra-ca.ts).
-        connect: { rejectUnauthorized: !this.opts.tlsPermissive, ...(ca ? { ca } : {}) },
+        connect: { rejectUnauthorized: !this.opts.tlsPermissive, ...(ca ? { ca } : {}), ...client },
       });
     }
     return this.pool;
@@ -275,14 +291,18 @@ export class Fetcher {
   /** The certificates to trust: the remote's tls-ca-path instead of the system's, or the extra ones. */
   private trusted(): string[] | null {
     const file = this.opts.tlsCaPath;
-    if (!file) return extraCaCertificates();
-    try {
-      return [readFileSync(file, "utf8")];
-    } catch (e) {
+    return file ? [readPem("tls-ca-path", file)] : extraCaCertificates();
+  }
+
+  /** The certificate and key this client shows when the remote asks for one; both or neither. */
+  private clientCertificate(): { cert: string; key: string } | null {
+    const { tlsClientCertPath: certFile, tlsClientKeyPath: keyFile } = this.opts;
+    if (!certFile && !keyFile) return null;
+    if (!certFile || !keyFile)
       throw new PullError(
-        `tls-ca-path ${file}: ${(e as Error).message}; give the remote the path of a PEM file of the CA certificates to trust`,
+        "tls-client-cert-path and tls-client-key-path go together: give the remote both, or neither",
       );
-    }
+    return { cert: readPem("tls-client-cert-path", certFile), key: readPem("tls-client-key-path", keyFile) };
   }
 
   private async acquire(): Promise<void> {

@@ -34,6 +34,9 @@ export interface Remote {
   tlsPermissive: boolean;
   /** `tls-ca-path`: the certificates to trust instead of the system's (a PEM file). */
   tlsCaPath?: string;
+  /** `tls-client-cert-path` and `tls-client-key-path`: the certificate this client shows (PEM files). */
+  tlsClientCertPath?: string;
+  tlsClientKeyPath?: string;
   collectionId?: string;
   /** Every key of the group, as written. */
   options: Record<string, string>;
@@ -88,6 +91,8 @@ function remoteFrom(kf: KeyFile, group: string, name: string, file: string): Rem
     gpgKeyPath: kf.get(group, "gpgkeypath"),
     tlsPermissive: boolOf(kf, group, "tls-permissive", false),
     tlsCaPath: kf.get(group, "tls-ca-path"),
+    tlsClientCertPath: kf.get(group, "tls-client-cert-path"),
+    tlsClientKeyPath: kf.get(group, "tls-client-key-path"),
     collectionId: kf.get(group, "collection-id"),
     options,
     file,

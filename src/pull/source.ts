@@ -222,6 +222,8 @@ export function remoteSource(remote: Remote, opts: FetcherOptions = {}): UrlSour
     contentUrl: remote.contentUrl,
     tlsPermissive: remote.tlsPermissive,
     tlsCaPath: remote.tlsCaPath,
+    tlsClientCertPath: remote.tlsClientCertPath,
+    tlsClientKeyPath: remote.tlsClientKeyPath,
   });
 }
 

@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { haveTools, projectRoot, scratch, skipOrFail, tsostree } from "../helpers.js";
-import { serverRepo } from "../pull/fixture.js";
+import { testCa } from "../tls-fixture.js";
 
 test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, through symlinks", (t) => {
   const dir = scratch(t);
@@ -42,61 +42,6 @@ test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, thro
   assert.equal(v.stdout.trim(), JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")).version);
   assert.equal(v.stderr, "");
 });
-
-/** A test CA (DIR/ca.pem) and a certificate it signed for 127.0.0.1 and localhost (srv.key, srv.pem). */
-function testCa(dir: string): { key: Buffer; cert: Buffer; ca: string } {
-  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  ssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=tsostree test CA",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-  );
-  ssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-    "-keyout",
-    "srv.key",
-    "-out",
-    "srv.csr",
-  );
-  writeFileSync(join(dir, "ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  ssl(
-    "x509",
-    "-req",
-    "-in",
-    "srv.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    "ext",
-    "-out",
-    "srv.pem",
-  );
-  return {
-    key: readFileSync(join(dir, "srv.key")),
-    cert: readFileSync(join(dir, "srv.pem")),
-    ca: join(dir, "ca.pem"),
-  };
-}
 
 test("HTTPS fetches trust TSOSTREE_EXTRA_CA_CERTS as Node trusts NODE_EXTRA_CA_CERTS", async (t) => {
   if (!haveTools(t, "openssl")) return;
@@ -167,55 +112,4 @@ test("the command bundles are ASCII, so that run-bundle.cjs may read them as lat
   assert.match(source, /"●"/);
   const pkg = readFileSync(join(projectRoot, "dist", "bundle", "bin", "tsostree-pkg.cjs"), "latin1");
   assert.match(pkg, /"\\u25CF"/);
-});
-
-test("a pull over HTTPS trusts NODE_EXTRA_CA_CERTS through the launcher and a remote's tls-ca-path; an untrusted server is named", async (t) => {
-  if (!haveTools(t, "openssl", "ostree")) return;
-  const dir = scratch(t);
-  const tls = testCa(dir);
-  const srv = join(dir, "srv");
-  const commit = serverRepo(dir, srv);
-  // A static file server over HTTPS in this process: the pulls run as children, asynchronously.
-  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) =>
-    readFile(join(srv, decodeURIComponent(new URL(req.url ?? "/", "https://x").pathname)), (e, b) =>
-      e ? res.writeHead(404).end() : res.end(b),
-    ),
-  );
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  t.after(() => server.close());
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { NODE_EXTRA_CA_CERTS: _n, TSOSTREE_EXTRA_CA_CERTS: _t, ...base } = process.env;
-  const pullWith = async (name: string, env: NodeJS.ProcessEnv, options: string[] = []) => {
-    const repo = join(dir, name);
-    assert.equal(tsostree(["init", `--repo=${repo}`, "--mode=bare-user"]).status, 0);
-    const add = ["remote", "add", "--no-gpg-verify", ...options, "origin", url];
-    assert.equal(tsostree([`--repo=${repo}`, ...add]).status, 0);
-    const child = spawn(join(projectRoot, "bin", "tsostree"), [`--repo=${repo}`, "pull", "origin", "main"], {
-      env: { ...base, ...env },
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const status = await new Promise<number | null>((ok) => child.on("close", ok));
-    return { status, stderr, ref: join(repo, "refs/remotes/origin/main") };
-  };
-  const trusted = await pullWith("trusted", { NODE_EXTRA_CA_CERTS: tls.ca });
-  assert.equal(trusted.status, 0, trusted.stderr);
-  assert.equal(readFileSync(trusted.ref, "utf8"), `${commit}\n`);
-  // ostree's tls-ca-path: the remote's own CA file, instead of the system's.
-  const ownCa = await pullWith("own-ca", {}, [`--set=tls-ca-path=${tls.ca}`]);
-  assert.equal(ownCa.status, 0, ownCa.stderr);
-  assert.equal(readFileSync(ownCa.ref, "utf8"), `${commit}\n`);
-  const untrusted = await pullWith("untrusted", {});
-  assert.equal(untrusted.status, 1, untrusted.stderr);
-  assert.match(
-    untrusted.stderr,
-    /TLS certificate is not trusted .*tls-ca-path=FILE.*NODE_EXTRA_CA_CERTS=FILE/,
-  );
-  assert.equal(existsSync(untrusted.ref), false);
-  // A tls-ca-path that does not exist: said so, nothing fetched.
-  const missing = await pullWith("missing-ca", {}, [`--set=tls-ca-path=${join(dir, "nope.pem")}`]);
-  assert.equal(missing.status, 1, missing.stderr);
-  assert.match(missing.stderr, /tls-ca-path .*nope\.pem: ENOENT.*PEM file/);
 });
