@@ -4,7 +4,6 @@
 // it is staged (metadata: sha256 of the bytes; content: the payload inflated and re-hashed as it
 // streams into the store). Objects already present are skipped; a commit's partial marker goes and
 // its ref moves only once its whole closure is in, durable, and verified.
-import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { deltaName } from "../delta/names.js";
@@ -13,14 +12,14 @@ import { CorruptObjectError } from "../repo/archive-object.js";
 import { markCommitPartial } from "../repo/fsck.js";
 import {
   contentChecksum,
-  isChecksum,
   metadataGet,
   parseCommit,
   parseDirTree,
   S_IFLNK,
   S_IFMT,
+  sha256hex,
 } from "../repo/objects.js";
-import { readRef, validateRef, writeRef } from "../repo/refs.js";
+import { readRef, writeRef } from "../repo/refs.js";
 import type { Repo } from "../repo/repo.js";
 import { parseSummary } from "../repo/summary.js";
 import { isPartialCommit } from "../repo/traverse.js";
@@ -37,6 +36,7 @@ import { newPullProgress, type PullProgress } from "./progress.js";
 import { TaskQueue } from "./queue.js";
 import type { Remote } from "./remotes.js";
 import type { MetadataKind, ObjectSource } from "./source.js";
+import { checkRefBinding, currentRef, refSpec, resolveTargets, type Target } from "./targets.js";
 import { type BatchOptions, BatchWriter } from "./writer.js";
 
 export class ObjectNotFoundError extends PullError {
@@ -95,13 +95,6 @@ export interface PullResult {
   /** Commits whose signatures were checked, with the valid ones. */
   verified: VerifiedSignatures[];
 }
-
-interface Target {
-  name: string | null;
-  commit: string;
-}
-
-const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** Summary deltas (`ostree.static-deltas`): name → superblock digest. */
 function summaryDeltas(meta: [string, Variant][]): Map<string, Buffer> | null {
@@ -191,12 +184,15 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     }
   };
 
+  /** Refuses (for a retry) bytes that are not the object they were fetched as. */
+  const named = (csum: string, type: MetadataKind) => (b: Buffer) => {
+    if (sha256hex(b) !== csum)
+      throw new TransientError(`${csum}.${type} from ${source.description} is corrupt`);
+  };
+
   const fetchMetadata = async (csum: string, type: MetadataKind): Promise<Buffer> => {
     progress.requested++;
-    const bytes = await source.metadata(csum, type, (b) => {
-      if (sha256(b) !== csum)
-        throw new TransientError(`${csum}.${type} from ${source.description} is corrupt`);
-    });
+    const bytes = await source.metadata(csum, type, named(csum, type));
     if (!bytes)
       throw new ObjectNotFoundError(
         `${csum}.${type} not found on ${source.description}; the remote repo is incomplete`,
@@ -299,10 +295,7 @@ export async function pull(repo: Repo, opts: PullOptions): Promise<PullResult> {
     const detached = source.metadata(csum, "commitmeta");
     // Its failure counts only once the commit is there: no unhandled rejection before.
     detached.catch(() => {});
-    const bytes = await source.metadata(csum, "commit", (b) => {
-      if (sha256(b) !== csum)
-        throw new TransientError(`${csum}.commit from ${source.description} is corrupt`);
-    });
+    const bytes = await source.metadata(csum, "commit", named(csum, "commit"));
     if (!bytes) return null;
     progress.metadataFetched++;
     return { bytes, detached: await detached };
@@ -463,60 +456,4 @@ function writeDetached(repo: Repo, csum: string, bytes: Buffer): void {
   const p = repo.objectPath(csum, "commitmeta");
   mkdirSync(dirname(p), { recursive: true, mode: 0o775 });
   writeFileAtomic(p, bytes, { fsync: repo.fsyncEnabled });
-}
-
-function refSpec(opts: PullOptions, name: string): string {
-  return opts.mirror || opts.refRemote === null ? name : `${opts.refRemote}:${name}`;
-}
-
-function currentRef(repo: Repo, opts: PullOptions, name: string | null): string | null {
-  if (!name) return null;
-  const c = readRef(repo, refSpec(opts, name));
-  return c && repo.hasObject(c, "commit") && !isPartialCommit(repo, c) ? c : null;
-}
-
-/** ostree.ref-binding: a commit made for other refs must not be pulled as this one (anti-sidegrade). */
-function checkRefBinding(meta: [string, Variant][], ref: string, csum: string): void {
-  const b = metadataGet(meta, "ostree.ref-binding");
-  if (b?.typeString !== "as") return;
-  const refs = b.value as string[];
-  if (!refs.includes(ref))
-    throw new PullError(
-      `commit ${csum} is bound to ${refs.map((r) => `'${r}'`).join(", ")}, not '${ref}' (ostree.ref-binding); the server offers it under the wrong name`,
-    );
-}
-
-async function resolveTargets(
-  opts: PullOptions,
-  summary: ReturnType<typeof parseSummary> | null,
-): Promise<Target[]> {
-  let names = opts.refs;
-  if (names.length === 0) {
-    names = opts.remote?.branches ?? [];
-    if (names.length === 0 && opts.mirror && summary) names = summary.refs.map((r) => r.name);
-    if (names.length === 0)
-      throw new PullError(
-        `no refs given and none configured for ${opts.remote ? `remote "${opts.remote.name}"` : opts.source.description}; name the refs to pull`,
-      );
-  }
-  const out: Target[] = [];
-  for (const n of names) {
-    if (isChecksum(n)) {
-      out.push({ name: null, commit: n });
-      continue;
-    }
-    validateRef(n);
-    let commit: string | null;
-    if (summary) {
-      commit = summary.refs.find((r) => r.name === n)?.checksum ?? null;
-      if (!commit) throw new PullError(`No such branch '${n}' in the summary of ${opts.source.description}`);
-    } else {
-      commit = await opts.source.ref(n);
-      if (!commit) throw new PullError(`ref '${n}' not found on ${opts.source.description}`);
-    }
-    if (!isChecksum(commit))
-      throw new PullError(`ref '${n}' on ${opts.source.description} is not a checksum`);
-    out.push({ name: n, commit });
-  }
-  return out;
 }
