@@ -218,6 +218,13 @@ napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_c
   return promise;
 }
 
+void co_resolve_int32(napi_env env, napi_deferred deferred, napi_async_work work, int32_t value) {
+  napi_value v;
+  napi_create_int32(env, value, &v);
+  napi_resolve_deferred(env, deferred, v);
+  napi_delete_async_work(env, work);
+}
+
 void co_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path) {
   char text[PATH_CAP + 128];
   napi_value e, msg, code, sys, p;

@@ -40,6 +40,9 @@ napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_c
 /* Rejects `deferred` with an Error like Node's fs errors: "STRERROR: SYSCALL 'PATH'", with errno,
  * syscall and path. */
 void co_reject_errno(napi_env env, napi_deferred deferred, int err, const char *syscall, const char *path);
+/* Resolves `deferred` with `value` and deletes the job's `work`: the end of a pool job whose
+ * promise settles with an int (an errno, a result code). */
+void co_resolve_int32(napi_env env, napi_deferred deferred, napi_async_work work, int32_t value);
 /* Defines exports[name] = fn. */
 void co_register(napi_env env, napi_value exports, const char *name, napi_callback fn);
 napi_value co_checkout_start(napi_env env, napi_callback_info info);

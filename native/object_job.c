@@ -93,10 +93,7 @@ void oj_release(napi_env env, oj_job_t *j) {
 
 static void complete(napi_env env, napi_status status, void *data) {
   oj_job_t *j = data;
-  napi_value code;
-  napi_create_int32(env, status == napi_ok ? j->code : OJ_NOMEM, &code);
-  napi_resolve_deferred(env, j->deferred, code);
-  napi_delete_async_work(env, j->work);
+  co_resolve_int32(env, j->deferred, j->work, status == napi_ok ? j->code : OJ_NOMEM);
   oj_release(env, j);
 }
 

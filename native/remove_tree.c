@@ -124,10 +124,7 @@ static void remove_execute(napi_env env, void *data) {
 
 static void remove_complete(napi_env env, napi_status status, void *data) {
   remove_job_t *j = data;
-  napi_value v;
-  napi_create_int32(env, status == napi_ok ? j->err : ECANCELED, &v);
-  napi_resolve_deferred(env, j->deferred, v);
-  napi_delete_async_work(env, j->work);
+  co_resolve_int32(env, j->deferred, j->work, status == napi_ok ? j->err : ECANCELED);
   free(j);
 }
 
