@@ -10,19 +10,25 @@
 // CommonJS itself, like the bins that use it: a run through the bundle never starts Node's ES
 // module loader (≈ 10 ms).
 //
-// WebAssembly stays on V8's baseline compiler (Liftoff): undici, ours and the one inside Node's
-// fetch, parses HTTP with llhttp compiled to WebAssembly, and V8 would re-compile its hot parser
-// function with the optimizing compiler on a background thread, about 170 ms of CPU for that one
-// huge function, which a finished command then waits for before it can exit (a pull with nothing
-// to fetch took 150 ms instead of 80). The baseline code parses as fast as a pull needs: a full
-// minbase pull takes the same time. The flag is set before the bundle is compiled because V8's
-// code cache records the flags it was made under and refuses itself under others.
+// V8 refuses a code cache made under other V8 flags than the running ones, Node's own for its
+// built-in modules too: with a flag left set, every built-in module loaded later compiles from
+// source (crypto, http, zlib, stream and net: 4 ms → 10 ms), as does each worker thread's start-up.
+// So no flag stays set:
+// - WebAssembly is compiled by V8's baseline compiler (Liftoff) only: undici, ours and the one
+//   inside Node's fetch, parses HTTP with llhttp compiled to WebAssembly, and V8 would re-compile
+//   its hot parser function with the optimizing compiler on a background thread, about 170 ms of
+//   CPU for that one huge function, which a finished command then waits for before it can exit (a
+//   pull with nothing to fetch took 150 ms instead of 80). The baseline code parses as fast as a
+//   pull needs: a full minbase pull takes the same time. --liftoff-only is set while a module
+//   compiles, every function at once, and reset right after: the module keeps its tiers.
+// - The small young generation bin/launch gives pulls (--max-semi-space-size) is fixed when the
+//   heap is made, before any JavaScript runs: the flag itself goes back to its default at once.
 "use strict";
+resetHeapFlags();
 const { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require("node:fs");
 const { createRequire, Module } = require("node:module");
 const { dirname, join } = require("node:path");
 const { pathToFileURL } = require("node:url");
-const { setFlagsFromString } = require("node:v8");
 const { Script } = require("node:vm");
 
 function runCommand(name) {
@@ -36,7 +42,7 @@ function runCommand(name) {
     import(pathToFileURL(modules).href);
     return;
   }
-  setFlagsFromString("--liftoff-only");
+  baselineWasmOnly();
   const word = process.argv.slice(2).find((a) => /^[a-z][a-z0-9-]{0,31}$/.test(a)) ?? "none";
   const cacheFile = `${bundle}.${word}.cache`;
   let cachedData;
@@ -52,6 +58,33 @@ function runCommand(name) {
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 }
 
+/** V8's heap flags given on the command line back to their defaults; the heap keeps its sizes. */
+function resetHeapFlags() {
+  if (process.execArgv.some((a) => a.startsWith("--max-semi-space-size")))
+    require("node:v8").setFlagsFromString("--max-semi-space-size=0");
+}
+
+/** Compiles every WebAssembly.Module with Liftoff alone, the flags as they were otherwise. */
+function baselineWasmOnly() {
+  const Compiled = WebAssembly.Module;
+  WebAssembly.Module = new Proxy(Compiled, {
+    construct(target, args) {
+      const { setFlagsFromString } = require("node:v8");
+      setFlagsFromString("--liftoff-only");
+      setFlagsFromString("--no-wasm-lazy-compilation");
+      try {
+        return Reflect.construct(target, args);
+      } finally {
+        // it and what it implied, back to V8's defaults
+        setFlagsFromString("--no-liftoff-only");
+        setFlagsFromString("--wasm-tier-up");
+        setFlagsFromString("--wasm-dynamic-tiering");
+        setFlagsFromString("--wasm-lazy-compilation");
+      }
+    },
+  });
+}
+
 function saveCache(script, file) {
   const tmp = `${file}.${process.pid}`;
   try {
@@ -65,4 +98,4 @@ function saveCache(script, file) {
   }
 }
 
-module.exports = { runCommand };
+module.exports = { runCommand, baselineWasmOnly, resetHeapFlags };

@@ -4,6 +4,9 @@
 import { parentPort } from "node:worker_threads";
 import type { WorkerError } from "./content-pool.js";
 import { ContentStore, type SourceJob, type StoreResult, type StoreTarget } from "./content-store.js";
+import { enableCollection } from "./gc-pacing.js";
+
+enableCollection();
 
 let store: ContentStore | null = null;
 

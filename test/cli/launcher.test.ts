@@ -2,11 +2,10 @@
 // HTTPS requests still trust those certificates (src/packages/fetch.ts), checked against a local
 // HTTPS server whose certificate only that extra CA signs.
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
-  readFile,
   readFileSync,
   rmSync,
   statSync,
@@ -17,7 +16,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
-import { haveTools, projectRoot, scratch, skipOrFail, tsostree } from "../helpers.js";
+import { haveTools, projectRoot, scratch, skipOrFail } from "../helpers.js";
 import { testCa } from "../tls-fixture.js";
 
 test("the launcher hands NODE_EXTRA_CA_CERTS on as TSOSTREE_EXTRA_CA_CERTS, through symlinks", (t) => {
