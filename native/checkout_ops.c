@@ -26,6 +26,7 @@
  *   chmod, then mtime/atime 0 (ostree's checked-out directories, like its objects, have mtime 0).
  *   step: 0 lchown, 1 chmod, 2 utimensat. */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include "checkout_ops.h"
 
@@ -157,6 +158,7 @@ typedef struct {
 } meta_job_t;
 
 static void meta_execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   meta_job_t *j = data;
   j->rc = run_dir_metas(j->plan, j->len, &j->out);
@@ -200,6 +202,21 @@ static napi_value checkout_dir_meta_async(napi_env env, napi_callback_info info)
     free(j);
   }
   return promise;
+}
+
+/* Puts the calling thread in SCHED_BATCH, once per thread. A thread that queues work wakes a pool
+ * thread, and on a busy machine the woken thread preempted the JavaScript thread right there (CFS
+ * wakeup preemption): in a one-package update pull, queueing an inflate-and-hash job took the
+ * JavaScript thread 64-153 µs on average and up to 4 ms, against 2-13 µs alone. A SCHED_BATCH thread
+ * keeps its fair share of the CPU and only forgoes preempting on wakeup; it needs no privilege
+ * (best effort: a refusal changes nothing). Node's own work on these threads (fs calls) runs so
+ * too once one of our jobs has run there. */
+void co_pool_thread(void) {
+  static __thread int done;
+  if (done) return;
+  done = 1;
+  struct sched_param sp = {0};
+  (void)sched_setscheduler(0, SCHED_BATCH, &sp);
 }
 
 napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,

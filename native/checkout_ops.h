@@ -32,6 +32,9 @@ int co_push(pairs_t *p, int32_t a, int32_t b);
 napi_value co_int32_array(napi_env env, pairs_t *p);
 int co_read_path(const uint8_t *plan, size_t len, size_t *pos, char *out, size_t cap);
 int co_verdict(int dfd, const char *rel, const char *src, int flags);
+/* The first call of every job on a thread of libuv's pool, and of our own threads: see
+ * checkout_ops.c. */
+void co_pool_thread(void);
 /* Queues execute/complete on the pool (work and deferred are stored in the job); the promise, or
  * NULL after throwing "NAME: cannot start" (the caller still owns data). */
 napi_value co_queue_promise(napi_env env, const char *name, napi_async_execute_callback execute,

@@ -188,6 +188,7 @@ static void drain(run_t *r, int wait_for_more) {
 }
 
 static void *worker(void *arg) {
+  co_pool_thread();
   drain(arg, 1);
   return NULL;
 }

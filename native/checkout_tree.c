@@ -388,6 +388,7 @@ corrupt:
 }
 
 static void execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   tree_job_t *j = data;
   j->objfd = open(j->objects, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -113,6 +113,7 @@ static int copy(copy_job_t *j, char *src, size_t slen, char *dest, size_t dlen) 
 }
 
 static void execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   copy_job_t *j = data;
   char src[PATH_CAP], dest[PATH_CAP];

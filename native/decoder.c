@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include "checkout_ops.h"
 
 enum { KIND_XZ = 0, KIND_LZMA = 1, KIND_ZSTD = 2 };
 enum { STATUS_OK = 0, STATUS_END = 1 };
@@ -304,6 +305,7 @@ static napi_value decoder_step_sync(napi_env env, napi_callback_info info) {
 }
 
 static void execute_step(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   async_step_t *a = data;
   run_step(a->d, &a->io);

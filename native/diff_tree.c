@@ -270,6 +270,7 @@ static int diff_dir(diff_job_t *j, int fa, int fb, const char *rel) {
 }
 
 static void execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   diff_job_t *j = data;
   int fa = open(j->a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -67,6 +67,7 @@ static int32_t store(oj_job_t *j) {
 }
 
 static void execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   oj_job_t *j = data;
   j->code = j->produce(j);

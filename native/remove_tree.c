@@ -60,6 +60,7 @@ typedef struct {
 } share_part_t;
 
 static void *remove_share(void *p) {
+  co_pool_thread();
   share_part_t *x = p;
   x->err = remove_at(x->usr, "share", DT_DIR);
   return NULL;
@@ -117,6 +118,7 @@ typedef struct {
 } remove_job_t;
 
 static void remove_execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   remove_job_t *j = data;
   j->err = remove_tree_path(j->path);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include "checkout_ops.h"
 
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -113,6 +114,7 @@ typedef struct {
 } early_sync_t;
 
 static void early_sync_execute(napi_env env, void *data) {
+  co_pool_thread();
   (void)env;
   (void)syncfs(((early_sync_t *)data)->fd);
 }
