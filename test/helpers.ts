@@ -1,4 +1,5 @@
 // Shared test plumbing: scratch directories, the project root, and oracle tools that must exist.
+import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -145,6 +146,13 @@ export function run(
   });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs this Node with `args` and returns its stdout; a non-zero exit fails the test with stderr. */
+export function nodeOutput(args: string[]): string {
+  const r = run(process.execPath, args);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
 }
 
 /**

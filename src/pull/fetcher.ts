@@ -47,6 +47,9 @@ export interface FetcherOptions {
   tlsClientKeyPath?: string;
 }
 
+/** The PEM files a remote may name (no default: Node's roots, no client certificate). */
+type TlsFile = "tlsCaPath" | "tlsClientCertPath" | "tlsClientKeyPath";
+
 export interface FetchStats {
   requests: number;
   bytes: number;
@@ -122,10 +125,8 @@ export class Fetcher {
   private active = 0;
   private waiting: (() => void)[] = [];
   private readonly base: URL;
-  private readonly opts: Required<
-    Omit<FetcherOptions, "tlsPermissive" | "tlsCaPath" | "tlsClientCertPath" | "tlsClientKeyPath">
-  > &
-    Pick<FetcherOptions, "tlsCaPath" | "tlsClientCertPath" | "tlsClientKeyPath"> & { tlsPermissive: boolean };
+  /** Every option with its default, but the TLS files, which have none. */
+  private readonly opts: Required<Omit<FetcherOptions, TlsFile>> & Pick<FetcherOptions, TlsFile>;
 
   constructor(baseUrl: string, opts: FetcherOptions = {}) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);

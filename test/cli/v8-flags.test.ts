@@ -3,19 +3,12 @@
 // compiler only and keeps the small young generation bin/launch gives pulls. The same scripts run
 // without run-bundle.cjs first, to show that what they look for does happen there.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { projectRoot, scratch } from "../helpers.js";
+import { nodeOutput as node, projectRoot, scratch } from "../helpers.js";
 
 const RUN_BUNDLE = join(projectRoot, "bin", "run-bundle.cjs");
-
-function node(args: string[]): string {
-  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
 
 // (func (export "f") (param i32) (result i32) (local i32)
 //   loop: local1 += local0; local0 -= 1; br_if loop (local0) — end; local1): a hot loop.

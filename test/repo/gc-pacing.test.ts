@@ -2,11 +2,10 @@
 // every few MiB counted, in the main thread and in a worker, and V8's flags are as they were after
 // (a flag left set makes V8 refuse every code cache made under the defaults).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { projectRoot, scratch } from "../helpers.js";
+import { nodeOutput, projectRoot, scratch } from "../helpers.js";
 
 test("collections every few MiB, in the main thread and a worker, with V8's flags untouched", (t) => {
   const pacing = join(projectRoot, "dist", "src", "repo", "gc-pacing.js");
@@ -43,9 +42,7 @@ test("collections every few MiB, in the main thread and a worker, with V8's flag
       console.log(JSON.stringify({ off, main, worker, sameTag, sameTagAfterWorker: tag === cachedDataVersionTag() }));
     } else parentPort.postMessage(await minors(true));\n`,
   );
-  const r = spawnSync(process.execPath, [script], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout) as Record<string, number | boolean>;
+  const got = JSON.parse(nodeOutput([script])) as Record<string, number | boolean>;
   assert.equal(got.off, 0, "nothing is collected before enableCollection()");
   assert.ok((got.main as number) >= 16, `the main thread collects every 2 MiB (${got.main})`);
   assert.ok((got.worker as number) >= 16, `so does a worker that turned it on (${got.worker})`);

@@ -2,11 +2,10 @@
 // helper's jobs is in SCHED_BATCH (it no longer preempts the JavaScript thread when woken); the
 // JavaScript thread itself stays SCHED_OTHER. Read from /proc (field 41 of a task's stat: its policy).
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { projectRoot, scratch } from "../helpers.js";
+import { nodeOutput, projectRoot, scratch } from "../helpers.js";
 
 test("the native helper's pool jobs run in SCHED_BATCH threads, the JavaScript thread stays as it is", (t) => {
   const jobs = join(projectRoot, "dist", "src", "util", "object-job.js");
@@ -30,9 +29,7 @@ test("the native helper's pool jobs run in SCHED_BATCH threads, the JavaScript t
     console.log(JSON.stringify({ main: policies()[String(process.pid)], before, after: policies() }));\n`,
   );
   const run = (how: string) => {
-    const r = spawnSync(process.execPath, [script, how], { encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as {
+    return JSON.parse(nodeOutput([script, how])) as {
       main: number;
       before: Record<string, number>;
       after: Record<string, number>;
